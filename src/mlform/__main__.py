@@ -1,0 +1,3 @@
+from mlform.cli import main
+
+main()

@@ -1,0 +1,52 @@
+"""The command line: click parses, the API works, one boundary maps outcomes to exit codes.
+
+Exit codes: 0 success, 1 invalid input or a refused operation (a located message), 2 usage
+error (click's), 3 an unexpected error (a short, paste-ready bug report; the traceback goes
+to a file), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import NoReturn
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Entry point of the `mlform` console script."""
+    import click
+
+    from mlform.cli.app import cli
+    from mlform.errors import SpecInvalid, UserError
+
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
+    try:
+        code = cli.main(args=argv, prog_name="mlform", standalone_mode=False)
+    except SpecInvalid:
+        code = EXIT_INVALID
+    except UserError as exc:
+        click.echo(click.style("Error: ", fg="red", bold=True) + exc.message, err=True)
+        if exc.hint:
+            click.echo(exc.hint, err=True)
+        code = EXIT_INVALID
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        code = EXIT_INTERRUPTED
+    except click.ClickException as exc:
+        exc.show()
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        code = EXIT_INTERRUPTED
+    except BrokenPipeError:
+        code = EXIT_OK
+    except Exception as exc:  # the one place an unexpected error is caught
+        from mlform.cli.bugreport import report_bug
+
+        click.echo(report_bug(exc, argv if argv is not None else sys.argv[1:]), err=True)
+        code = EXIT_BUG
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

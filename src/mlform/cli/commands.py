@@ -1,0 +1,113 @@
+"""Commands beyond validate, collected for registration (each: options → API → exit code)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mlform.errors import SpecInvalid
+
+PATH_ARG = click.argument(
+    "path", required=False, default=".", type=click.Path(path_type=Path, exists=True)
+)
+
+
+@click.command(name="compile")
+@PATH_ARG
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 when rendered files are stale.")
+def compile_(path: Path, check: bool) -> int:
+    """Render the specs into DVC (and later serving and monitoring) configs."""
+    from mlform.cli.output import print_diagnostics
+    from mlform.compile import compile_project, diff
+    from mlform.validate import validate
+
+    result = validate(path)
+    print_diagnostics(result.diagnostics.sorted())
+    if not result.valid:
+        raise SpecInvalid("the specs have errors")
+    compiled = compile_project(path, check=check)
+    root = compiled.validation.workspace.root
+    if check:
+        for file in compiled.files:
+            if file.path in compiled.changed:
+                click.echo(diff(root, file))
+        if compiled.changed:
+            click.echo(
+                click.style(f"{len(compiled.changed)} rendered file(s) are stale: ", fg="red", bold=True)
+                + ", ".join(compiled.changed)
+                + "\nRun `mlform compile` and commit the result."
+            )
+            return 1
+        click.echo(f"Rendered files are up to date ({len(compiled.files)} files).")
+        return 0
+    for file in compiled.files:
+        state = "written" if file.path in compiled.changed else "unchanged"
+        click.echo(f"  {file.path} ({state})")
+    click.echo(f"Compiled {len(compiled.files)} files; {len(compiled.changed)} changed.")
+    return 0
+
+
+@click.group()
+def schema() -> None:
+    """JSON Schemas of the spec language, and what specs may name."""
+
+
+@schema.command(name="export")
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=Path("schemas"), show_default=True)
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 when the files are stale.")
+def schema_export(directory: Path, check: bool) -> int:
+    """Write one JSON Schema per kind, and one for any document, into DIR."""
+    from mlform.fsutil import write_all
+    from mlform.schema_export import schemas
+
+    generated = schemas()
+    if check:
+        stale = [n for n, t in generated.items() if not (directory / n).is_file() or (directory / n).read_text(encoding="utf-8") != t]
+        if stale:
+            click.echo(f"Stale schemas in {directory}: {', '.join(stale)}. Run `mlform schema export`.")
+            return 1
+        click.echo(f"Schemas in {directory} are up to date.")
+        return 0
+    written = write_all((directory / name, text.encode()) for name, text in generated.items())
+    click.echo(f"Wrote {len(generated)} schemas to {directory} ({len(written)} changed).")
+    return 0
+
+
+@schema.command(name="estimators")
+def schema_estimators() -> int:
+    """List the estimators a Training may name (scikit-learn classes skl2onnx converts)."""
+    from mlform.spec.estimators import lookup, names
+
+    for name in names():
+        info = lookup(name)
+        assert info is not None
+        click.echo(f"{name:32} {info.task:15} {info.path}")
+    return 0
+
+
+@click.command()
+@click.argument("directory", required=False, default=".", type=click.Path(path_type=Path))
+@click.option("--example", help="Copy a shipped example (credit-risk, diabetes-regression).")
+@click.option("--force", is_flag=True, help="Write into a folder that is not empty.")
+def init(directory: Path, example: str | None, force: bool) -> int:
+    """Create a new spec repository in DIRECTORY (or a copy of an example)."""
+    from mlform.scaffold import init as run
+
+    created = run(directory, example=example, force=force)
+    click.echo(f"Created {len(created)} files in {directory}. Next: `cd {directory} && mlform validate`.")
+    return 0
+
+
+@click.command(hidden=True)
+@click.argument("step", type=click.Choice(["check", "profile", "split", "train", "evaluate", "export", "review"]))
+@click.argument("name")
+@click.option("--params", "params_file", type=click.Path(path_type=Path), default=Path("params.yaml"))
+def stage(step: str, name: str, params_file: Path) -> int:
+    """Run one pipeline stage (what the generated dvc.yaml calls)."""
+    from mlform.runtime.stages import run_stage
+
+    return run_stage(step, name, params_file)
+
+
+ALL: list[click.Command] = [compile_, schema, init, stage]

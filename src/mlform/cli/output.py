@@ -1,0 +1,38 @@
+"""How results are printed: text for people (colored on a terminal), JSON for machines."""
+
+from __future__ import annotations
+
+import click
+
+from mlform.diagnostics import Diagnostic, Severity, plural, report_json
+from mlform.validate import ValidationResult
+
+
+def _styled(d: Diagnostic) -> str:
+    line = d.format()
+    color = "red" if d.severity is Severity.ERROR else "yellow"
+    word = f"{d.severity.value} {d.code}"
+    return line.replace(word, click.style(word, fg=color, bold=True), 1)
+
+
+def print_diagnostics(diagnostics: list[Diagnostic]) -> None:
+    for d in diagnostics:
+        click.echo(_styled(d))
+
+
+def print_validation(result: ValidationResult, output: str) -> None:
+    diagnostics = result.diagnostics
+    if output == "json":
+        click.echo(report_json(diagnostics))
+        return
+    print_diagnostics(diagnostics.sorted())
+    ws = result.workspace
+    files, docs = plural(len(ws.files), "file"), plural(ws.document_count, "document")
+    errors, warnings = len(diagnostics.errors), len(diagnostics.warnings)
+    if errors:
+        summary = f"Found {plural(errors, 'error')}"
+        summary += f" and {plural(warnings, 'warning')}" if warnings else ""
+        click.echo(click.style(f"{summary} in {docs} of {files}.", fg="red", bold=True))
+    else:
+        note = f" ({plural(warnings, 'warning')})" if warnings else ""
+        click.echo(click.style(f"Success! {docs} in {files} are valid{note}.", fg="green", bold=True))

@@ -1,0 +1,116 @@
+"""Where each pipeline stage writes: one definition read by the compiler and the runtime."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+
+@dataclass(frozen=True)
+class Plot:
+    file: str
+    x: str
+    y: str
+    template: str
+    title: str
+
+
+CLASSIFICATION_PLOTS = (
+    Plot("roc.json", "fpr", "tpr", "simple", "ROC curve"),
+    Plot("precision_recall.json", "recall", "precision", "simple", "Precision-recall curve"),
+    Plot("confusion.json", "actual", "predicted", "confusion", "Confusion matrix"),
+    Plot("calibration.json", "mean_predicted", "fraction_positive", "simple", "Calibration"),
+)
+REGRESSION_PLOTS = (
+    Plot("predicted_vs_actual.json", "actual", "predicted", "scatter", "Predicted vs actual"),
+    Plot("residuals.json", "predicted", "residual", "scatter", "Residuals"),
+)
+
+
+@dataclass(frozen=True)
+class DatasetPaths:
+    root: PurePosixPath
+
+    @property
+    def checks(self) -> PurePosixPath:
+        return self.root / "checks.json"
+
+    @property
+    def profile(self) -> PurePosixPath:
+        return self.root / "profile.json"
+
+    @property
+    def profile_html(self) -> PurePosixPath:
+        return self.root / "profile.html"
+
+    @property
+    def train(self) -> PurePosixPath:
+        return self.root / "train.parquet"
+
+    @property
+    def test(self) -> PurePosixPath:
+        return self.root / "test.parquet"
+
+
+@dataclass(frozen=True)
+class TrainingPaths:
+    root: PurePosixPath
+
+    @property
+    def pipeline(self) -> PurePosixPath:
+        return self.root / "pipeline.joblib"
+
+    @property
+    def tuning(self) -> PurePosixPath:
+        return self.root / "tuning.json"
+
+    @property
+    def metrics(self) -> PurePosixPath:
+        return self.root / "metrics.json"
+
+    @property
+    def predictions(self) -> PurePosixPath:
+        return self.root / "test_predictions.parquet"
+
+    @property
+    def plots(self) -> PurePosixPath:
+        return self.root / "plots"
+
+
+@dataclass(frozen=True)
+class ModelPaths:
+    root: PurePosixPath
+
+    @property
+    def onnx(self) -> PurePosixPath:
+        return self.root / "model.onnx"
+
+    @property
+    def parity(self) -> PurePosixPath:
+        return self.root / "parity.json"
+
+    @property
+    def review(self) -> PurePosixPath:
+        return self.root / "review.json"
+
+    @property
+    def card_md(self) -> PurePosixPath:
+        return self.root / "model_card.md"
+
+    @property
+    def card_html(self) -> PurePosixPath:
+        return self.root / "model_card.html"
+
+
+@dataclass(frozen=True)
+class Layout:
+    artifacts: PurePosixPath
+
+    def dataset(self, name: str) -> DatasetPaths:
+        return DatasetPaths(self.artifacts / "datasets" / name)
+
+    def training(self, name: str) -> TrainingPaths:
+        return TrainingPaths(self.artifacts / "trainings" / name)
+
+    def model(self, name: str) -> ModelPaths:
+        return ModelPaths(self.artifacts / "models" / name)

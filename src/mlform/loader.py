@@ -1,0 +1,333 @@
+"""The only place YAML is parsed: safe, bounded, and keeping the line and column of every node.
+
+Specs are untrusted input. This loader builds plain Python values (dict, list, str, int,
+float, bool, None) straight from the YAML event stream — libyaml's C parser when installed,
+ruamel.yaml's pure-Python parser otherwise — so no YAML constructor ever runs and no tag can
+create an object. On top of the YAML 1.2 core schema it refuses what has no place in a spec:
+duplicate keys, tags other than the core ones, alias expansion beyond a node budget
+("billion laughs"), nesting beyond a depth bound, files over a size bound and bytes that are
+not UTF-8.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlform.diagnostics import Diagnostic, Severity
+
+MAX_FILE_BYTES = 1024 * 1024
+MAX_NODES_PER_FILE = 200_000  # after alias expansion
+MAX_DEPTH = 64
+
+Loc = tuple[str | int, ...]
+Mark = tuple[int, int]  # 1-based (line, column)
+
+_CORE = "tag:yaml.org,2002:"
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT = re.compile(r"^[-+]?[0-9]+$")
+_OCT = re.compile(r"^0o[0-7]+$")
+_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
+_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+_INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
+_NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
+
+
+@dataclass(frozen=True)
+class RawDocument:
+    """One YAML document of a spec file, as plain data plus where every node came from."""
+
+    file: str
+    index: int
+    data: Any
+    start: Mark
+    values: dict[Loc, Mark] = field(repr=False)
+    keys: dict[Loc, Mark] = field(repr=False)
+
+    def mark(self, loc: Loc) -> Mark:
+        """Where the value at ``loc`` starts, or its nearest located ancestor."""
+        while loc:
+            if loc in self.values:
+                return self.values[loc]
+            loc = loc[:-1]
+        return self.values.get((), self.start)
+
+    def key_mark(self, loc: Loc) -> Mark:
+        """Where the key naming ``loc`` starts (the value's mark for list items)."""
+        return self.keys.get(loc) or self.mark(loc)
+
+
+class YamlError(Exception):
+    """A problem that stops reading a file, located in it."""
+
+    def __init__(self, code: str, message: str, mark: Mark) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.mark = mark
+
+
+def _unsupported(tag: str, mark: Mark) -> YamlError:
+    shown = "!!" + tag[len(_CORE) :] if tag.startswith(_CORE) else tag
+    return YamlError("E008", f"unsupported YAML tag '{shown}': specs are plain data", mark)
+
+
+def _scalar(value: str, tag: str | None, plain: bool, mark: Mark) -> Any:
+    if tag in (None, "!"):
+        if not plain:
+            return value
+        return _resolve_plain(value)
+    if not tag.startswith(_CORE):
+        raise _unsupported(tag, mark)
+    kind = tag[len(_CORE) :]
+    if kind == "str":
+        return value
+    resolved = _resolve_plain(value)
+    expected: dict[str, Callable[[Any], bool]] = {
+        "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "float": lambda v: isinstance(v, float | int) and not isinstance(v, bool),
+        "bool": lambda v: isinstance(v, bool),
+        "null": lambda v: v is None,
+    }
+    check = expected.get(kind)
+    if check is None:
+        raise _unsupported(tag, mark)
+    if not check(resolved):
+        raise YamlError("E001", f"'{value}' is not a valid !!{kind}", mark)
+    return float(resolved) if kind == "float" else resolved
+
+
+def _resolve_plain(value: str) -> Any:
+    """YAML 1.2 core schema: no ``yes``/``no`` booleans, no sexagesimal, no dates."""
+    if _NULL.match(value):
+        return None
+    if value in _BOOL:
+        return _BOOL[value]
+    if _INT.match(value):
+        return int(value)
+    if _OCT.match(value):
+        return int(value[2:], 8)
+    if _HEX.match(value):
+        return int(value[2:], 16)
+    if _FLOAT.match(value):
+        return float(value)
+    if _INF.match(value):
+        return -math.inf if value.startswith("-") else math.inf
+    if _NAN.match(value):
+        return math.nan
+    return value
+
+
+class _Builder:
+    """Turns one file's event stream into documents, with positions and bounds."""
+
+    def __init__(self, events: Iterator[Any], file: str) -> None:
+        self.events = events
+        self.file = file
+        self.nodes = 0
+        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.values: dict[Loc, Mark] = {}
+        self.keys: dict[Loc, Mark] = {}
+        self.diagnostics: list[Diagnostic] = []
+
+    def documents(self) -> list[RawDocument]:
+        docs: list[RawDocument] = []
+        for event in self.events:
+            name = type(event).__name__
+            if name != "DocumentStartEvent":
+                continue
+            self.values, self.keys, self.anchors = {}, {}, {}
+            start = _mark(event)
+            data = self._node(next(self.events), (), 0)
+            end = next(self.events)
+            assert type(end).__name__ == "DocumentEndEvent"
+            if data is None:
+                continue  # an empty document, e.g. after a trailing '---'
+            docs.append(RawDocument(self.file, len(docs), data, start, self.values, self.keys))
+        return docs
+
+    def _count(self, amount: int, mark: Mark) -> None:
+        self.nodes += amount
+        if self.nodes > MAX_NODES_PER_FILE:
+            raise YamlError(
+                "E005",
+                f"the file expands to more than {MAX_NODES_PER_FILE:,} nodes through aliases "
+                "(a 'billion laughs' pattern); refusing to expand it",
+                mark,
+            )
+
+    def _node(self, event: Any, loc: Loc, depth: int) -> Any:
+        mark = _mark(event)
+        if depth > MAX_DEPTH:
+            raise YamlError("E009", f"nesting is deeper than {MAX_DEPTH} levels", mark)
+        name = type(event).__name__
+        self.values[loc] = mark
+        if name == "AliasEvent":
+            if event.anchor not in self.anchors:
+                raise YamlError("E001", f"unknown alias '*{event.anchor}'", mark)
+            value, size = self.anchors[event.anchor]
+            self._count(size, mark)
+            return value
+        before = self.nodes
+        self._count(1, mark)
+        if name == "ScalarEvent":
+            value = _scalar(event.value, event.tag, bool(event.implicit[0]), mark)
+        elif name == "SequenceStartEvent":
+            self._collection_tag(event.tag, "seq", mark)
+            value = self._sequence(loc, depth)
+        elif name == "MappingStartEvent":
+            self._collection_tag(event.tag, "map", mark)
+            value = self._mapping(loc, depth)
+        else:  # pragma: no cover - libyaml only emits the events above here
+            raise YamlError("E001", f"unexpected YAML event {name}", mark)
+        if event.anchor is not None:
+            self.anchors[event.anchor] = (value, self.nodes - before)
+        return value
+
+    @staticmethod
+    def _collection_tag(tag: str | None, kind: str, mark: Mark) -> None:
+        if tag not in (None, "!", _CORE + kind):
+            raise _unsupported(tag, mark)
+
+    def _sequence(self, loc: Loc, depth: int) -> list[Any]:
+        items: list[Any] = []
+        for event in self.events:
+            if type(event).__name__ == "SequenceEndEvent":
+                return items
+            items.append(self._node(event, (*loc, len(items)), depth + 1))
+        raise YamlError("E001", "unterminated sequence", (0, 0))  # pragma: no cover
+
+    def _mapping(self, loc: Loc, depth: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        merged: dict[str, Any] = {}
+        for event in self.events:
+            name = type(event).__name__
+            if name == "MappingEndEvent":
+                return {**merged, **result}
+            mark = _mark(event)
+            if name != "ScalarEvent":
+                raise YamlError("E001", "mapping keys must be plain strings", mark)
+            key = event.value
+            value_event = next(self.events)
+            if key == "<<" and event.implicit[0]:
+                merged.update(self._merge(value_event, loc, depth))
+                continue
+            if key in result:
+                first = self.keys[(*loc, key)]
+                self.diagnostics.append(
+                    Diagnostic(
+                        Severity.ERROR,
+                        self.file,
+                        mark[0],
+                        mark[1],
+                        "E002",
+                        f"duplicate key '{key}' (first defined at line {first[0]})",
+                    )
+                )
+                self._node(value_event, (*loc, f"{key} (duplicate)"), depth + 1)
+                continue
+            self.keys[(*loc, key)] = mark
+            result[key] = self._node(value_event, (*loc, key), depth + 1)
+        raise YamlError("E001", "unterminated mapping", (0, 0))  # pragma: no cover
+
+    def _merge(self, event: Any, loc: Loc, depth: int) -> dict[str, Any]:
+        value = self._node(event, (*loc, "<<"), depth + 1)
+        sources = value if isinstance(value, list) else [value]
+        merged: dict[str, Any] = {}
+        for source in reversed(sources):
+            if not isinstance(source, dict):
+                raise YamlError("E001", "a merge key '<<' needs a mapping", _mark(event))
+            merged.update(source)
+        return merged
+
+
+def _mark(event: Any) -> Mark:
+    return (event.start_mark.line + 1, event.start_mark.column + 1)
+
+
+def _events(text: str) -> Iterator[Any]:
+    try:
+        from _ruamel_yaml_clibz import CParser
+    except ImportError:  # pragma: no cover - exercised only without the C extension
+        CParser = None  # noqa: N806
+    if CParser is not None:
+        parser = CParser(text)
+        while True:
+            event = parser.get_event()
+            yield event
+            if type(event).__name__ == "StreamEndEvent":
+                return
+    from ruamel.yaml import YAML  # pragma: no cover
+
+    yield from YAML(typ="safe", pure=True).parse(text)  # pragma: no cover
+
+
+def decode(raw: bytes) -> str:
+    """UTF-8 (with or without BOM) or a located E003."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = len(before) - (before.rfind(b"\n") + 1) + 1
+        raise YamlError(
+            "E003", f"the file is not UTF-8 (byte 0x{raw[exc.start]:02x})", (line, column)
+        ) from None
+
+
+def parse(text: str, file: str) -> tuple[list[RawDocument], list[Diagnostic]]:
+    """Every document of a YAML text, or the diagnostics that stopped reading it."""
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    builder = _Builder(_events(text), file)
+    try:
+        documents = builder.documents()
+    except YamlError as exc:
+        return [], [*builder.diagnostics, _diagnostic(file, exc.code, exc.message, exc.mark)]
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        syntax = _diagnostic(file, "E001", _syntax_message(exc, text, where), where)
+        return [], [*builder.diagnostics, syntax]
+    except YAMLError as exc:  # pragma: no cover - unlocated parser errors are rare
+        return [], [_diagnostic(file, "E001", f"invalid YAML: {exc}", (1, 1))]
+    except RecursionError:
+        return [], [_diagnostic(file, "E009", "the YAML is nested too deeply", (1, 1))]
+    return documents, builder.diagnostics
+
+
+def _syntax_message(exc: Any, text: str, where: Mark) -> str:
+    problem = str(exc.problem or "invalid YAML").strip()
+    lines = text.splitlines()
+    line = lines[where[0] - 1] if 0 < where[0] <= len(lines) else ""
+    if "\t" in line[: max(where[1], 1)] or "'\\t'" in problem:
+        return "tab character in indentation: YAML indents with spaces only"
+    context = f" {exc.context}" if exc.context else ""
+    return f"invalid YAML: {problem}{context}"
+
+
+def _diagnostic(file: str, code: str, message: str, mark: Mark) -> Diagnostic:
+    return Diagnostic(Severity.ERROR, file, mark[0], mark[1], code, message)
+
+
+def load_file(path: Path, display: str) -> tuple[list[RawDocument], list[Diagnostic]]:
+    """Read, bound-check, decode and parse one spec file."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            limit = MAX_FILE_BYTES // 1024
+            message = f"the file is {size:,} bytes; spec files are limited to {limit} KiB"
+            return [], [_diagnostic(display, "E004", message, (0, 0))]
+        raw = path.read_bytes()
+    except OSError as exc:
+        return [], [_diagnostic(display, "E010", f"cannot read file: {exc.strerror}", (0, 0))]
+    try:
+        text = decode(raw)
+    except YamlError as exc:
+        return [], [_diagnostic(display, exc.code, exc.message, exc.mark)]
+    return parse(text, display)

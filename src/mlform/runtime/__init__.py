@@ -1,0 +1,1 @@
+"""What generated pipelines execute: data checks, profiling, training, evaluation, export, review."""

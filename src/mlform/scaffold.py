@@ -1,0 +1,93 @@
+"""`mlform init`: a new spec repository, or a copy of a shipped example."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from mlform.errors import UserError
+from mlform.fsutil import write_all
+from mlform.resources import resource_dir
+from mlform.schema_export import COMBINED, schemas
+
+MODELINE = re.compile(r"^# yaml-language-server: \$schema=.*$", re.MULTILINE)
+IGNORED = shutil.ignore_patterns("artifacts", ".dvc", "dvc.lock", "__pycache__", "*.pyc", "deploy")
+
+PROJECT_TEMPLATE = """\
+# yaml-language-server: $schema=schemas/{combined}
+apiVersion: mlform/v1
+kind: Project
+metadata:
+  name: {name}
+spec:
+  specs: [ml]
+  artifacts: artifacts
+  defaults:
+    seed: 42
+    target: local
+"""
+
+PRE_COMMIT = """\
+repos:
+  - repo: local
+    hooks:
+      - id: mlform-validate
+        name: mlform validate
+        entry: mlform validate
+        language: system
+        pass_filenames: false
+        files: \\.ya?ml$
+      - id: mlform-compile-check
+        name: mlform compile --check
+        entry: mlform compile --check
+        language: system
+        pass_filenames: false
+        files: \\.ya?ml$
+"""
+
+GITIGNORE = "/artifacts/\n/.mlform/\n"
+
+
+def examples() -> list[str]:
+    return sorted(p.name for p in resource_dir("examples").iterdir() if (p / "mlform.yaml").is_file())
+
+
+def project_name(directory: Path) -> str:
+    name = re.sub(r"[^a-z0-9-]+", "-", directory.resolve().name.lower()).strip("-")
+    return name[:63].strip("-") or "ml-project"
+
+
+def init(directory: Path, *, example: str | None = None, force: bool = False) -> list[str]:
+    """Create a project in ``directory``; return the files created, relative to it."""
+    if directory.exists() and any(directory.iterdir()) and not force:
+        raise UserError(f"{directory} is not empty", hint="Use --force to write into it anyway.")
+    if (directory / "mlform.yaml").exists() and not force:
+        raise UserError(f"{directory} already holds an mlform project")
+    if example is not None:
+        available = examples()
+        if example not in available:
+            raise UserError(f"unknown example '{example}'; available: {', '.join(available)}")
+        shutil.copytree(resource_dir("examples") / example, directory, ignore=IGNORED, dirs_exist_ok=True)
+        _point_modelines(directory)
+    else:
+        files = {
+            "mlform.yaml": PROJECT_TEMPLATE.format(name=project_name(directory), combined=COMBINED),
+            "ml/.gitkeep": "",
+            ".gitignore": GITIGNORE,
+            ".pre-commit-config.yaml": PRE_COMMIT,
+        }
+        write_all((directory / path, text.encode()) for path, text in files.items())
+    write_all((directory / "schemas" / name, text.encode()) for name, text in schemas().items())
+    return sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file())
+
+
+def _point_modelines(directory: Path) -> None:
+    """Editor schema lines of a copied example point at the schemas written beside it."""
+    for path in directory.rglob("*.y*ml"):
+        text = path.read_text(encoding="utf-8")
+        if not MODELINE.search(text):
+            continue
+        depth = len(path.relative_to(directory).parts) - 1
+        target = "../" * depth + f"schemas/{COMBINED}"
+        path.write_text(MODELINE.sub(f"# yaml-language-server: $schema={target}", text), encoding="utf-8")

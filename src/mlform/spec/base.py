@@ -1,0 +1,97 @@
+"""What every document shares: apiVersion, kind, metadata; and the small value types of specs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+API_VERSION = "mlform/v1"
+NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
+DURATION_PATTERN = r"^([0-9]+(ms|s|m|h|d|w|y))+$"
+QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
+SEMVER_PATTERN = r"^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$"
+
+Name = Annotated[
+    str,
+    Field(
+        pattern=NAME_PATTERN,
+        max_length=63,
+        description="Lowercase letters, digits and '-', starting and ending with a letter or "
+        "digit; it becomes DVC stage and artifact names and git tags.",
+    ),
+]
+Ref = Annotated[str, Field(pattern=NAME_PATTERN, max_length=63, description="The name of a document.")]
+Duration = Annotated[
+    str, Field(pattern=DURATION_PATTERN, description="A duration such as 30s, 15m, 1h, 7d.")
+]
+RelPath = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=1024,
+        description="A path relative to the project root; it may not leave the project.",
+    ),
+]
+Quantity = Annotated[
+    str, Field(pattern=QUANTITY_PATTERN, description="A Kubernetes quantity: 500m, 2, 1Gi.")
+]
+Scalar = str | int | float | bool | None
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors; YAML types are taken as written (no '1' → 1 coercion)."""
+
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, populate_by_name=False, validate_default=False
+    )
+
+
+class Bounds(StrictModel):
+    """A lower and/or an upper bound."""
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Bounds:
+        if self.min is None and self.max is None:
+            raise ValueError("give 'min', 'max' or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min:g}) is greater than max ({self.max:g})")
+        return self
+
+
+class Metadata(StrictModel):
+    name: Name
+    labels: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_./-]{1,63}$")], str] = {}
+    description: str = ""
+    owner: str = ""
+
+
+class Document(StrictModel):
+    """The Kubernetes-style envelope of every spec document."""
+
+    api_version: Literal["mlform/v1"] = Field(alias="apiVersion")
+    kind: str
+    metadata: Metadata
+    spec: Any
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+
+def exactly_one_key(data: Any, keys: tuple[str, ...], what: str) -> Any:
+    """Shared rule of one-of mappings (`- impute: {...}`): a bare key means its defaults."""
+    if isinstance(data, str) and data in keys:
+        return {data: {}}
+    if isinstance(data, dict):
+        present = [k for k in keys if k in data]
+        if len(present) > 1:
+            raise ValueError(f"a {what} has exactly one of: {', '.join(present)}")
+        if not data:
+            raise ValueError(f"a {what} needs one of: {', '.join(keys)}")
+        return {k: ({} if v is None and k in keys else v) for k, v in data.items()}
+    return data

@@ -1,0 +1,98 @@
+"""Deployment: which model version serves where, with how much capacity and traffic."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from mlform.spec.base import (
+    SEMVER_PATTERN,
+    Document,
+    Name,
+    Quantity,
+    Ref,
+    RelPath,
+    StrictModel,
+)
+from mlform.spec.project import DeploymentTarget
+
+VersionSelector = Annotated[
+    str,
+    Field(
+        pattern=rf"^(latest-passing|{SEMVER_PATTERN[1:-1]})$",
+        description="'latest-passing' or a pinned version such as 1.2.0.",
+    ),
+]
+
+
+class Replicas(StrictModel):
+    min: Annotated[int, Field(ge=0)] = 1
+    max: Annotated[int, Field(ge=1)] = 1
+
+    @model_validator(mode="after")
+    def _order(self) -> Replicas:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class Autoscaling(StrictModel):
+    metric: Literal["cpu", "memory", "concurrency", "rps"] = "concurrency"
+    target: Annotated[int, Field(ge=1)]
+
+
+class ResourceList(StrictModel):
+    cpu: Quantity | None = None
+    memory: Quantity | None = None
+
+
+class Resources(StrictModel):
+    requests: ResourceList | None = None
+    limits: ResourceList | None = None
+
+
+class Canary(StrictModel):
+    traffic_percent: Annotated[int, Field(ge=0, le=100)]
+
+
+class Local(StrictModel):
+    host: Literal["127.0.0.1", "localhost", "::1"] = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8080
+
+
+class DeploymentSpec(StrictModel):
+    model: Ref
+    version: VersionSelector | None = Field(
+        default=None, description="Defaults to latest-passing unless `stage` is given."
+    )
+    stage: Name | None = Field(default=None, description="Serve the version assigned this stage.")
+    target: DeploymentTarget | None = Field(default=None, description="Defaults to the Project's.")
+    protocol: Literal["v1", "v2"] = "v2"
+    replicas: Replicas = Replicas()
+    autoscaling: Autoscaling | None = None
+    resources: Resources | None = None
+    canary: Canary | None = None
+    local: Local = Local()
+    output_dir: RelPath | None = Field(
+        default=None, description="kserve/triton/mlserver: where manifests are written."
+    )
+    namespace: Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")] | None = None
+    environments: list[Name] = Field(
+        default=[], description="Project environments this deployment exists in (empty: all)."
+    )
+    env: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], str] = {}
+    prevent_destroy: bool = False
+
+    @model_validator(mode="after")
+    def _selector(self) -> DeploymentSpec:
+        if self.version is not None and self.stage is not None:
+            raise ValueError("select a version either by 'version' or by 'stage', not both")
+        return self
+
+
+class Deployment(Document):
+    """A model version served by a target."""
+
+    kind: Literal["Deployment"]
+    spec: DeploymentSpec

@@ -1,0 +1,255 @@
+"""The DVC pipeline: ``dvc.yaml`` (stages with exact deps, outs, params, metrics, plots) and
+``params.yaml`` (every value a stage reads, so ``dvc exp run -S`` can change any of them).
+
+Stage commands run ``mlform stage <step> <name>``, which reads only ``params.yaml``; a stage
+re-runs exactly when its own params or input files change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlform.layout import CLASSIFICATION_PLOTS, REGRESSION_PLOTS, Layout
+from mlform.project import ProjectGraph
+from mlform.render import render, shell_join
+from mlform.spec import Dataset, FeatureSet, Model, Training
+from mlform.spec.metrics import DEFAULT_METRICS, METRICS
+from mlform.targets import RenderedFile
+
+PARAMS_FILE = "params.yaml"
+DVC_FILE = "dvc.yaml"
+
+
+def render_pipeline(graph: ProjectGraph) -> list[RenderedFile]:
+    params = build_params(graph)
+    stages, artifacts = build_stages(graph)
+    sources = _sources(graph)
+    return [
+        RenderedFile(DVC_FILE, render("dvc/dvc.yaml.j2", sources=sources, stages=stages, artifacts=artifacts)),
+        RenderedFile(PARAMS_FILE, render("dvc/params.yaml.j2", sources=sources, params=params)),
+    ]
+
+
+def _sources(graph: ProjectGraph) -> list[str]:
+    kinds = ("Project", "Dataset", "FeatureSet", "Training", "Model")
+    return sorted({d.source for d in graph.documents if d.kind in kinds})
+
+
+# --- params.yaml ----------------------------------------------------------------------------
+def build_params(graph: ProjectGraph) -> dict[str, Any]:
+    return {
+        "dataset": {d.metadata.name: _dataset_params(graph, d) for d in graph.all(Dataset)},
+        "featureset": {f.metadata.name: _featureset_params(f) for f in graph.all(FeatureSet)},
+        "training": {t.metadata.name: _training_params(graph, t) for t in graph.all(Training)},
+        "model": {m.metadata.name: _model_params(graph, m) for m in graph.all(Model)},
+    }
+
+
+def _dataset_params(graph: ProjectGraph, dataset: Dataset) -> dict[str, Any]:
+    from mlform.checks.paths import source_format
+
+    spec = dataset.spec
+    split = spec.split.model_dump(mode="json", exclude_none=True)
+    split["seed"] = graph.seed(spec.split.seed)
+    return {
+        "source": {
+            "path": spec.source.path,
+            "format": source_format(dataset),
+            "delimiter": spec.source.delimiter,
+        },
+        "target": spec.target,
+        "columns": {
+            name: column.model_dump(mode="json", exclude_none=True, exclude={"description"})
+            for name, column in spec.columns.items()
+        },
+        "checks": spec.checks.model_dump(mode="json", exclude_none=True),
+        "split": split,
+    }
+
+
+def _featureset_params(features: FeatureSet) -> dict[str, Any]:
+    spec = features.spec
+    transforms = []
+    for transform in spec.transforms:
+        entry: dict[str, Any] = {"columns": list(transform.columns)}
+        if transform.drop:
+            entry["drop"] = True
+        else:
+            entry["steps"] = [
+                {step.kind: step.options.model_dump(mode="json", exclude_none=True)}
+                for step in transform.steps
+            ]
+        transforms.append(entry)
+    return {"dataset": spec.dataset, "remainder": spec.remainder, "transforms": transforms}
+
+
+def _training_params(graph: ProjectGraph, training: Training) -> dict[str, Any]:
+    info = graph.estimator(training)
+    spec = training.spec
+    metrics = list(spec.metrics or DEFAULT_METRICS[info.task])
+    tuning: dict[str, Any] | None = None
+    if spec.tuning:
+        tuning = spec.tuning.model_dump(mode="json", exclude_none=True)
+        tuning["scoring"] = spec.tuning.scoring or metrics[0]
+        tuning["scorer"] = METRICS[tuning["scoring"]].scorer
+    return {
+        "dataset": graph.dataset_of(training).metadata.name,
+        "features": spec.features,
+        "task": info.task,
+        "estimator": info.path,
+        "params": dict(spec.estimator.params),
+        "tuning": tuning,
+        "metrics": metrics,
+        "seed": graph.seed(spec.seed),
+    }
+
+
+def _model_params(graph: ProjectGraph, model: Model) -> dict[str, Any]:
+    spec = model.spec
+    export = spec.export.model_dump(mode="json")
+    export["opset"] = graph.opset(model)
+    gates = spec.gates.model_dump(mode="json", exclude_none=True)
+    training = graph.training_of(model)
+    primary = (training.spec.metrics or DEFAULT_METRICS[graph.estimator(training).task])[0]
+    if spec.gates.no_regression is not None:
+        gates["no_regression"]["metric"] = spec.gates.no_regression.metric or primary
+    return {
+        "training": spec.training,
+        "export": export,
+        "gates": gates,
+        "card": spec.card.model_dump(mode="json"),
+    }
+
+
+# --- dvc.yaml -------------------------------------------------------------------------------
+def _uncached(path: object) -> dict[str, dict[str, bool]]:
+    return {str(path): {"cache": False}}
+
+
+def build_stages(graph: ProjectGraph) -> tuple[dict[str, Any], dict[str, Any]]:
+    layout = Layout(graph.artifacts)
+    stages: dict[str, Any] = {}
+    for dataset in graph.all(Dataset):
+        stages.update(_dataset_stages(layout, dataset))
+    for training in graph.all(Training):
+        stages.update(_training_stages(graph, layout, training))
+    artifacts: dict[str, Any] = {}
+    for model in graph.all(Model):
+        stages.update(_model_stages(graph, layout, model))
+        artifacts[model.metadata.name] = {
+            "path": str(layout.model(model.metadata.name).onnx),
+            "type": "model",
+            **({"desc": model.metadata.description} if model.metadata.description else {}),
+            **({"labels": sorted(f"{k}={v}" for k, v in model.metadata.labels.items())} if model.metadata.labels else {}),
+        }
+    return stages, artifacts
+
+
+def _cmd(step: str, name: str) -> str:
+    return shell_join(["mlform", "stage", step, name])
+
+
+def _dataset_stages(layout: Layout, dataset: Dataset) -> dict[str, Any]:
+    name = dataset.metadata.name
+    paths = layout.dataset(name)
+    key = f"dataset.{name}"
+    source = dataset.spec.source.path
+    return {
+        f"check-{name}": {
+            "desc": f"Check Dataset '{name}' against its column schema and quality checks",
+            "cmd": _cmd("check", name),
+            "deps": [source],
+            "params": [f"{key}.source", f"{key}.target", f"{key}.columns", f"{key}.checks"],
+            "outs": [_uncached(paths.checks)],
+        },
+        f"profile-{name}": {
+            "desc": f"Profile Dataset '{name}' (the reference for drift monitoring)",
+            "cmd": _cmd("profile", name),
+            "deps": [source, str(paths.checks)],
+            "params": [f"{key}.source", f"{key}.target", f"{key}.columns"],
+            "outs": [str(paths.profile), str(paths.profile_html)],
+        },
+        f"split-{name}": {
+            "desc": f"Split Dataset '{name}' into train and test",
+            "cmd": _cmd("split", name),
+            "deps": [source, str(paths.checks)],
+            "params": [f"{key}.source", f"{key}.target", f"{key}.columns", f"{key}.split"],
+            "outs": [str(paths.train), str(paths.test)],
+        },
+    }
+
+
+def _training_stages(graph: ProjectGraph, layout: Layout, training: Training) -> dict[str, Any]:
+    name = training.metadata.name
+    data = layout.dataset(graph.dataset_of(training).metadata.name)
+    paths = layout.training(name)
+    key = f"training.{name}"
+    task = graph.estimator(training).task
+    plots = CLASSIFICATION_PLOTS if task == "classification" else REGRESSION_PLOTS
+    return {
+        f"train-{name}": {
+            "desc": f"Train (and tune) Training '{name}'",
+            "cmd": _cmd("train", name),
+            "deps": [str(data.train)],
+            "params": [
+                f"featureset.{training.spec.features}",
+                f"{key}.estimator",
+                f"{key}.params",
+                f"{key}.tuning",
+                f"{key}.seed",
+            ],
+            "outs": [str(paths.pipeline)],
+            "metrics": [_uncached(paths.tuning)],
+        },
+        f"evaluate-{name}": {
+            "desc": f"Evaluate Training '{name}' on the test split",
+            "cmd": _cmd("evaluate", name),
+            "deps": [str(paths.pipeline), str(data.test)],
+            "params": [f"{key}.metrics"],
+            "outs": [str(paths.predictions)],
+            "metrics": [_uncached(paths.metrics)],
+            "plots": [
+                {
+                    str(paths.plots / p.file): {
+                        "cache": False,
+                        "x": p.x,
+                        "y": p.y,
+                        "template": p.template,
+                        "title": p.title,
+                    }
+                }
+                for p in plots
+            ],
+        },
+    }
+
+
+def _model_stages(graph: ProjectGraph, layout: Layout, model: Model) -> dict[str, Any]:
+    name = model.metadata.name
+    training = graph.training_of(model)
+    data = layout.dataset(graph.dataset_of(training).metadata.name)
+    trained = layout.training(training.metadata.name)
+    paths = layout.model(name)
+    key = f"model.{name}"
+    return {
+        f"export-{name}": {
+            "desc": f"Export Model '{name}' to ONNX and check parity with scikit-learn",
+            "cmd": _cmd("export", name),
+            "deps": [str(trained.pipeline), str(data.test)],
+            "params": [f"{key}.export"],
+            "outs": [str(paths.onnx)],
+            "metrics": [_uncached(paths.parity)],
+        },
+        f"review-{name}": {
+            "desc": f"Review Model '{name}' against its gates and write its model card",
+            "cmd": _cmd("review", name),
+            "deps": [
+                str(paths.onnx),
+                str(trained.pipeline),
+                str(data.test),
+                str(trained.metrics),
+            ],
+            "params": [f"{key}.gates", f"{key}.card"],
+            "outs": [_uncached(paths.review), _uncached(paths.card_md), str(paths.card_html)],
+        },
+    }

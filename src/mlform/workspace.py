@@ -1,0 +1,235 @@
+"""Finding a project and reading its spec files into validated documents.
+
+The root is the nearest directory holding ``mlform.yaml``; its Project document says which
+folders hold specs. Every file is read (bounded, safely), every document is checked against
+its kind's model, and every problem becomes a located diagnostic: nothing here raises for
+bad input.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from mlform.diagnostics import Diagnostic, Diagnostics, Severity
+from mlform.errors import UserError
+from mlform.loader import RawDocument, load_file
+from mlform.schema_errors import describe, diagnostics_for, suggestion
+from mlform.spec import API_VERSION, KINDS, Document, Project
+
+PROJECT_FILE = "mlform.yaml"
+SPEC_SUFFIXES = (".yaml", ".yml")
+# Files mlform writes or DVC owns; never specs.
+NOT_SPECS = frozenset({"dvc.yaml", "dvc.lock", "params.yaml", ".pre-commit-config.yaml"})
+SKIP_DIRS = frozenset({"node_modules", "venv", "__pycache__"})
+
+
+@dataclass(frozen=True)
+class SpecDocument:
+    """A document that passed its kind's schema, with the source it came from."""
+
+    raw: RawDocument
+    model: Document
+    source: str  # path relative to the project root, POSIX style
+
+    @property
+    def kind(self) -> str:
+        return self.model.kind
+
+    @property
+    def name(self) -> str:
+        return self.model.metadata.name
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} '{self.name}'"
+
+
+@dataclass
+class Workspace:
+    """Everything read from a project, valid or not."""
+
+    root: Path
+    documents: list[SpecDocument] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    diagnostics: Diagnostics = field(default_factory=Diagnostics)
+    document_count: int = 0
+    # (kind, name) of documents that failed their schema: references to them are not
+    # reported again as undefined.
+    broken: set[tuple[str, str]] = field(default_factory=set)
+
+    @property
+    def project(self) -> SpecDocument | None:
+        return next((d for d in self.documents if d.kind == "Project"), None)
+
+    def of_kind(self, kind: str) -> list[SpecDocument]:
+        return [d for d in self.documents if d.kind == kind]
+
+
+def find_root(start: Path) -> Path:
+    """The nearest directory at or above ``start`` that holds ``mlform.yaml``."""
+    here = start.resolve()
+    if here.is_file():
+        here = here.parent
+    for candidate in (here, *here.parents):
+        if (candidate / PROJECT_FILE).is_file():
+            return candidate
+    raise UserError(
+        f"no {PROJECT_FILE} found in {start} or any parent folder; "
+        "run `mlform init` to create a project"
+    )
+
+
+def display_path(path: Path) -> str:
+    """Relative to the working directory when below it (editors can jump), else absolute."""
+    try:
+        return path.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def inside(root: Path, path: Path) -> bool:
+    try:
+        path.resolve().relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+def read_workspace(start: Path) -> Workspace:
+    """Read and schema-check every spec of the project containing ``start``."""
+    root = find_root(start)
+    ws = Workspace(root)
+    project_docs = _read(ws, root / PROJECT_FILE)
+    projects = [d for d in project_docs if d.kind == "Project"]
+    if not projects and not _has_errors_in(ws, root / PROJECT_FILE):
+        _error(ws, root / PROJECT_FILE, (1, 1), "E110", f"{PROJECT_FILE} needs a Project document")
+    for extra in projects[1:]:
+        mark = extra.raw.start
+        _error(ws, root / PROJECT_FILE, mark, "E110", "a project has exactly one Project document")
+    specs = projects[0].model.spec.specs if projects and isinstance(projects[0].model, Project) else ["."]
+    for path in _spec_files(ws, projects[0] if projects else None, specs):
+        _read(ws, path)
+    for doc in ws.documents:
+        if doc.kind == "Project" and doc.source != PROJECT_FILE:
+            mark = doc.raw.start
+            _error(ws, root / doc.source, mark, "E110", f"the Project document belongs in {PROJECT_FILE}")
+    return ws
+
+
+def _has_errors_in(ws: Workspace, path: Path) -> bool:
+    shown = display_path(path)
+    return any(d.file == shown for d in ws.diagnostics.items)
+
+
+def _error(ws: Workspace, path: Path, mark: tuple[int, int], code: str, message: str) -> None:
+    ws.diagnostics.add(Diagnostic(Severity.ERROR, display_path(path), mark[0], mark[1], code, message))
+
+
+def _spec_files(ws: Workspace, project: SpecDocument | None, specs: list[str]) -> list[Path]:
+    """Spec files under the Project's `specs` entries, sorted, each once, never outside."""
+    found: dict[Path, None] = {}
+    for index, entry in enumerate(specs):
+        target = ws.root / entry
+        mark = project.raw.mark(("spec", "specs", index)) if project else (1, 1)
+        if Path(entry).is_absolute() or not inside(ws.root, target):
+            _error(ws, ws.root / PROJECT_FILE, mark, "E006", f"spec path '{entry}' leaves the project")
+            continue
+        if target.is_file():
+            found[target] = None
+        elif target.is_dir():
+            for path in _walk(ws, target):
+                found[path] = None
+        else:
+            _error(ws, ws.root / PROJECT_FILE, mark, "E011", f"spec path '{entry}' does not exist")
+    found.pop(ws.root / PROJECT_FILE, None)
+    return sorted(found)
+
+
+def _walk(ws: Workspace, top: Path) -> list[Path]:
+    files: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(top):
+        here = Path(dirpath)
+        keep = []
+        for name in sorted(dirnames):
+            if name.startswith(".") or name in SKIP_DIRS:
+                continue
+            if (here / name).is_symlink() and not inside(ws.root, here / name):
+                _error(ws, here / name, (0, 0), "E006", "symlinked folder leaves the project; skipped")
+                continue
+            keep.append(name)
+        dirnames[:] = keep
+        for name in sorted(filenames):
+            path = here / name
+            if name.startswith(".") or name in NOT_SPECS or not name.endswith(SPEC_SUFFIXES):
+                continue
+            if path.is_symlink() and not inside(ws.root, path):
+                _error(ws, path, (0, 0), "E006", "symlink leaves the project; not read")
+                continue
+            files.append(path)
+    return files
+
+
+def _read(ws: Workspace, path: Path) -> list[SpecDocument]:
+    shown = display_path(path)
+    source = path.relative_to(ws.root).as_posix()
+    ws.files.append(source)
+    raws, problems = load_file(path, shown)
+    ws.diagnostics.extend(problems)
+    if not raws and not problems:
+        ws.diagnostics.add(
+            Diagnostic(Severity.WARNING, shown, 0, 0, "W001", "the file holds no documents")
+        )
+    docs = []
+    for raw in raws:
+        ws.document_count += 1
+        doc = _document(ws, raw, source)
+        if doc is not None:
+            docs.append(doc)
+    ws.documents.extend(docs)
+    return docs
+
+
+def _document(ws: Workspace, raw: RawDocument, source: str) -> SpecDocument | None:
+    """Envelope checks (apiVersion, kind), then the kind's schema."""
+    data = raw.data
+
+    def fail(code: str, message: str, loc: tuple[str, ...] = ()) -> None:
+        mark = raw.mark(loc) if loc else raw.start
+        ws.diagnostics.add(Diagnostic(Severity.ERROR, raw.file, mark[0], mark[1], code, message, where))
+
+    where = f"document {raw.index + 1}"
+    if not isinstance(data, dict):
+        fail("E100", f"a document is a mapping with apiVersion, kind, metadata and spec; got {describe(data)}")
+        return None
+    kind = data.get("kind")
+    if kind is None:
+        fail("E100", "the document has no 'kind'; expected one of: " + ", ".join(KINDS))
+        return None
+    if not isinstance(kind, str) or kind not in KINDS:
+        hint = suggestion(kind, list(KINDS))
+        shown = f"'{kind}'" if isinstance(kind, str) else describe(kind)
+        fail("E101", f"unknown kind {shown}{hint}", ("kind",))
+        return None
+    name = data.get("metadata", {}).get("name") if isinstance(data.get("metadata"), dict) else None
+    where = f"{kind} '{name}'" if isinstance(name, str) else f"{kind} (document {raw.index + 1})"
+    version = data.get("apiVersion")
+    if version != API_VERSION:
+        if version is None:
+            fail("E102", f"missing apiVersion; this mlform reads {API_VERSION}")
+        else:
+            shown = f"'{version}'" if isinstance(version, str) else describe(version)
+            fail("E102", f"unsupported apiVersion {shown}; this mlform reads {API_VERSION}", ("apiVersion",))
+        return None
+    model = KINDS[kind]
+    try:
+        document = model.model_validate(data)
+    except ValidationError as exc:
+        ws.diagnostics.extend(diagnostics_for(raw, where, model, exc))
+        if isinstance(name, str):
+            ws.broken.add((kind, name))
+        return None
+    return SpecDocument(raw, document, source)
