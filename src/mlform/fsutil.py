@@ -54,7 +54,8 @@ def write_all(files: Iterable[tuple[Path, bytes]]) -> list[Path]:
 
 
 def _swap(temps: list[tuple[Path, Path]]) -> None:
-    backups: list[tuple[Path, Path | None]] = []
+    replaced: list[tuple[Path, Path | None]] = []  # targets already swapped, with backups
+    backups: list[Path] = []
     try:
         for temp, target in temps:
             backup: Path | None = None
@@ -62,16 +63,16 @@ def _swap(temps: list[tuple[Path, Path]]) -> None:
                 backup = target.with_name(f".{target.name}.mlform-bak-{os.getpid()}")
                 backup.unlink(missing_ok=True)
                 os.link(target, backup)
+                backups.append(backup)
             os.replace(temp, target)
-            backups.append((target, backup))
+            replaced.append((target, backup))
     except BaseException:
-        for target, backup in reversed(backups):
+        for target, backup in reversed(replaced):
             if backup is not None:
                 os.replace(backup, target)
             else:
                 target.unlink(missing_ok=True)
         raise
     finally:
-        for _, backup in backups:
-            if backup is not None:
-                backup.unlink(missing_ok=True)
+        for backup in backups:
+            backup.unlink(missing_ok=True)

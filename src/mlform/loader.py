@@ -169,7 +169,7 @@ class _Builder:
         self.values[loc] = mark
         if name == "AliasEvent":
             if event.anchor not in self.anchors:
-                raise YamlError("E001", f"unknown alias '*{event.anchor}'", mark)
+                raise YamlError("E001", f"unknown alias '*{event.anchor}' (anchors are local to their document)", mark)
             value, size = self.anchors[event.anchor]
             self._count(size, mark)
             return value

@@ -60,6 +60,8 @@ class Workspace:
     # (kind, name) of documents that failed their schema: references to them are not
     # reported again as undefined.
     broken: set[tuple[str, str]] = field(default_factory=set)
+    # A file that could not be parsed may define anything: references are not judged.
+    unreadable: list[str] = field(default_factory=list)
 
     @property
     def project(self) -> SpecDocument | None:
@@ -105,7 +107,7 @@ def read_workspace(start: Path) -> Workspace:
     ws = Workspace(root)
     project_docs = _read(ws, root / PROJECT_FILE)
     projects = [d for d in project_docs if d.kind == "Project"]
-    if not projects and not _has_errors_in(ws, root / PROJECT_FILE):
+    if not projects and PROJECT_FILE not in ws.unreadable and ("Project", "") not in ws.broken:
         _error(ws, root / PROJECT_FILE, (1, 1), "E110", f"{PROJECT_FILE} needs a Project document")
     for extra in projects[1:]:
         mark = extra.raw.start
@@ -120,11 +122,6 @@ def read_workspace(start: Path) -> Workspace:
     return ws
 
 
-def _has_errors_in(ws: Workspace, path: Path) -> bool:
-    shown = display_path(path)
-    return any(d.file == shown for d in ws.diagnostics.items)
-
-
 def _error(ws: Workspace, path: Path, mark: tuple[int, int], code: str, message: str) -> None:
     ws.diagnostics.add(Diagnostic(Severity.ERROR, display_path(path), mark[0], mark[1], code, message))
 
@@ -134,9 +131,16 @@ def _spec_files(ws: Workspace, project: SpecDocument | None, specs: list[str]) -
     found: dict[Path, None] = {}
     for index, entry in enumerate(specs):
         target = ws.root / entry
-        mark = project.raw.mark(("spec", "specs", index)) if project else (1, 1)
+
+        def fail(code: str, message: str, index: int = index) -> None:
+            mark = project.raw.mark(("spec", "specs", index)) if project else (1, 1)
+            label = project.label if project else ""
+            ws.diagnostics.add(
+                Diagnostic(Severity.ERROR, display_path(ws.root / PROJECT_FILE), mark[0], mark[1], code, message, label, f"spec.specs[{index}]")
+            )
+
         if Path(entry).is_absolute() or not inside(ws.root, target):
-            _error(ws, ws.root / PROJECT_FILE, mark, "E006", f"spec path '{entry}' leaves the project")
+            fail("E006", f"'{entry}' leaves the project")
             continue
         if target.is_file():
             found[target] = None
@@ -144,7 +148,7 @@ def _spec_files(ws: Workspace, project: SpecDocument | None, specs: list[str]) -
             for path in _walk(ws, target):
                 found[path] = None
         else:
-            _error(ws, ws.root / PROJECT_FILE, mark, "E011", f"spec path '{entry}' does not exist")
+            fail("E011", f"'{entry}' does not exist")
     found.pop(ws.root / PROJECT_FILE, None)
     return sorted(found)
 
@@ -179,6 +183,8 @@ def _read(ws: Workspace, path: Path) -> list[SpecDocument]:
     ws.files.append(source)
     raws, problems = load_file(path, shown)
     ws.diagnostics.extend(problems)
+    if problems and not raws:
+        ws.unreadable.append(source)
     if not raws and not problems:
         ws.diagnostics.add(
             Diagnostic(Severity.WARNING, shown, 0, 0, "W001", "the file holds no documents")
@@ -229,7 +235,6 @@ def _document(ws: Workspace, raw: RawDocument, source: str) -> SpecDocument | No
         document = model.model_validate(data)
     except ValidationError as exc:
         ws.diagnostics.extend(diagnostics_for(raw, where, model, exc))
-        if isinstance(name, str):
-            ws.broken.add((kind, name))
+        ws.broken.add((kind, name if isinstance(name, str) else ""))
         return None
     return SpecDocument(raw, document, source)

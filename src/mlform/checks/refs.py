@@ -66,6 +66,8 @@ def _references(ctx: Context) -> Iterator[tuple[SpecDocument, Loc, type[Document
 
 
 def check_references(ctx: Context) -> None:
+    if ctx.workspace.unreadable:
+        return  # the unreadable file may define what these refer to; fix it first
     for doc, loc, kind, name in _references(ctx):
         if ctx.get(kind, name) is None and (kind.__name__, name) not in ctx.workspace.broken:
             candidates = ctx.names(kind)

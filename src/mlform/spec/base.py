@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 API_VERSION = "mlform/v1"
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
@@ -95,3 +97,18 @@ def exactly_one_key(data: Any, keys: tuple[str, ...], what: str) -> Any:
             raise ValueError(f"a {what} needs one of: {', '.join(keys)}")
         return {k: ({} if v is None and k in keys else v) for k, v in data.items()}
     return data
+
+
+def one_key_json_schema(
+    core_schema: CoreSchema, handler: GetJsonSchemaHandler, keys: tuple[str, ...], bare: bool
+) -> JsonSchemaValue:
+    """JSON Schema of a one-of mapping: exactly one key, or (``bare``) just the key's name."""
+    reference = handler(core_schema)
+    target = handler.resolve_ref_schema(reference)
+    mapping = {**target, "minProperties": 1, "maxProperties": 1}
+    target.clear()
+    if bare:
+        target["anyOf"] = [{"type": "string", "enum": list(keys)}, mapping]
+    else:
+        target.update(mapping)
+    return reference

@@ -109,12 +109,16 @@ def lookup(reference: str) -> EstimatorInfo | None:
 
 
 def suggest(word: str, candidates: list[str] | tuple[str, ...]) -> str | None:
-    """The closest candidate, by spelling or by a known synonym from another library."""
-    for synonym in _SYNONYMS.get(word, ()):
-        if synonym in candidates:
-            return synonym
+    """The closest candidate, by spelling, or by a (possibly misspelled) synonym from
+    another library: ``n_estimatrs`` → ``n_estimators`` → ``max_iter``."""
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return close[0] if close else None
+    if close:
+        return close[0]
+    for known in difflib.get_close_matches(word, list(_SYNONYMS), n=1, cutoff=0.8):
+        for synonym in _SYNONYMS[known]:
+            if synonym in candidates:
+                return synonym
+    return None
 
 
 def suggest_estimator(reference: str) -> str | None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, GetJsonSchemaHandler, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
-from mlform.spec.base import Document, Ref, StrictModel, exactly_one_key
+from mlform.spec.base import Document, Ref, StrictModel, exactly_one_key, one_key_json_schema
 
 Number = int | float
 
@@ -80,6 +82,12 @@ class Step(StrictModel):
     clip: Clip | None = None
     log: Log | None = None
     polynomial: Polynomial | None = None
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return one_key_json_schema(core_schema, handler, STEP_KINDS, bare=True)
 
     @model_validator(mode="before")
     @classmethod

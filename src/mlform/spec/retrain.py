@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, GetJsonSchemaHandler, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
-from mlform.spec.base import Document, Duration, Ref, StrictModel, exactly_one_key
+from mlform.spec.base import Document, Duration, Ref, StrictModel, exactly_one_key, one_key_json_schema
 from mlform.spec.cron import Cron
 from mlform.spec.metrics import MetricName
 from mlform.spec.monitor import AlertKind
@@ -41,6 +43,12 @@ class Trigger(StrictModel):
     metric_below: MetricBelow | None = None
     new_data: NewData | None = None
     schedule: Schedule | None = None
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return one_key_json_schema(core_schema, handler, TRIGGER_KINDS, bare=False)
 
     @model_validator(mode="before")
     @classmethod

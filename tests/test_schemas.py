@@ -1,0 +1,73 @@
+"""The committed JSON Schemas match the spec models; examples satisfy them; the estimator
+table matches the installed scikit-learn."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from mlform.loader import load_file
+from mlform.schema_export import COMBINED, schemas
+from mlform.spec import estimators
+from tests.conftest import EXAMPLES, REPO, Run
+
+
+def test_committed_schemas_are_current() -> None:
+    generated = schemas()
+    committed = {p.name: p.read_text(encoding="utf-8") for p in (REPO / "schemas").glob("*.json")}
+    stale = sorted(name for name in generated if committed.get(name) != generated[name])
+    extra = sorted(set(committed) - set(generated))
+    assert (stale, extra) == ([], []), "run `mlform schema export` and commit schemas/"
+
+
+def test_schema_export_check(tmp_path: Path, run_cli: Callable[..., Run]) -> None:
+    assert run_cli("schema", "export", "--dir", str(tmp_path / "s"), cwd=tmp_path).code == 0
+    assert run_cli("schema", "export", "--check", "--dir", str(tmp_path / "s"), cwd=tmp_path).code == 0
+    (tmp_path / "s" / "model.schema.json").write_text("{}")
+    result = run_cli("schema", "export", "--check", "--dir", str(tmp_path / "s"), cwd=tmp_path)
+    assert result.code == 1 and "model.schema.json" in result.out
+
+
+SPEC_FILES = sorted([*EXAMPLES.glob("*/mlform.yaml"), *EXAMPLES.glob("*/ml/*.yaml")])
+
+
+@pytest.mark.parametrize("path", SPEC_FILES, ids=lambda p: str(p.relative_to(EXAMPLES)))
+def test_example_documents_satisfy_the_combined_schema(path: Path) -> None:
+    schema = json.loads((REPO / "schemas" / COMBINED).read_text())
+    docs, problems = load_file(path, path.name)
+    assert problems == []
+    for doc in docs:
+        jsonschema.validate(doc.data, schema)
+
+
+def test_schema_rejects_what_validate_rejects() -> None:
+    schema = json.loads((REPO / "schemas" / COMBINED).read_text())
+    bad = {"apiVersion": "mlform/v1", "kind": "Deployment", "metadata": {"name": "x"}, "spec": {"model": "m", "colour": 1}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
+
+
+def test_estimator_table_matches_installed_scikit_learn() -> None:
+    from mlform.spec._estimator_params import PARAMS, PREDICT_PROBA
+
+    params, proba = estimators.introspect()
+    assert (PARAMS, PREDICT_PROBA) == (params, proba), "run `python -m mlform.spec.estimators`"
+
+
+def test_every_allowed_estimator_converts_to_onnx() -> None:
+    from skl2onnx import supported_converters
+
+    convertible = set(supported_converters(from_sklearn=True))
+    linear = {"LogisticRegression", "SGDClassifier", "LinearRegression", "Ridge", "Lasso", "ElasticNet", "SGDRegressor"}
+    for name in estimators.names():
+        assert name in convertible or name in linear, name
+
+
+def test_estimators_listing(run_cli: Callable[..., Run], tmp_path: Path) -> None:
+    result = run_cli("schema", "estimators", cwd=tmp_path)
+    assert result.code == 0
+    assert "HistGradientBoostingClassifier   classification  sklearn.ensemble.HistGradientBoostingClassifier" in result.out
