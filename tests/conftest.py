@@ -44,7 +44,9 @@ def copy_example(name: str, dest: Path) -> Path:
 
 
 @pytest.fixture
-def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Run]:
+def run_cli(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Run]:
     """Run `mlform ARGS` in-process from ``cwd``; return exit code, stdout, stderr."""
 
     def run(*args: str, cwd: Path | None = None) -> Run:

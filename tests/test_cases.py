@@ -75,7 +75,9 @@ def test_invalid_case(path: Path, tmp_path: Path, run_cli: Callable[..., Run]) -
     case = parse_case(path)
     assert case.expect, f"{path.name} has no '# expect:' lines"
     result = run_cli("validate", cwd=_apply(case, tmp_path))
-    printed = [line for line in result.out.splitlines() if ": error " in line or ": warning " in line]
+    printed = [
+        line for line in result.out.splitlines() if ": error " in line or ": warning " in line
+    ]
     assert printed == case.expect
     assert result.code == (1 if any(": error " in e for e in case.expect) else 0)
     assert "Traceback" not in result.out + result.err
@@ -85,6 +87,8 @@ def test_invalid_case(path: Path, tmp_path: Path, run_cli: Callable[..., Run]) -
 def test_valid_case(path: Path, tmp_path: Path, run_cli: Callable[..., Run]) -> None:
     case = parse_case(path)
     result = run_cli("validate", cwd=_apply(case, tmp_path))
-    printed = [line for line in result.out.splitlines() if ": error " in line or ": warning " in line]
+    printed = [
+        line for line in result.out.splitlines() if ": error " in line or ": warning " in line
+    ]
     assert printed == case.expect
     assert result.code == 0

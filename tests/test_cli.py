@@ -18,14 +18,22 @@ def test_valid_project(credit: Path, run_cli: Callable[..., Run]) -> None:
     assert result.out == "Success! 9 documents in 8 files are valid.\n"
 
 
-def test_validate_from_a_subfolder_and_by_path(credit: Path, tmp_path: Path, run_cli: Callable[..., Run]) -> None:
+def test_validate_from_a_subfolder_and_by_path(
+    credit: Path, tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
     assert run_cli("validate", cwd=credit / "ml").code == 0
     result = run_cli("validate", str(credit), cwd=tmp_path)
     assert result.code == 0
 
 
-def test_paths_are_relative_to_the_working_folder(credit: Path, run_cli: Callable[..., Run]) -> None:
-    (credit / "ml" / "model.yaml").write_text((credit / "ml" / "model.yaml").read_text().replace("roc_auc: {min: 0.70}", "roc_auc: {minimum: 0.70}"))
+def test_paths_are_relative_to_the_working_folder(
+    credit: Path, run_cli: Callable[..., Run]
+) -> None:
+    (credit / "ml" / "model.yaml").write_text(
+        (credit / "ml" / "model.yaml")
+        .read_text()
+        .replace("roc_auc: {min: 0.70}", "roc_auc: {minimum: 0.70}")
+    )
     result = run_cli("validate", "credit-risk", cwd=credit.parent)
     assert result.out.splitlines()[0].startswith("credit-risk/ml/model.yaml:14:17: error E105:")
 
@@ -51,7 +59,9 @@ def test_json_format(credit: Path, run_cli: Callable[..., Run]) -> None:
     }
 
 
-def test_errors_are_reported_before_warnings_with_a_summary(credit: Path, run_cli: Callable[..., Run]) -> None:
+def test_errors_are_reported_before_warnings_with_a_summary(
+    credit: Path, run_cli: Callable[..., Run]
+) -> None:
     model = credit / "ml" / "model.yaml"
     text = model.read_text().replace("log_loss: {max: 0.60}", "log_loss: {min: 0.1}")
     model.write_text(text)
@@ -94,7 +104,9 @@ def test_unexpected_error_gives_a_bug_report(
     assert "Traceback" in log.read_text() and "kaboom" in log.read_text()
 
 
-def test_ctrl_c_exits_130(credit: Path, run_cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ctrl_c_exits_130(
+    credit: Path, run_cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
     def interrupted(_: Path) -> None:
         raise KeyboardInterrupt
 
@@ -104,7 +116,9 @@ def test_ctrl_c_exits_130(credit: Path, run_cli: Callable[..., Run], monkeypatch
     assert "Traceback" not in result.err
 
 
-def test_symlinks_leaving_the_project_are_not_read(credit: Path, tmp_path: Path, run_cli: Callable[..., Run]) -> None:
+def test_symlinks_leaving_the_project_are_not_read(
+    credit: Path, tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
     outside = build_tree(tmp_path / "outside", {"secret.yaml": "apiVersion: mlform/v1\n"})
     os.symlink(outside / "secret.yaml", credit / "ml" / "secret.yaml")
     os.symlink(outside, credit / "ml" / "linked")
@@ -116,7 +130,9 @@ def test_symlinks_leaving_the_project_are_not_read(credit: Path, tmp_path: Path,
     ]
 
 
-def test_symlinks_inside_the_project_are_followed(credit: Path, run_cli: Callable[..., Run]) -> None:
+def test_symlinks_inside_the_project_are_followed(
+    credit: Path, run_cli: Callable[..., Run]
+) -> None:
     (credit / "shared").mkdir()
     (credit / "ml" / "monitor.yaml").rename(credit / "shared" / "monitor.yaml")
     os.symlink(credit / "shared" / "monitor.yaml", credit / "ml" / "monitor.yaml")
@@ -142,7 +158,10 @@ def test_project_document_rules(tmp_path: Path, run_cli: Callable[..., Run]) -> 
         },
     )
     result = run_cli("validate", cwd=root)
-    assert result.out.splitlines()[0] == "other.yaml:1:1: error E110: the Project document belongs in mlform.yaml"
+    assert (
+        result.out.splitlines()[0]
+        == "other.yaml:1:1: error E110: the Project document belongs in mlform.yaml"
+    )
     (root / "other.yaml").unlink()
     (root / "mlform.yaml").write_text("apiVersion: mlform/v1\nkind: Dataset\nmetadata: {name: p}\n")
     result = run_cli("validate", cwd=root)

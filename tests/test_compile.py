@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
-from tests.conftest import EXAMPLES, REPO, Run, copy_example
+from tests.conftest import EXAMPLES, REPO, Run
 
 DVC_SCHEMA = REPO / "tests" / "reference" / "dvc-yaml.schema.json"  # DVC's published schema
 EXAMPLE_NAMES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "mlform.yaml").exists())
@@ -90,7 +90,9 @@ def test_a_failed_write_leaves_every_file_as_it_was(
     credit: Path, run_cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     training = credit / "ml" / "training.yaml"
-    training.write_text(training.read_text().replace("max_iter: 100", "max_iter: 300").replace("cv: 3", "cv: 4"))
+    training.write_text(
+        training.read_text().replace("max_iter: 100", "max_iter: 300").replace("cv: 3", "cv: 4")
+    )
     (credit / "dvc.yaml").write_text("stale dvc\n")
     before = {p: p.read_bytes() for p in (credit / "dvc.yaml", credit / "params.yaml")}
     real_replace = os.replace
@@ -110,7 +112,9 @@ def test_a_failed_write_leaves_every_file_as_it_was(
     assert sorted(p.name for p in credit.iterdir() if "mlform-" in p.name) == []
 
 
-def test_refuses_to_write_through_a_symlink(credit: Path, tmp_path: Path, run_cli: Callable[..., Run]) -> None:
+def test_refuses_to_write_through_a_symlink(
+    credit: Path, tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
     victim = tmp_path / "victim.txt"
     victim.write_text("precious\n")
     (credit / "dvc.yaml").unlink()
@@ -121,7 +125,9 @@ def test_refuses_to_write_through_a_symlink(credit: Path, tmp_path: Path, run_cl
     assert victim.read_text() == "precious\n"
 
 
-def test_user_text_cannot_inject_yaml_or_commands(credit: Path, run_cli: Callable[..., Run]) -> None:
+def test_user_text_cannot_inject_yaml_or_commands(
+    credit: Path, run_cli: Callable[..., Run]
+) -> None:
     hostile = "risk\n  cmd: rm -rf / # ' \" $(touch pwned) `id` {{ 7*7 }} {% raw %}"
     model = credit / "ml" / "model.yaml"
     text = model.read_text().replace(
@@ -132,13 +138,20 @@ def test_user_text_cannot_inject_yaml_or_commands(credit: Path, run_cli: Callabl
     data = credit / "data" / "my data; $(id).csv"
     (credit / "data" / "credit.csv").rename(data)
     dataset = credit / "ml" / "dataset.yaml"
-    dataset.write_text(dataset.read_text().replace("path: data/credit.csv", f"path: {json.dumps('data/' + data.name)}"))
+    dataset.write_text(
+        dataset.read_text().replace(
+            "path: data/credit.csv", f"path: {json.dumps('data/' + data.name)}"
+        )
+    )
     assert run_cli("compile", cwd=credit).code == 0
     rendered = load_yaml(credit / "dvc.yaml")
     assert isinstance(rendered, dict)
     assert rendered["artifacts"]["credit-risk"]["desc"] == hostile
     assert rendered["stages"]["check-credit"]["deps"] == ["data/my data; $(id).csv"]
-    assert all(set(stage) <= {"desc", "cmd", "deps", "params", "outs", "metrics", "plots"} for stage in rendered["stages"].values())
+    assert all(
+        set(stage) <= {"desc", "cmd", "deps", "params", "outs", "metrics", "plots"}
+        for stage in rendered["stages"].values()
+    )
     assert rendered["stages"]["check-credit"]["cmd"] == "mlform stage check credit"
     assert not (credit / "pwned").exists()
 
@@ -151,5 +164,9 @@ def test_params_hold_every_tunable_value(credit: Path) -> None:
     assert training["params"] == {"max_iter": 100, "learning_rate": 0.1, "max_leaf_nodes": 31}
     assert training["tuning"]["scorer"] == "roc_auc"
     assert training["seed"] == 42  # from the Project's defaults
-    assert params["dataset"]["credit"]["split"] == {"method": "stratified", "test_size": 0.25, "seed": 42}
+    assert params["dataset"]["credit"]["split"] == {
+        "method": "stratified",
+        "test_size": 0.25,
+        "seed": 42,
+    }
     assert params["model"]["credit-risk"]["export"]["opset"] == 17

@@ -39,16 +39,32 @@ def test_dvc_accepts_the_pipeline(example: str, tmp_path: Path) -> None:
     assert any(name.startswith("train-") for name in stages)
     assert "```mermaid" in dag
     listed = sh(str(BIN / "dvc"), "stage", "list", cwd=root)
-    assert [line.split()[0] for line in listed.splitlines()] == sorted(stages, key=list(status).index)
+    assert [line.split()[0] for line in listed.splitlines()] == sorted(
+        stages, key=list(status).index
+    )
 
 
 def test_dvc_sees_the_spec_params(tmp_path: Path) -> None:
     """`dvc params diff` reads the rendered params.yaml keys a stage depends on."""
     root = dvc_repo("credit-risk", tmp_path)
     sh("git", "add", "-A", cwd=root)
-    sh("git", "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "init", cwd=root)
+    sh(
+        "git",
+        "-c",
+        "user.email=t@example.com",
+        "-c",
+        "user.name=t",
+        "commit",
+        "-qm",
+        "init",
+        cwd=root,
+    )
     training = root / "ml" / "training.yaml"
     training.write_text(training.read_text().replace("max_iter: 100", "max_iter: 200"))
     sh(str(BIN / "mlform"), "compile", cwd=root)
     diff = json.loads(sh(str(BIN / "dvc"), "params", "diff", "--json", cwd=root))
-    assert diff["params.yaml"]["training.credit-gbm.params.max_iter"] == {"old": 100, "new": 200, "diff": 100}
+    assert diff["params.yaml"]["training.credit-gbm.params.max_iter"] == {
+        "old": 100,
+        "new": 200,
+        "diff": 100,
+    }

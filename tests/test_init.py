@@ -18,11 +18,21 @@ def test_new_project_validates(tmp_path: Path, run_cli: Callable[..., Run]) -> N
     assert run_cli("validate", cwd=root).out == "Success! 1 document in 1 file are valid.\n"
 
 
-def test_example_copy_compiles_and_points_editors_at_its_schemas(tmp_path: Path, run_cli: Callable[..., Run]) -> None:
+def test_example_copy_compiles_and_points_editors_at_its_schemas(
+    tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
     assert run_cli("init", "demo", "--example", "credit-risk", cwd=tmp_path).code == 0
     root = tmp_path / "demo"
-    assert (root / "mlform.yaml").read_text().startswith("# yaml-language-server: $schema=schemas/mlform.schema.json\n")
-    assert (root / "ml" / "dataset.yaml").read_text().startswith("# yaml-language-server: $schema=../schemas/mlform.schema.json\n")
+    assert (
+        (root / "mlform.yaml")
+        .read_text()
+        .startswith("# yaml-language-server: $schema=schemas/mlform.schema.json\n")
+    )
+    assert (
+        (root / "ml" / "dataset.yaml")
+        .read_text()
+        .startswith("# yaml-language-server: $schema=../schemas/mlform.schema.json\n")
+    )
     assert run_cli("validate", cwd=root).code == 0
     assert run_cli("compile", "--check", cwd=root).code == 0
 
@@ -39,4 +49,7 @@ def test_refuses_a_folder_that_is_not_empty(tmp_path: Path, run_cli: Callable[..
 def test_unknown_example(tmp_path: Path, run_cli: Callable[..., Run]) -> None:
     result = run_cli("init", "x", "--example", "fraud", cwd=tmp_path)
     assert result.code == 1
-    assert result.err == "Error: unknown example 'fraud'; available: credit-risk, diabetes-regression\n"
+    assert (
+        result.err
+        == "Error: unknown example 'fraud'; available: credit-risk, diabetes-regression\n"
+    )

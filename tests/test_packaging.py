@@ -16,7 +16,9 @@ pytestmark = pytest.mark.slow
 
 
 def run(*args: str | Path, cwd: Path) -> str:
-    done = subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, f"{args} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout
 
@@ -30,7 +32,9 @@ def test_wheel_installs_and_compiles_outside_the_repo(tmp_path: Path) -> None:
     run(python, "-m", "pip", "install", "--quiet", "--no-deps", wheel, cwd=tmp_path)
     # The dependencies come from this test environment (appended after the venv's own
     # site-packages), so the mlform imported is the wheel's.
-    site = run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=tmp_path).strip()
+    site = run(
+        python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=tmp_path
+    ).strip()
     Path(site, "test-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     where = run(python, "-c", "import mlform, sys; print(mlform.__file__)", cwd=tmp_path).strip()
     assert where.startswith(str(venv)), where
@@ -42,5 +46,9 @@ def test_wheel_installs_and_compiles_outside_the_repo(tmp_path: Path) -> None:
     run(venv / "bin" / "mlform", "compile", cwd=project)
     assert {name: (project / name).read_text() for name in golden} == golden
     run(venv / "bin" / "mlform", "init", "fresh", "--example", "diabetes-regression", cwd=tmp_path)
-    assert run(venv / "bin" / "mlform", "compile", "--check", cwd=tmp_path / "fresh").endswith("up to date (2 files).\n")
-    assert (EXAMPLES / "diabetes-regression" / "dvc.yaml").read_text() == (tmp_path / "fresh" / "dvc.yaml").read_text()
+    assert run(venv / "bin" / "mlform", "compile", "--check", cwd=tmp_path / "fresh").endswith(
+        "up to date (2 files).\n"
+    )
+    assert (EXAMPLES / "diabetes-regression" / "dvc.yaml").read_text() == (
+        tmp_path / "fresh" / "dvc.yaml"
+    ).read_text()

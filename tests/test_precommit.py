@@ -24,11 +24,28 @@ def test_hooks_pass_then_block_a_bad_spec(tmp_path: Path) -> None:
     # pre-commit installs hooks from a git revision: snapshot this checkout (with any
     # uncommitted changes) into a throwaway repository.
     hooks_repo = tmp_path / "mlform-src"
-    shutil.copytree(REPO, hooks_repo, ignore=shutil.ignore_patterns(".git", "*.egg-info", "__pycache__", ".*_cache", "artifacts", "build", "dist"))
+    shutil.copytree(
+        REPO,
+        hooks_repo,
+        ignore=shutil.ignore_patterns(
+            ".git",
+            ".ci-venv",
+            ".venv",
+            "venv",
+            "*.egg-info",
+            "__pycache__",
+            ".*_cache",
+            "artifacts",
+            "build",
+            "dist",
+        ),
+    )
     git("init", "-q", cwd=hooks_repo)
     git("add", "-A", cwd=hooks_repo)
     git("commit", "-qm", "snapshot", cwd=hooks_repo)
-    rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=hooks_repo, capture_output=True, text=True, check=True).stdout.strip()
+    rev = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=hooks_repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
     project = copy_example("credit-risk", tmp_path / "project")
     (project / ".pre-commit-config.yaml").write_text(
@@ -40,14 +57,18 @@ def test_hooks_pass_then_block_a_bad_spec(tmp_path: Path) -> None:
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-cache")}
     pre_commit = [sys.executable, "-m", "pre_commit", "run", "--all-files"]
 
-    ok = subprocess.run(pre_commit, cwd=project, env=env, capture_output=True, text=True)
+    ok = subprocess.run(
+        pre_commit, cwd=project, env=env, capture_output=True, text=True, check=False
+    )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "mlform validate" in ok.stdout and "Passed" in ok.stdout
 
     training = project / "ml" / "training.yaml"
     training.write_text(training.read_text().replace("max_iter: 100", "max_itr: 100"))
     git("add", "-A", cwd=project)
-    bad = subprocess.run(pre_commit, cwd=project, env=env, capture_output=True, text=True)
+    bad = subprocess.run(
+        pre_commit, cwd=project, env=env, capture_output=True, text=True, check=False
+    )
     assert bad.returncode == 1
     assert (
         "ml/training.yaml:11:7: error E104: Training 'credit-gbm': spec.estimator.params: "

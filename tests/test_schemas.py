@@ -26,7 +26,9 @@ def test_committed_schemas_are_current() -> None:
 
 def test_schema_export_check(tmp_path: Path, run_cli: Callable[..., Run]) -> None:
     assert run_cli("schema", "export", "--dir", str(tmp_path / "s"), cwd=tmp_path).code == 0
-    assert run_cli("schema", "export", "--check", "--dir", str(tmp_path / "s"), cwd=tmp_path).code == 0
+    assert (
+        run_cli("schema", "export", "--check", "--dir", str(tmp_path / "s"), cwd=tmp_path).code == 0
+    )
     (tmp_path / "s" / "model.schema.json").write_text("{}")
     result = run_cli("schema", "export", "--check", "--dir", str(tmp_path / "s"), cwd=tmp_path)
     assert result.code == 1 and "model.schema.json" in result.out
@@ -46,7 +48,12 @@ def test_example_documents_satisfy_the_combined_schema(path: Path) -> None:
 
 def test_schema_rejects_what_validate_rejects() -> None:
     schema = json.loads((REPO / "schemas" / COMBINED).read_text())
-    bad = {"apiVersion": "mlform/v1", "kind": "Deployment", "metadata": {"name": "x"}, "spec": {"model": "m", "colour": 1}}
+    bad = {
+        "apiVersion": "mlform/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "x"},
+        "spec": {"model": "m", "colour": 1},
+    }
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)
 
@@ -55,14 +62,22 @@ def test_estimator_table_matches_installed_scikit_learn() -> None:
     from mlform.spec._estimator_params import PARAMS, PREDICT_PROBA
 
     params, proba = estimators.introspect()
-    assert (PARAMS, PREDICT_PROBA) == (params, proba), "run `python -m mlform.spec.estimators`"
+    assert (params, proba) == (PARAMS, PREDICT_PROBA), "run `python -m mlform.spec.estimators`"
 
 
 def test_every_allowed_estimator_converts_to_onnx() -> None:
     from skl2onnx import supported_converters
 
     convertible = set(supported_converters(from_sklearn=True))
-    linear = {"LogisticRegression", "SGDClassifier", "LinearRegression", "Ridge", "Lasso", "ElasticNet", "SGDRegressor"}
+    linear = {
+        "LogisticRegression",
+        "SGDClassifier",
+        "LinearRegression",
+        "Ridge",
+        "Lasso",
+        "ElasticNet",
+        "SGDRegressor",
+    }
     for name in estimators.names():
         assert name in convertible or name in linear, name
 
@@ -70,4 +85,7 @@ def test_every_allowed_estimator_converts_to_onnx() -> None:
 def test_estimators_listing(run_cli: Callable[..., Run], tmp_path: Path) -> None:
     result = run_cli("schema", "estimators", cwd=tmp_path)
     assert result.code == 0
-    assert "HistGradientBoostingClassifier   classification  sklearn.ensemble.HistGradientBoostingClassifier" in result.out
+    assert (
+        "HistGradientBoostingClassifier   classification  sklearn.ensemble.HistGradientBoostingClassifier"
+        in result.out
+    )

@@ -62,7 +62,12 @@ def diff(root: Path, file: RenderedFile, max_lines: int = 40) -> str:
         return f"  {file.path} is missing"
     lines = list(
         difflib.unified_diff(
-            current.splitlines(), file.content.splitlines(), f"{file.path} (on disk)", f"{file.path} (from specs)", lineterm="", n=1
+            current.splitlines(),
+            file.content.splitlines(),
+            f"{file.path} (on disk)",
+            f"{file.path} (from specs)",
+            lineterm="",
+            n=1,
         )
     )
     shown = lines[:max_lines]

@@ -169,7 +169,11 @@ class _Builder:
         self.values[loc] = mark
         if name == "AliasEvent":
             if event.anchor not in self.anchors:
-                raise YamlError("E001", f"unknown alias '*{event.anchor}' (anchors are local to their document)", mark)
+                raise YamlError(
+                    "E001",
+                    f"unknown alias '*{event.anchor}' (anchors are local to their document)",
+                    mark,
+                )
             value, size = self.anchors[event.anchor]
             self._count(size, mark)
             return value
@@ -254,7 +258,7 @@ def _events(text: str) -> Iterator[Any]:
     try:
         from _ruamel_yaml_clibz import CParser
     except ImportError:  # pragma: no cover - exercised only without the C extension
-        CParser = None  # noqa: N806
+        CParser = None
     if CParser is not None:
         parser = CParser(text)
         while True:

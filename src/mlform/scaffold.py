@@ -50,7 +50,9 @@ GITIGNORE = "/artifacts/\n/.mlform/\n"
 
 
 def examples() -> list[str]:
-    return sorted(p.name for p in resource_dir("examples").iterdir() if (p / "mlform.yaml").is_file())
+    return sorted(
+        p.name for p in resource_dir("examples").iterdir() if (p / "mlform.yaml").is_file()
+    )
 
 
 def project_name(directory: Path) -> str:
@@ -68,7 +70,9 @@ def init(directory: Path, *, example: str | None = None, force: bool = False) ->
         available = examples()
         if example not in available:
             raise UserError(f"unknown example '{example}'; available: {', '.join(available)}")
-        shutil.copytree(resource_dir("examples") / example, directory, ignore=IGNORED, dirs_exist_ok=True)
+        shutil.copytree(
+            resource_dir("examples") / example, directory, ignore=IGNORED, dirs_exist_ok=True
+        )
         _point_modelines(directory)
     else:
         files = {
@@ -90,4 +94,6 @@ def _point_modelines(directory: Path) -> None:
             continue
         depth = len(path.relative_to(directory).parts) - 1
         target = "../" * depth + f"schemas/{COMBINED}"
-        path.write_text(MODELINE.sub(f"# yaml-language-server: $schema={target}", text), encoding="utf-8")
+        path.write_text(
+            MODELINE.sub(f"# yaml-language-server: $schema={target}", text), encoding="utf-8"
+        )

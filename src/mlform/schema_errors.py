@@ -69,14 +69,13 @@ def _walk(data: Any, loc: tuple[Any, ...]) -> tuple[Loc, int | None]:
     path: list[str | int] = []
     label_at: int | None = None
     for part in loc:
-        if isinstance(data, dict) and isinstance(part, str) and part in data:
+        if (isinstance(data, dict) and isinstance(part, str) and part in data) or (isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)):
             data = data[part]
-            path.append(part)
-        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
-            data = data[part]
-            path.append(part)
-        elif label_at is None and not isinstance(part, int):
-            label_at = len(path)
+        else:
+            if label_at is None and not isinstance(part, int):
+                label_at = len(path)
+            continue
+        path.append(part)
     return tuple(path), label_at
 
 
@@ -147,7 +146,10 @@ def _message(error: dict[str, Any], model: type[BaseModel]) -> tuple[str, str]:
         allowed = fields_at(model, loc[:-1])
         return "E105", f"unknown field '{loc[-1]}'{suggestion(loc[-1], allowed)}"
     if kind in ("literal_error", "enum"):
-        options = [o.strip().strip("'") for o in str(ctx.get("expected", "")).replace(" or ", ", ").split(", ")]
+        options = [
+            o.strip().strip("'")
+            for o in str(ctx.get("expected", "")).replace(" or ", ", ").split(", ")
+        ]
         hint = suggestion(value, options)
         return "E103", f"{describe(value)} is not one of: {', '.join(options)}{hint}"
     if kind == "string_pattern_mismatch":
@@ -160,7 +162,12 @@ def _message(error: dict[str, Any], model: type[BaseModel]) -> tuple[str, str]:
         return "E103", f"invalid value '{value}': {reason}"
     if kind in _EXPECTED:
         return "E103", f"expected {_EXPECTED[kind]}, got {describe(value)}"
-    bounds = {"greater_than_equal": "≥", "greater_than": ">", "less_than_equal": "≤", "less_than": "<"}
+    bounds = {
+        "greater_than_equal": "≥",
+        "greater_than": ">",
+        "less_than_equal": "≤",
+        "less_than": "<",
+    }
     if kind in bounds:
         limit = next(iter(ctx.values()))
         return "E103", f"must be {bounds[kind]} {limit}, got {value}"
@@ -174,7 +181,10 @@ def _message(error: dict[str, Any], model: type[BaseModel]) -> tuple[str, str]:
         if kind == "string_too_short" and ctx.get("min_length") == 1:
             return "E103", "must not be empty"
         which = "at least" if kind == "string_too_short" else "at most"
-        return "E103", f"must have {which} {ctx.get('min_length', ctx.get('max_length'))} characters"
+        return (
+            "E103",
+            f"must have {which} {ctx.get('min_length', ctx.get('max_length'))} characters",
+        )
     if kind == "value_error":
         return "E103", str(error["msg"]).removeprefix("Value error, ")
     return "E103", str(error["msg"])  # pragma: no cover - every type a spec can hit is above
@@ -212,7 +222,8 @@ def diagnostics_for(
 ) -> list[Diagnostic]:
     """Located diagnostics for every error pydantic found in one document."""
     out: list[Diagnostic] = []
-    for error in _drop_inapplicable_branches(exc.errors(include_url=False), raw.data):
+    errors = [dict(e) for e in exc.errors(include_url=False)]
+    for error in _drop_inapplicable_branches(errors, raw.data):
         path, _ = _walk(raw.data, _data_loc(error))
         if error["type"] == "union_mismatch":
             code, summary = "E103", error["msg"]
@@ -227,6 +238,8 @@ def diagnostics_for(
             mark = raw.mark(path)
         severity = Severity.WARNING if code.startswith("W") else Severity.ERROR
         out.append(
-            Diagnostic(severity, raw.file, mark[0], mark[1], code, summary, label, format_path(field_path))
+            Diagnostic(
+                severity, raw.file, mark[0], mark[1], code, summary, label, format_path(field_path)
+            )
         )
     return out

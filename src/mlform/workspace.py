@@ -112,18 +112,30 @@ def read_workspace(start: Path) -> Workspace:
     for extra in projects[1:]:
         mark = extra.raw.start
         _error(ws, root / PROJECT_FILE, mark, "E110", "a project has exactly one Project document")
-    specs = projects[0].model.spec.specs if projects and isinstance(projects[0].model, Project) else ["."]
+    specs = (
+        projects[0].model.spec.specs
+        if projects and isinstance(projects[0].model, Project)
+        else ["."]
+    )
     for path in _spec_files(ws, projects[0] if projects else None, specs):
         _read(ws, path)
     for doc in ws.documents:
         if doc.kind == "Project" and doc.source != PROJECT_FILE:
             mark = doc.raw.start
-            _error(ws, root / doc.source, mark, "E110", f"the Project document belongs in {PROJECT_FILE}")
+            _error(
+                ws,
+                root / doc.source,
+                mark,
+                "E110",
+                f"the Project document belongs in {PROJECT_FILE}",
+            )
     return ws
 
 
 def _error(ws: Workspace, path: Path, mark: tuple[int, int], code: str, message: str) -> None:
-    ws.diagnostics.add(Diagnostic(Severity.ERROR, display_path(path), mark[0], mark[1], code, message))
+    ws.diagnostics.add(
+        Diagnostic(Severity.ERROR, display_path(path), mark[0], mark[1], code, message)
+    )
 
 
 def _spec_files(ws: Workspace, project: SpecDocument | None, specs: list[str]) -> list[Path]:
@@ -136,7 +148,16 @@ def _spec_files(ws: Workspace, project: SpecDocument | None, specs: list[str]) -
             mark = project.raw.mark(("spec", "specs", index)) if project else (1, 1)
             label = project.label if project else ""
             ws.diagnostics.add(
-                Diagnostic(Severity.ERROR, display_path(ws.root / PROJECT_FILE), mark[0], mark[1], code, message, label, f"spec.specs[{index}]")
+                Diagnostic(
+                    Severity.ERROR,
+                    display_path(ws.root / PROJECT_FILE),
+                    mark[0],
+                    mark[1],
+                    code,
+                    message,
+                    label,
+                    f"spec.specs[{index}]",
+                )
             )
 
         if Path(entry).is_absolute() or not inside(ws.root, target):
@@ -162,7 +183,9 @@ def _walk(ws: Workspace, top: Path) -> list[Path]:
             if name.startswith(".") or name in SKIP_DIRS:
                 continue
             if (here / name).is_symlink() and not inside(ws.root, here / name):
-                _error(ws, here / name, (0, 0), "E006", "symlinked folder leaves the project; skipped")
+                _error(
+                    ws, here / name, (0, 0), "E006", "symlinked folder leaves the project; skipped"
+                )
                 continue
             keep.append(name)
         dirnames[:] = keep
@@ -205,11 +228,16 @@ def _document(ws: Workspace, raw: RawDocument, source: str) -> SpecDocument | No
 
     def fail(code: str, message: str, loc: tuple[str, ...] = ()) -> None:
         mark = raw.mark(loc) if loc else raw.start
-        ws.diagnostics.add(Diagnostic(Severity.ERROR, raw.file, mark[0], mark[1], code, message, where))
+        ws.diagnostics.add(
+            Diagnostic(Severity.ERROR, raw.file, mark[0], mark[1], code, message, where)
+        )
 
     where = f"document {raw.index + 1}"
     if not isinstance(data, dict):
-        fail("E100", f"a document is a mapping with apiVersion, kind, metadata and spec; got {describe(data)}")
+        fail(
+            "E100",
+            f"a document is a mapping with apiVersion, kind, metadata and spec; got {describe(data)}",
+        )
         return None
     kind = data.get("kind")
     if kind is None:
@@ -228,7 +256,11 @@ def _document(ws: Workspace, raw: RawDocument, source: str) -> SpecDocument | No
             fail("E102", f"missing apiVersion; this mlform reads {API_VERSION}")
         else:
             shown = f"'{version}'" if isinstance(version, str) else describe(version)
-            fail("E102", f"unsupported apiVersion {shown}; this mlform reads {API_VERSION}", ("apiVersion",))
+            fail(
+                "E102",
+                f"unsupported apiVersion {shown}; this mlform reads {API_VERSION}",
+                ("apiVersion",),
+            )
         return None
     model = KINDS[kind]
     try:

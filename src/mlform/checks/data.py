@@ -32,28 +32,53 @@ def check_datasets(ctx: Context) -> None:
             _check_column(ctx, doc, ("spec", "columns", name), name, column)
         split = spec.split
         if split.time_column is not None:
-            column = spec.columns.get(split.time_column)
+            time_column = spec.columns.get(split.time_column)
             loc: Loc = ("spec", "split", "time_column")
-            if column is None:
+            if time_column is None:
                 hint = suggestion(split.time_column, columns)
-                ctx.report(doc, loc, "E204", f"time column '{split.time_column}' is not in the column schema{hint}")
-            elif column.dtype not in ("datetime", "int", "float"):
-                ctx.report(doc, loc, "E209", f"a time column must be datetime or numeric; '{split.time_column}' is {column.dtype}")
+                ctx.report(
+                    doc,
+                    loc,
+                    "E204",
+                    f"time column '{split.time_column}' is not in the column schema{hint}",
+                )
+            elif time_column.dtype not in ("datetime", "int", "float"):
+                ctx.report(
+                    doc,
+                    loc,
+                    "E209",
+                    f"a time column must be datetime or numeric; '{split.time_column}' is {time_column.dtype}",
+                )
         duplicates = spec.checks.duplicates
         for i, name in enumerate((duplicates.subset or []) if duplicates else []):
             if name not in spec.columns:
                 hint = suggestion(name, columns)
-                ctx.report(doc, ("spec", "checks", "duplicates", "subset", i), "E204", f"column '{name}' is not in the column schema{hint}")
+                ctx.report(
+                    doc,
+                    ("spec", "checks", "duplicates", "subset", i),
+                    "E204",
+                    f"column '{name}' is not in the column schema{hint}",
+                )
 
 
 def _check_column(ctx: Context, doc: SpecDocument, loc: Loc, name: str, column: Column) -> None:
     numeric = column.dtype in NUMERIC_DTYPES and column.dtype != "bool"
     for bound in ("min", "max"):
         if getattr(column, bound) is not None and not numeric:
-            ctx.report(doc, (*loc, bound), "E209", f"'{bound}' applies to int and float columns; '{name}' is {column.dtype}")
+            ctx.report(
+                doc,
+                (*loc, bound),
+                "E209",
+                f"'{bound}' applies to int and float columns; '{name}' is {column.dtype}",
+            )
     if column.regex is not None:
         if column.dtype not in CATEGORICAL_DTYPES:
-            ctx.report(doc, (*loc, "regex"), "E209", f"'regex' applies to string and category columns; '{name}' is {column.dtype}")
+            ctx.report(
+                doc,
+                (*loc, "regex"),
+                "E209",
+                f"'regex' applies to string and category columns; '{name}' is {column.dtype}",
+            )
         try:
             re.compile(column.regex)
         except re.error as exc:
@@ -61,7 +86,12 @@ def _check_column(ctx: Context, doc: SpecDocument, loc: Loc, name: str, column: 
     if column.allowed is not None and column.dtype in ("int", "float"):
         for i, value in enumerate(column.allowed):
             if isinstance(value, bool) or not isinstance(value, int | float):
-                ctx.report(doc, (*loc, "allowed", i), "E209", f"'{value}' is not a number, but '{name}' is {column.dtype}")
+                ctx.report(
+                    doc,
+                    (*loc, "allowed", i),
+                    "E209",
+                    f"'{value}' is not a number, but '{name}' is {column.dtype}",
+                )
 
 
 def check_featuresets(ctx: Context) -> None:
@@ -76,18 +106,38 @@ def check_featuresets(ctx: Context) -> None:
                 loc: Loc = ("spec", "transforms", t, "columns", c)
                 if column not in schema:
                     hint = suggestion(column, list(schema))
-                    ctx.report(doc, loc, "E204", f"column '{column}' is not in Dataset '{fs.spec.dataset}'{hint}")
+                    ctx.report(
+                        doc,
+                        loc,
+                        "E204",
+                        f"column '{column}' is not in Dataset '{fs.spec.dataset}'{hint}",
+                    )
                     continue
                 if column == dataset.spec.target and not transform.drop:
-                    ctx.report(doc, loc, "E206", f"'{column}' is the target of Dataset '{fs.spec.dataset}' and cannot be a feature")
+                    ctx.report(
+                        doc,
+                        loc,
+                        "E206",
+                        f"'{column}' is the target of Dataset '{fs.spec.dataset}' and cannot be a feature",
+                    )
                 if column in claimed:
-                    ctx.report(doc, loc, "W003", f"column '{column}' is also used by transform {claimed[column]}; it will be fed twice")
+                    ctx.report(
+                        doc,
+                        loc,
+                        "W003",
+                        f"column '{column}' is also used by transform {claimed[column]}; it will be fed twice",
+                    )
                 claimed.setdefault(column, t)
             if not transform.drop:
                 _check_steps(ctx, doc, t, transform, dataset)
         inputs = model_inputs(fs, dataset)
         if not inputs:
-            ctx.report(doc, ("spec", "transforms"), "E210", "no column reaches the estimator: every column is dropped")
+            ctx.report(
+                doc,
+                ("spec", "transforms"),
+                "E210",
+                "no column reaches the estimator: every column is dropped",
+            )
         if fs.spec.remainder == "passthrough":
             for column in inputs:
                 if column not in claimed and schema[column].dtype not in NUMERIC_DTYPES:
@@ -113,7 +163,9 @@ def model_inputs(fs: FeatureSet, dataset: Dataset) -> list[str]:
     return names
 
 
-def _check_steps(ctx: Context, doc: SpecDocument, t: int, transform: Transform, dataset: Dataset) -> None:
+def _check_steps(
+    ctx: Context, doc: SpecDocument, t: int, transform: Transform, dataset: Dataset
+) -> None:
     known = [c for c in transform.columns if c in dataset.spec.columns]
     dtypes = {c: dataset.spec.columns[c].dtype for c in known}
     categorical = [c for c in known if dtypes[c] in CATEGORICAL_DTYPES]
@@ -123,15 +175,40 @@ def _check_steps(ctx: Context, doc: SpecDocument, t: int, transform: Transform, 
         loc: Loc = ("spec", "transforms", t, "steps", s, step.kind)
         kind = step.kind
         if kind in NUMERIC_STEPS and not encoded and categorical:
-            ctx.report(doc, loc, "E209", f"{kind} needs numeric columns; {_list(categorical)} {_is(categorical)} {dtypes[categorical[0]]}")
-        if kind == "impute" and step.impute and step.impute.strategy in ("mean", "median") and categorical:
-            ctx.report(doc, loc, "E209", f"impute strategy '{step.impute.strategy}' needs numeric columns; use most_frequent or constant for {_list(categorical)}")
-        if kind == "impute" and step.impute and step.impute.strategy == "constant" and step.impute.fill_value is None:
+            ctx.report(
+                doc,
+                loc,
+                "E209",
+                f"{kind} needs numeric columns; {_list(categorical)} {_is(categorical)} {dtypes[categorical[0]]}",
+            )
+        if (
+            kind == "impute"
+            and step.impute
+            and step.impute.strategy in ("mean", "median")
+            and categorical
+        ):
+            ctx.report(
+                doc,
+                loc,
+                "E209",
+                f"impute strategy '{step.impute.strategy}' needs numeric columns; use most_frequent or constant for {_list(categorical)}",
+            )
+        if (
+            kind == "impute"
+            and step.impute
+            and step.impute.strategy == "constant"
+            and step.impute.fill_value is None
+        ):
             ctx.report(doc, loc, "E209", "impute strategy 'constant' needs 'fill_value'")
         if kind == "ordinal" and step.ordinal and step.ordinal.categories:
             for column in step.ordinal.categories:
                 if column not in transform.columns:
-                    ctx.report(doc, (*loc, "categories", column), "E204", f"'{column}' is not one of this transform's columns")
+                    ctx.report(
+                        doc,
+                        (*loc, "categories", column),
+                        "E204",
+                        f"'{column}' is not one of this transform's columns",
+                    )
         encoded = encoded or kind in ENCODERS or kind == "bin"
     if categorical and not encoded:
         ctx.report(
@@ -142,7 +219,12 @@ def _check_steps(ctx: Context, doc: SpecDocument, t: int, transform: Transform, 
             "unencoded; add an onehot or ordinal step (or drop: true)",
         )
     if dates:
-        ctx.report(doc, ("spec", "transforms", t), "E209", f"datetime column {_list(dates)} cannot be a model input; drop it")
+        ctx.report(
+            doc,
+            ("spec", "transforms", t),
+            "E209",
+            f"datetime column {_list(dates)} cannot be a model input; drop it",
+        )
 
 
 def _list(columns: list[str]) -> str:

@@ -54,8 +54,8 @@ def check_paths(ctx: Context) -> None:
         for env, environment in project.spec.environments.items():
             for i, overlay in enumerate(environment.overlays):
                 if path_problem(root, overlay) is None and not (root / overlay).is_file():
-                    loc: Loc = ("spec", "environments", env, "overlays", i)
-                    ctx.report(doc, loc, "E011", f"overlay file '{overlay}' does not exist")
+                    where: Loc = ("spec", "environments", env, "overlays", i)
+                    ctx.report(doc, where, "E011", f"overlay file '{overlay}' does not exist")
     for doc, dataset in ctx.docs(Dataset):
         _check_source(ctx, doc, dataset)
 

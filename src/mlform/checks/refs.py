@@ -55,7 +55,12 @@ def _references(ctx: Context) -> Iterator[tuple[SpecDocument, Loc, type[Document
         for i, trigger in enumerate(policy.spec.triggers):
             loc: Loc = ("spec", "triggers", i)
             if trigger.monitor_alert:
-                yield doc, (*loc, "monitor_alert", "monitor"), Monitor, trigger.monitor_alert.monitor
+                yield (
+                    doc,
+                    (*loc, "monitor_alert", "monitor"),
+                    Monitor,
+                    trigger.monitor_alert.monitor,
+                )
             if trigger.metric_below:
                 yield doc, (*loc, "metric_below", "monitor"), Monitor, trigger.metric_below.monitor
             if trigger.new_data:
@@ -87,4 +92,9 @@ def _check_environments(ctx: Context) -> None:
                 hint = suggestion(env, declared) or (
                     "; the Project declares no environments" if not declared else ""
                 )
-                ctx.report(doc, ("spec", "environments", i), "E202", f"environment '{env}' is not declared in the Project{hint}")
+                ctx.report(
+                    doc,
+                    ("spec", "environments", i),
+                    "E202",
+                    f"environment '{env}' is not declared in the Project{hint}",
+                )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from mlform.checks.context import Context
 from mlform.checks.data import model_inputs
@@ -54,25 +55,55 @@ def _report_estimator(ctx: Context, doc: SpecDocument, reference: str) -> None:
 
 
 def _check_params(
-    ctx: Context, doc: SpecDocument, info: EstimatorInfo, params: dict[str, object], loc: Loc
+    ctx: Context, doc: SpecDocument, info: EstimatorInfo, params: Mapping[str, object], loc: Loc
 ) -> None:
     for name in params:
         if name in OBJECT_PARAMS:
-            ctx.report(doc, (*loc, name), "E108", f"parameter '{name}' of {info.name} takes a Python object, which a spec cannot give", at_key=True, field_path=loc)
+            ctx.report(
+                doc,
+                (*loc, name),
+                "E108",
+                f"parameter '{name}' of {info.name} takes a Python object, which a spec cannot give",
+                at_key=True,
+                field_path=loc,
+            )
         elif name not in info.params:
             hint = suggest(name, info.params)
             did_you_mean = f" — did you mean '{hint}'?" if hint else ""
-            ctx.report(doc, (*loc, name), "E104", f"unknown parameter '{name}' for {info.name}{did_you_mean}", at_key=True, field_path=loc)
+            ctx.report(
+                doc,
+                (*loc, name),
+                "E104",
+                f"unknown parameter '{name}' for {info.name}{did_you_mean}",
+                at_key=True,
+                field_path=loc,
+            )
         elif name == "random_state":
-            ctx.report(doc, (*loc, name), "W004", "set spec.seed instead of random_state: the seed also drives the split and the search", at_key=True, field_path=loc)
+            ctx.report(
+                doc,
+                (*loc, name),
+                "W004",
+                "set spec.seed instead of random_state: the seed also drives the split and the search",
+                at_key=True,
+                field_path=loc,
+            )
 
 
-def _check_metric(ctx: Context, doc: SpecDocument, loc: Loc, metric: str, info: EstimatorInfo) -> None:
+def _check_metric(
+    ctx: Context, doc: SpecDocument, loc: Loc, metric: str, info: EstimatorInfo
+) -> None:
     meta = METRICS[metric]
     if meta.task != info.task:
-        ctx.report(doc, loc, "E211", f"{metric} is a {meta.task} metric, but {info.name} does {info.task}")
+        ctx.report(
+            doc, loc, "E211", f"{metric} is a {meta.task} metric, but {info.name} does {info.task}"
+        )
     elif metric == "log_loss" and not info.predict_proba:
-        ctx.report(doc, loc, "E211", f"log_loss needs predicted probabilities, which {info.name} does not give")
+        ctx.report(
+            doc,
+            loc,
+            "E211",
+            f"log_loss needs predicted probabilities, which {info.name} does not give",
+        )
 
 
 def _check_tuning(ctx: Context, doc: SpecDocument, training: Training, info: EstimatorInfo) -> None:
@@ -85,12 +116,22 @@ def _check_tuning(ctx: Context, doc: SpecDocument, training: Training, info: Est
     ranges = [name for name, value in tuning.space.items() if isinstance(value, Distribution)]
     if tuning.strategy == "grid":
         for name in ranges:
-            ctx.report(doc, (*loc, name), "E212", "grid search needs a list of values, not a range; use strategy: random or halving")
+            ctx.report(
+                doc,
+                (*loc, name),
+                "E212",
+                "grid search needs a list of values, not a range; use strategy: random or halving",
+            )
         sizes = [len(v) for v in tuning.space.values() if isinstance(v, list)]
         candidates = math.prod(sizes)
         limit = tuning.budget.n_iter
         if not ranges and limit is not None and candidates > limit:
-            ctx.report(doc, ("spec", "tuning", "budget", "n_iter"), "E212", f"the grid has {candidates} candidates, over the budget of {limit}")
+            ctx.report(
+                doc,
+                ("spec", "tuning", "budget", "n_iter"),
+                "E212",
+                f"the grid has {candidates} candidates, over the budget of {limit}",
+            )
 
 
 def _check_target(ctx: Context, doc: SpecDocument, dataset: Dataset, info: EstimatorInfo) -> None:
@@ -98,11 +139,26 @@ def _check_target(ctx: Context, doc: SpecDocument, dataset: Dataset, info: Estim
     if target is None:
         return
     if info.task == "regression" and target.dtype not in ("int", "float"):
-        ctx.report(doc, ("spec", "estimator", "class"), "E209", f"{info.name} predicts numbers, but target '{dataset.spec.target}' is {target.dtype}")
+        ctx.report(
+            doc,
+            ("spec", "estimator", "class"),
+            "E209",
+            f"{info.name} predicts numbers, but target '{dataset.spec.target}' is {target.dtype}",
+        )
     if info.task == "regression" and dataset.spec.split.method == "stratified":
-        ctx.report(doc, ("spec", "estimator", "class"), "W006", f"Dataset '{dataset.metadata.name}' uses a stratified split, which needs class labels; {info.name} is a regressor")
+        ctx.report(
+            doc,
+            ("spec", "estimator", "class"),
+            "W006",
+            f"Dataset '{dataset.metadata.name}' uses a stratified split, which needs class labels; {info.name} is a regressor",
+        )
     if info.task == "classification" and target.dtype == "float":
-        ctx.report(doc, ("spec", "estimator", "class"), "W007", f"target '{dataset.spec.target}' is float; {info.name} will treat every distinct value as a class")
+        ctx.report(
+            doc,
+            ("spec", "estimator", "class"),
+            "W007",
+            f"target '{dataset.spec.target}' is float; {info.name} will treat every distinct value as a class",
+        )
 
 
 def check_models(ctx: Context) -> None:
@@ -116,36 +172,81 @@ def check_models(ctx: Context) -> None:
                 _check_metric(ctx, doc, loc, metric, info)
                 meta = METRICS[metric]
                 if meta.higher_is_better and bounds.max is not None and bounds.min is None:
-                    ctx.report(doc, loc, "W008", f"only a max on {metric}, where higher is better; did you mean min?")
+                    ctx.report(
+                        doc,
+                        loc,
+                        "W008",
+                        f"only a max on {metric}, where higher is better; did you mean min?",
+                    )
                 if not meta.higher_is_better and bounds.min is not None and bounds.max is None:
-                    ctx.report(doc, loc, "W008", f"only a min on {metric}, where lower is better; did you mean max?")
+                    ctx.report(
+                        doc,
+                        loc,
+                        "W008",
+                        f"only a min on {metric}, where lower is better; did you mean max?",
+                    )
             if gates.no_regression and gates.no_regression.metric:
-                _check_metric(ctx, doc, ("spec", "gates", "no_regression", "metric"), gates.no_regression.metric, info)
+                _check_metric(
+                    ctx,
+                    doc,
+                    ("spec", "gates", "no_regression", "metric"),
+                    gates.no_regression.metric,
+                    info,
+                )
         if gates.no_regression and gates.no_regression.stage not in model.spec.registry.stages:
             stages = model.spec.registry.stages
-            ctx.report(doc, ("spec", "gates", "no_regression", "stage"), "E202", f"stage '{gates.no_regression.stage}' is not one of the registry's stages: {', '.join(stages)}{suggestion(gates.no_regression.stage, stages)}")
+            ctx.report(
+                doc,
+                ("spec", "gates", "no_regression", "stage"),
+                "E202",
+                f"stage '{gates.no_regression.stage}' is not one of the registry's stages: {', '.join(stages)}{suggestion(gates.no_regression.stage, stages)}",
+            )
         if gates.fairness:
             _check_fairness(ctx, doc, model, training, info)
 
 
 def _check_fairness(
-    ctx: Context, doc: SpecDocument, model: Model, training: Training | None, info: EstimatorInfo | None
+    ctx: Context,
+    doc: SpecDocument,
+    model: Model,
+    training: Training | None,
+    info: EstimatorInfo | None,
 ) -> None:
     fairness = model.spec.gates.fairness
     assert fairness is not None
     loc: Loc = ("spec", "gates", "fairness")
     if info is not None and info.task == "regression":
-        ctx.report(doc, loc, "W301", f"a fairness gate on a regression model: {fairness.metric} is defined for classifiers, so the gate cannot be evaluated")
+        ctx.report(
+            doc,
+            loc,
+            "W301",
+            f"a fairness gate on a regression model: {fairness.metric} is defined for classifiers, so the gate cannot be evaluated",
+        )
     is_ratio = fairness.metric.endswith("_ratio")
     bound, other = ("min", "max") if is_ratio else ("max", "min")
     if getattr(fairness, bound) is None:
-        ctx.report(doc, loc, "E213", f"{fairness.metric} needs a '{bound}' bound ({'e.g. min: 0.8, the four-fifths rule' if is_ratio else 'e.g. max: 0.1'})")
+        ctx.report(
+            doc,
+            loc,
+            "E213",
+            f"{fairness.metric} needs a '{bound}' bound ({'e.g. min: 0.8, the four-fifths rule' if is_ratio else 'e.g. max: 0.1'})",
+        )
     if getattr(fairness, other) is not None:
-        ctx.report(doc, (*loc, other), "E213", f"'{other}' does not apply to {fairness.metric}; use '{bound}'")
+        ctx.report(
+            doc,
+            (*loc, other),
+            "E213",
+            f"'{other}' does not apply to {fairness.metric}; use '{bound}'",
+        )
     for key in ("min", "max"):
         value = getattr(fairness, key)
         if value is not None and not 0 <= value <= 1:
-            ctx.report(doc, (*loc, key), "E208", f"{fairness.metric} lies between 0 and 1; {value} is out of range")
+            ctx.report(
+                doc,
+                (*loc, key),
+                "E208",
+                f"{fairness.metric} lies between 0 and 1; {value} is out of range",
+            )
     dataset = ctx.dataset_of_training(training) if training else None
     if dataset is None:
         return
@@ -155,8 +256,18 @@ def _check_fairness(
         where: Loc = (*loc, "sensitive_features", i)
         if column not in dataset.spec.columns:
             hint = suggestion(column, list(dataset.spec.columns))
-            ctx.report(doc, where, "E205", f"sensitive feature '{column}' is not a column of Dataset '{dataset.metadata.name}'{hint}")
+            ctx.report(
+                doc,
+                where,
+                "E205",
+                f"sensitive feature '{column}' is not a column of Dataset '{dataset.metadata.name}'{hint}",
+            )
         elif column == dataset.spec.target:
             ctx.report(doc, where, "E206", f"'{column}' is the target, not a sensitive feature")
         elif column in inputs:
-            ctx.report(doc, where, "W302", f"sensitive feature '{column}' is also a model input; drop it from the FeatureSet unless that is intended")
+            ctx.report(
+                doc,
+                where,
+                "W302",
+                f"sensitive feature '{column}' is also a model input; drop it from the FeatureSet unless that is intended",
+            )

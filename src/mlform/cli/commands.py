@@ -34,7 +34,9 @@ def compile_(path: Path, check: bool) -> int:
                 click.echo(diff(root, file))
         if compiled.changed:
             click.echo(
-                click.style(f"{len(compiled.changed)} rendered file(s) are stale: ", fg="red", bold=True)
+                click.style(
+                    f"{len(compiled.changed)} rendered file(s) are stale: ", fg="red", bold=True
+                )
                 + ", ".join(compiled.changed)
                 + "\nRun `mlform compile` and commit the result."
             )
@@ -54,7 +56,13 @@ def schema() -> None:
 
 
 @schema.command(name="export")
-@click.option("--dir", "directory", type=click.Path(path_type=Path), default=Path("schemas"), show_default=True)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path),
+    default=Path("schemas"),
+    show_default=True,
+)
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 when the files are stale.")
 def schema_export(directory: Path, check: bool) -> int:
     """Write one JSON Schema per kind, and one for any document, into DIR."""
@@ -63,9 +71,15 @@ def schema_export(directory: Path, check: bool) -> int:
 
     generated = schemas()
     if check:
-        stale = [n for n, t in generated.items() if not (directory / n).is_file() or (directory / n).read_text(encoding="utf-8") != t]
+        stale = [
+            n
+            for n, t in generated.items()
+            if not (directory / n).is_file() or (directory / n).read_text(encoding="utf-8") != t
+        ]
         if stale:
-            click.echo(f"Stale schemas in {directory}: {', '.join(stale)}. Run `mlform schema export`.")
+            click.echo(
+                f"Stale schemas in {directory}: {', '.join(stale)}. Run `mlform schema export`."
+            )
             return 1
         click.echo(f"Schemas in {directory} are up to date.")
         return 0
@@ -95,14 +109,21 @@ def init(directory: Path, example: str | None, force: bool) -> int:
     from mlform.scaffold import init as run
 
     created = run(directory, example=example, force=force)
-    click.echo(f"Created {len(created)} files in {directory}. Next: `cd {directory} && mlform validate`.")
+    click.echo(
+        f"Created {len(created)} files in {directory}. Next: `cd {directory} && mlform validate`."
+    )
     return 0
 
 
 @click.command(hidden=True)
-@click.argument("step", type=click.Choice(["check", "profile", "split", "train", "evaluate", "export", "review"]))
+@click.argument(
+    "step",
+    type=click.Choice(["check", "profile", "split", "train", "evaluate", "export", "review"]),
+)
 @click.argument("name")
-@click.option("--params", "params_file", type=click.Path(path_type=Path), default=Path("params.yaml"))
+@click.option(
+    "--params", "params_file", type=click.Path(path_type=Path), default=Path("params.yaml")
+)
 def stage(step: str, name: str, params_file: Path) -> int:
     """Run one pipeline stage (what the generated dvc.yaml calls)."""
     from mlform.runtime.stages import run_stage

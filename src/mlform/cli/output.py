@@ -35,4 +35,6 @@ def print_validation(result: ValidationResult, output: str) -> None:
         click.echo(click.style(f"{summary} in {docs} of {files}.", fg="red", bold=True))
     else:
         note = f" ({plural(warnings, 'warning')})" if warnings else ""
-        click.echo(click.style(f"Success! {docs} in {files} are valid{note}.", fg="green", bold=True))
+        click.echo(
+            click.style(f"Success! {docs} in {files} are valid{note}.", fg="green", bold=True)
+        )

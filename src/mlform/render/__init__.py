@@ -18,7 +18,6 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from mlform.resources import resource_dir
 
-
 # Strings a YAML 1.1 reader (PyYAML, go-yaml in Kubernetes tools) would take for something
 # else; they are always quoted so every reader sees the same value.
 _YAML11_AMBIGUOUS = re.compile(
@@ -40,7 +39,7 @@ def _represent_str(representer: Any, value: str) -> Any:
 def _representer() -> type:
     from ruamel.yaml.representer import SafeRepresenter
 
-    class Representer(SafeRepresenter):  # type: ignore[misc]
+    class Representer(SafeRepresenter):
         """Quotes YAML 1.1-ambiguous strings; a subclass, so no global state changes."""
 
     Representer.add_representer(str, _represent_str)
@@ -51,7 +50,7 @@ def to_yaml(data: Any) -> str:
     """Block-style YAML of plain data, in insertion order, without a trailing newline."""
     from ruamel.yaml import YAML
 
-    yaml = YAML(typ="safe", pure=True)
+    yaml: Any = YAML(typ="safe", pure=True)  # its attribute stubs are narrower than its API
     yaml.Representer = _representer()
     yaml.sort_base_mapping_type_on_output = False  # keep our (deterministic) order
     yaml.default_flow_style = False
@@ -90,9 +89,7 @@ def environment() -> SandboxedEnvironment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(
-        to_yaml=to_yaml, to_json=to_json, shell_quote=shell_quote, comment=comment
-    )
+    env.filters.update(to_yaml=to_yaml, to_json=to_json, shell_quote=shell_quote, comment=comment)
     return env
 
 

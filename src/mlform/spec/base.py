@@ -23,7 +23,9 @@ Name = Annotated[
         "digit; it becomes DVC stage and artifact names and git tags.",
     ),
 ]
-Ref = Annotated[str, Field(pattern=NAME_PATTERN, max_length=63, description="The name of a document.")]
+Ref = Annotated[
+    str, Field(pattern=NAME_PATTERN, max_length=63, description="The name of a document.")
+]
 Duration = Annotated[
     str, Field(pattern=DURATION_PATTERN, description="A duration such as 30s, 15m, 1h, 7d.")
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
@@ -12,8 +13,13 @@ _FIELDS = (
     ("minute", 0, 59, ()),
     ("hour", 0, 23, ()),
     ("day of month", 1, 31, ()),
-    ("month", 1, 12, ("jan feb mar apr may jun jul aug sep oct nov dec").split()),
-    ("day of week", 0, 7, "sun mon tue wed thu fri sat".split()),
+    (
+        "month",
+        1,
+        12,
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
+    ),
+    ("day of week", 0, 7, ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]),
 )
 
 
@@ -36,7 +42,7 @@ def cron_problem(expression: str) -> str | None:
     return None
 
 
-def _item_problem(item: str, name: str, low: int, high: int, names: list[str] | tuple[()]) -> str | None:
+def _item_problem(item: str, name: str, low: int, high: int, names: Sequence[str]) -> str | None:
     base, _, step = item.partition("/")
     if step and (not step.isdigit() or int(step) == 0):
         return f"bad step '/{step}' in the {name} field"
@@ -59,7 +65,6 @@ def _item_problem(item: str, name: str, low: int, high: int, names: list[str] | 
     if len(values) == 2 and values[0] > values[1]:
         return f"range '{base}' in the {name} field runs backwards"
     return None
-
 
 
 def _check(value: str) -> str:

@@ -71,7 +71,9 @@ class Split(StrictModel):
         if self.method == "time" and self.time_column is None:
             raise ValueError("a split by time needs 'time_column'")
         if self.method != "time" and self.time_column is not None:
-            raise ValueError(f"'time_column' is only used with method: time (method is {self.method})")
+            raise ValueError(
+                f"'time_column' is only used with method: time (method is {self.method})"
+            )
         return self
 
 

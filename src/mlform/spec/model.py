@@ -78,7 +78,9 @@ class Registry(StrictModel):
         "changes, patch when only the data does.",
     )
     stages: Annotated[list[Name], Field(min_length=1)] = ["staging", "production"]
-    initial_version: Annotated[str, Field(pattern=r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")] = "0.1.0"
+    initial_version: Annotated[
+        str, Field(pattern=r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
+    ] = "0.1.0"
 
 
 class Card(StrictModel):

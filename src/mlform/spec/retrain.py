@@ -8,7 +8,14 @@ from pydantic import Field, GetJsonSchemaHandler, model_validator
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-from mlform.spec.base import Document, Duration, Ref, StrictModel, exactly_one_key, one_key_json_schema
+from mlform.spec.base import (
+    Document,
+    Duration,
+    Ref,
+    StrictModel,
+    exactly_one_key,
+    one_key_json_schema,
+)
 from mlform.spec.cron import Cron
 from mlform.spec.metrics import MetricName
 from mlform.spec.monitor import AlertKind

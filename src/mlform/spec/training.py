@@ -56,7 +56,9 @@ class Budget(StrictModel):
         description="random: candidates sampled (default 10); grid: the most candidates a grid "
         "may have; halving: candidates in the first round.",
     )
-    factor: Annotated[int, Field(ge=2)] = Field(default=3, description="halving: the cut per round.")
+    factor: Annotated[int, Field(ge=2)] = Field(
+        default=3, description="halving: the cut per round."
+    )
     n_jobs: Annotated[int, Field(ge=1)] = 1
 
 

@@ -25,7 +25,9 @@ def render_pipeline(graph: ProjectGraph) -> list[RenderedFile]:
     stages, artifacts = build_stages(graph)
     sources = _sources(graph)
     return [
-        RenderedFile(DVC_FILE, render("dvc/dvc.yaml.j2", sources=sources, stages=stages, artifacts=artifacts)),
+        RenderedFile(
+            DVC_FILE, render("dvc/dvc.yaml.j2", sources=sources, stages=stages, artifacts=artifacts)
+        ),
         RenderedFile(PARAMS_FILE, render("dvc/params.yaml.j2", sources=sources, params=params)),
     ]
 
@@ -140,7 +142,11 @@ def build_stages(graph: ProjectGraph) -> tuple[dict[str, Any], dict[str, Any]]:
             "path": str(layout.model(model.metadata.name).onnx),
             "type": "model",
             **({"desc": model.metadata.description} if model.metadata.description else {}),
-            **({"labels": sorted(f"{k}={v}" for k, v in model.metadata.labels.items())} if model.metadata.labels else {}),
+            **(
+                {"labels": sorted(f"{k}={v}" for k, v in model.metadata.labels.items())}
+                if model.metadata.labels
+                else {}
+            ),
         }
     return stages, artifacts
 
