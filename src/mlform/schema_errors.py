@@ -69,7 +69,9 @@ def _walk(data: Any, loc: tuple[Any, ...]) -> tuple[Loc, int | None]:
     path: list[str | int] = []
     label_at: int | None = None
     for part in loc:
-        if (isinstance(data, dict) and isinstance(part, str) and part in data) or (isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)):
+        if isinstance(data, dict) and isinstance(part, str) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
             data = data[part]
         else:
             if label_at is None and not isinstance(part, int):
