@@ -46,7 +46,9 @@ def generate(rows: int, seed: int, shift: float) -> list[dict[str, object]]:
     )
     default = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(int)
     start = datetime(2024, 1, 1)
-    applied = [start + timedelta(minutes=int(m)) for m in np.sort(rng.integers(0, 60 * 24 * 540, rows))]
+    applied = [
+        start + timedelta(minutes=int(m)) for m in np.sort(rng.integers(0, 60 * 24 * 540, rows))
+    ]
     out = []
     for i in range(rows):
         out.append(
