@@ -70,7 +70,9 @@ class Series:
         proc = subprocess.run(self.argv, cwd=ROOT, capture_output=True, text=True, check=False)
         self.samples_ms.append((time.perf_counter() - start) * 1000.0)
         if proc.returncode != 0:
-            raise Precondition(f"`{self.shown}` exited {proc.returncode} during timing:\n{_tail(proc)}")
+            raise Precondition(
+                f"`{self.shown}` exited {proc.returncode} during timing:\n{_tail(proc)}"
+            )
         return proc
 
     @property
@@ -162,8 +164,14 @@ def machine(python: str) -> dict[str, str]:
     except AttributeError:
         usable = os.cpu_count() or 0
     version = subprocess.run(
-        [python, "-c", "import sys, platform; print(platform.python_implementation(), sys.version.split()[0])"],
-        capture_output=True, text=True, check=False,
+        [
+            python,
+            "-c",
+            "import sys, platform; print(platform.python_implementation(), sys.version.split()[0])",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     ).stdout.strip()
     return {
         "cpu": model.group(1).strip() if model else platform.processor() or "unknown",
@@ -183,13 +191,27 @@ def versions(python: str) -> str:
         "    except m.PackageNotFoundError: pass\n"
         "print(', '.join(out))\n"
     )
-    return subprocess.run([python, "-c", code], capture_output=True, text=True, check=False).stdout.strip()
+    return subprocess.run(
+        [python, "-c", code], capture_output=True, text=True, check=False
+    ).stdout.strip()
 
 
 def git_revision() -> str:
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + (" (src/ has uncommitted changes)" if dirty else "")
@@ -209,26 +231,54 @@ json.dump({"exit": code, "modules": sorted(sys.modules)}, open(sys.argv[2], "w")
 """
 
 
+@dataclass
+class Imports:
+    modules_at_exit: int
+    forbidden_at_exit: list[str]
+    watched_at_exit: list[str]
+    importtime_modules: int
+    forbidden_importtime: list[str]
+    watched_importtime: list[str]
+    import_ms_total: float
+    import_ms_by_package: list[tuple[str, float]]
+
+
 def _top(name: str) -> str:
     return name.split(".", 1)[0]
 
 
-def import_check(python: str, target: str) -> dict[str, object]:
+def import_check(python: str, target: str) -> Imports:
     """Modules loaded by `mlform validate TARGET`: via sys.modules at exit and -X importtime."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "modules.json"
-        proc = subprocess.run([python, "-c", _SYS_MODULES_PROBE, target, str(out)], cwd=ROOT, capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [python, "-c", _SYS_MODULES_PROBE, target, str(out)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if not out.exists():
             raise Precondition(f"the sys.modules probe failed:\n{_tail(proc)}")
         probe = json.loads(out.read_text())
     if probe["exit"] not in (0, None):
-        raise Precondition(f"the sys.modules probe: `mlform validate {target}` exited {probe['exit']}:\n{_tail(proc)}")
+        raise Precondition(
+            f"the sys.modules probe: `mlform validate {target}` exited {probe['exit']}:\n{_tail(proc)}"
+        )
     modules: list[str] = probe["modules"]
     tops = {_top(m) for m in modules}
 
-    proc = subprocess.run([python, "-X", "importtime", "-m", "mlform", "validate", target], cwd=ROOT, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [python, "-X", "importtime", "-m", "mlform", "validate", target],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode != 0:
-        raise Precondition(f"`python -X importtime -m mlform validate {target}` exited {proc.returncode}:\n{_tail(proc)}")
+        raise Precondition(
+            f"`python -X importtime -m mlform validate {target}` exited {proc.returncode}:\n{_tail(proc)}"
+        )
     rows = []  # (self us, cumulative us, depth, module)
     for line in proc.stderr.splitlines():
         match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
@@ -236,20 +286,23 @@ def import_check(python: str, target: str) -> dict[str, object]:
             rows.append((int(match[1]), int(match[2]), len(match[3]) // 2, match[4]))
     imported = {r[3] for r in rows}
     itops = {_top(m) for m in imported}
-    # Cumulative time per top-level package, counted at its outermost import only.
+    # Self time summed per top-level package (a module's self time includes the code its body
+    # runs, e.g. pydantic building the models a spec module defines).
     per_package: dict[str, int] = {}
     for self_us, _cum, _depth, name in rows:
         per_package[_top(name)] = per_package.get(_top(name), 0) + self_us
-    return {
-        "modules_at_exit": len(modules),
-        "forbidden_at_exit": sorted(p for p in FORBIDDEN if p in tops),
-        "watched_at_exit": sorted(p for p in ALSO_WATCHED if p in tops),
-        "importtime_modules": len(imported),
-        "forbidden_importtime": sorted(p for p in FORBIDDEN if p in itops),
-        "watched_importtime": sorted(p for p in ALSO_WATCHED if p in itops),
-        "import_ms_total": sum(r[0] for r in rows) / 1000.0,
-        "import_ms_by_package": sorted(((k, v / 1000.0) for k, v in per_package.items()), key=lambda kv: -kv[1])[:12],
-    }
+    return Imports(
+        modules_at_exit=len(modules),
+        forbidden_at_exit=sorted(p for p in FORBIDDEN if p in tops),
+        watched_at_exit=sorted(p for p in ALSO_WATCHED if p in tops),
+        importtime_modules=len(imported),
+        forbidden_importtime=sorted(p for p in FORBIDDEN if p in itops),
+        watched_importtime=sorted(p for p in ALSO_WATCHED if p in itops),
+        import_ms_total=sum(r[0] for r in rows) / 1000.0,
+        import_ms_by_package=sorted(
+            ((k, v / 1000.0) for k, v in per_package.items()), key=lambda kv: -kv[1]
+        )[:12],
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -272,7 +325,9 @@ print(out.getvalue())
 
 
 def profile(python: str, repo: str) -> str:
-    proc = subprocess.run([python, "-c", _PROFILE, repo], cwd=ROOT, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [python, "-c", _PROFILE, repo], cwd=ROOT, capture_output=True, text=True, check=False
+    )
     return proc.stdout + proc.stderr
 
 
@@ -285,14 +340,31 @@ def fmt(ms: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Benchmarks of `mlform validate` (issue 2).")
-    parser.add_argument("--runs", type=int, default=20, help="timed runs per command, target 1 (default 20)")
-    parser.add_argument("--repo-runs", type=int, default=10, help="timed runs per tool, target 2 (default 10)")
-    parser.add_argument("--models", type=int, default=200, help="models in the generated repository (5 documents each)")
-    parser.add_argument("--work", type=Path, default=HERE / ".work", help="where the repository is generated")
+    parser.add_argument(
+        "--runs", type=int, default=20, help="timed runs per command, target 1 (default 20)"
+    )
+    parser.add_argument(
+        "--repo-runs", type=int, default=10, help="timed runs per tool, target 2 (default 10)"
+    )
+    parser.add_argument(
+        "--models",
+        type=int,
+        default=200,
+        help="models in the generated repository (5 documents each)",
+    )
+    parser.add_argument(
+        "--work", type=Path, default=HERE / ".work", help="where the repository is generated"
+    )
     parser.add_argument("--mlform", help="the mlform executable (default: next to this Python)")
     parser.add_argument("--check-jsonschema", dest="cjs", help="the check-jsonschema executable")
-    parser.add_argument("--profile", action="store_true", help="also print -X importtime and cProfile summaries")
-    parser.add_argument("--write-results", action="store_true", help=f"write the '{SECTION[3:]}' section of RESULTS.md")
+    parser.add_argument(
+        "--profile", action="store_true", help="also print -X importtime and cProfile summaries"
+    )
+    parser.add_argument(
+        "--write-results",
+        action="store_true",
+        help=f"write the '{SECTION[3:]}' section of RESULTS.md",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     try:
@@ -313,18 +385,30 @@ def run(args: argparse.Namespace, started: float) -> int:
     gen_start = time.perf_counter()
     if repo.exists():
         if not (repo / gen_repo.MARKER).exists():
-            raise Precondition(f"{repo} exists and was not generated by gen_repo.py; remove it or pass --work")
+            raise Precondition(
+                f"{repo} exists and was not generated by gen_repo.py; remove it or pass --work"
+            )
         shutil.rmtree(repo)
     files = gen_repo.generate(args.models, repo)
     files_rel = [os.path.relpath(f, ROOT) for f in files]
     documents = len(files) - 1
-    print(f"Generated {repo_rel}: {documents} documents in {documents} files + mlform.yaml "
-          f"({(time.perf_counter() - gen_start) * 1000:.0f} ms)")
+    print(
+        f"Generated {repo_rel}: {documents} documents in {documents} files + mlform.yaml "
+        f"({(time.perf_counter() - gen_start) * 1000:.0f} ms)"
+    )
 
     # ---- The commands.
     baseline = Series("python -c pass", [python, "-c", "pass"], f"{python} -c pass")
-    example = Series("mlform validate (example)", [str(mlform), "validate", EXAMPLE], f"mlform validate {EXAMPLE}")
-    ml_repo = Series("mlform validate (1,000 docs)", [str(mlform), "validate", repo_rel], f"mlform validate {repo_rel}")
+    example = Series(
+        "mlform validate (example)",
+        [str(mlform), "validate", EXAMPLE],
+        f"mlform validate {EXAMPLE}",
+    )
+    ml_repo = Series(
+        "mlform validate (1,000 docs)",
+        [str(mlform), "validate", repo_rel],
+        f"mlform validate {repo_rel}",
+    )
     cjs_repo = Series(
         "check-jsonschema (same files)",
         [str(cjs), "--schemafile", SCHEMA, *files_rel],
@@ -337,35 +421,73 @@ def run(args: argparse.Namespace, started: float) -> int:
     for s in (example, ml_repo, cjs_repo):
         proc = subprocess.run(s.argv, cwd=ROOT, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
-            raise Precondition(f"`{s.shown}` exited {proc.returncode}; the documents must be valid for both tools:\n{_tail(proc)}")
-    report = subprocess.run([str(mlform), "validate", repo_rel, "--format", "json"], cwd=ROOT, capture_output=True, text=True, check=False)
+            raise Precondition(
+                f"`{s.shown}` exited {proc.returncode}; the documents must be valid for both tools:\n{_tail(proc)}"
+            )
+    report = subprocess.run(
+        [str(mlform), "validate", repo_rel, "--format", "json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     counts = json.loads(report.stdout)
     if counts["error_count"] or counts["warning_count"]:
-        raise Precondition(f"the generated repository should validate cleanly; got {counts['error_count']} errors, "
-                           f"{counts['warning_count']} warnings:\n{report.stdout[:2000]}")
-    print(f"Preconditions: both tools exit 0 on all {len(files)} files; mlform reports 0 errors, 0 warnings.")
+        raise Precondition(
+            f"the generated repository should validate cleanly; got {counts['error_count']} errors, "
+            f"{counts['warning_count']} warnings:\n{report.stdout[:2000]}"
+        )
+    print(
+        f"Preconditions: both tools exit 0 on all {len(files)} files; mlform reports 0 errors, 0 warnings."
+    )
 
     # ---- The import claim.
     imports = import_check(python, EXAMPLE)
-    print(f"Import check: {imports['modules_at_exit']} modules in sys.modules after the run; "
-          f"forbidden found: {imports['forbidden_at_exit'] or 'none'}; -X importtime saw "
-          f"{imports['importtime_modules']} modules, forbidden found: {imports['forbidden_importtime'] or 'none'}.")
+    print(
+        f"Import check: {imports.modules_at_exit} modules in sys.modules after the run; "
+        f"forbidden found: {imports.forbidden_at_exit or 'none'}; -X importtime saw "
+        f"{imports.importtime_modules} modules, forbidden found: {imports.forbidden_importtime or 'none'}."
+    )
 
     # ---- Timing, target 1 then target 2, each alternating its commands.
-    print(f"Timing target 1: {args.runs} rounds of [{baseline.label} | {example.shown}] ...", flush=True)
+    print(
+        f"Timing target 1: {args.runs} rounds of [{baseline.label} | {example.shown}] ...",
+        flush=True,
+    )
     alternate([baseline, example], args.runs)
-    print(f"Timing target 2: {args.repo_runs} rounds of [mlform validate | check-jsonschema] ...", flush=True)
+    print(
+        f"Timing target 2: {args.repo_runs} rounds of [mlform validate | check-jsonschema] ...",
+        flush=True,
+    )
     alternate([ml_repo, cjs_repo], args.repo_runs)
 
     ratio = cjs_repo.median / ml_repo.median
-    heavy = sorted(set(imports["forbidden_at_exit"]) | set(imports["forbidden_importtime"]))  # type: ignore[arg-type]
+    heavy = sorted(set(imports.forbidden_at_exit) | set(imports.forbidden_importtime))
     results = [
-        ("1", f"`{example.shown}`: median ≤ {LIMIT_EXAMPLE_MS:.0f} ms", example.median <= LIMIT_EXAMPLE_MS,
-         f"{fmt(example.median)}"),
-        ("1", "no " + ", ".join(FORBIDDEN) + " import", not heavy, "none" if not heavy else ", ".join(heavy)),
-        ("2", f"`mlform validate` on {documents} docs: median ≤ {LIMIT_REPO_MS:.0f} ms", ml_repo.median <= LIMIT_REPO_MS,
-         f"{fmt(ml_repo.median)}"),
-        ("2", "mlform faster than check-jsonschema (median)", ml_repo.median < cjs_repo.median, f"{ratio:.2f}× faster"),
+        (
+            "1",
+            f"`{example.shown}`: median ≤ {LIMIT_EXAMPLE_MS:.0f} ms",
+            example.median <= LIMIT_EXAMPLE_MS,
+            f"{fmt(example.median)}",
+        ),
+        (
+            "1",
+            "no " + ", ".join(FORBIDDEN) + " import",
+            not heavy,
+            "none" if not heavy else ", ".join(heavy),
+        ),
+        (
+            "2",
+            f"`mlform validate` on {documents} docs: median ≤ {LIMIT_REPO_MS:.0f} ms",
+            ml_repo.median <= LIMIT_REPO_MS,
+            f"{fmt(ml_repo.median)}",
+        ),
+        (
+            "2",
+            "mlform faster than check-jsonschema (median)",
+            ml_repo.median < cjs_repo.median,
+            f"{ratio:.2f}× faster",
+        ),
     ]
     elapsed = time.perf_counter() - started
 
@@ -376,18 +498,32 @@ def run(args: argparse.Namespace, started: float) -> int:
     print(f"check-jsonschema / mlform (medians): {ratio:.2f}")
     for target, what, ok, value in results:
         print(f"  target {target}: {'PASS' if ok else 'MISS'}  {what} — {value}")
-    print(f"  import-time breakdown (-X importtime, self time summed per top-level package, of "
-          f"{imports['import_ms_total']:.0f} ms): "
-          + ", ".join(f"{k} {v:.0f}" for k, v in imports["import_ms_by_package"][:8]))  # type: ignore[index]
+    print(
+        f"  import-time breakdown (-X importtime, self time summed per top-level package, of "
+        f"{imports.import_ms_total:.0f} ms): "
+        + ", ".join(f"{k} {v:.0f}" for k, v in imports.import_ms_by_package[:8])
+    )
     print(f"Benchmark wall time: {elapsed:.0f} s")
 
     if args.profile:
-        print("\n--- cProfile of validate() on the generated repository (in process, imports included) ---")
+        print(
+            "\n--- cProfile of validate() on the generated repository (in process, imports included) ---"
+        )
         print(profile(python, repo_rel))
 
     if args.write_results:
-        section = render_section(args, [baseline, example, ml_repo, cjs_repo], results, ratio, imports,
-                                 machine(python), versions(python), documents, len(files), elapsed)
+        section = render_section(
+            args=args,
+            series=[baseline, example, ml_repo, cjs_repo],
+            results=results,
+            ratio=ratio,
+            imports=imports,
+            host=machine(python),
+            tool_versions=versions(python),
+            documents=documents,
+            files=len(files),
+            elapsed=elapsed,
+        )
         write_section(section)
         print(f"Wrote the '{SECTION[3:]}' section of {os.path.relpath(RESULTS, ROOT)}.")
     return 0 if all(ok for *_, ok, _ in results) else 1
@@ -396,22 +532,37 @@ def run(args: argparse.Namespace, started: float) -> int:
 def render_table(series: list[Series], args: argparse.Namespace) -> str:
     rows = [("command", "runs", "median", "p90", "min", "max")]
     for s in series:
-        rows.append((s.label, str(len(s.samples_ms)), fmt(s.median), fmt(s.p90), fmt(s.minimum), fmt(max(s.samples_ms))))
+        rows.append(
+            (
+                s.label,
+                str(len(s.samples_ms)),
+                fmt(s.median),
+                fmt(s.p90),
+                fmt(s.minimum),
+                fmt(max(s.samples_ms)),
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []
     for n, row in enumerate(rows):
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+        lines.append(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
 
 def render_section(
+    *,
     args: argparse.Namespace,
     series: list[Series],
     results: list[tuple[str, str, bool, str]],
     ratio: float,
-    imports: dict[str, object],
+    imports: Imports,
     host: dict[str, str],
     tool_versions: str,
     documents: int,
@@ -451,8 +602,14 @@ def render_section(
         "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
     for target, s in (("1 (floor)", baseline), ("1", example), ("2", ml_repo), ("2", cjs_repo)):
-        shown = "`python -c pass` (interpreter start-up, for reference)" if s is baseline else f"`{s.shown}`"
-        out.append(f"| {target} | {shown} | {len(s.samples_ms)} | {s.median:.0f} | {s.p90:.0f} | {s.minimum:.0f} |")
+        shown = (
+            "`python -c pass` (interpreter start-up, for reference)"
+            if s is baseline
+            else f"`{s.shown}`"
+        )
+        out.append(
+            f"| {target} | {shown} | {len(s.samples_ms)} | {s.median:.0f} | {s.p90:.0f} | {s.minimum:.0f} |"
+        )
     out += [
         "",
         f"Ratio check-jsonschema / mlform on the same {files} files (medians): **{ratio:.2f}×** "
@@ -463,16 +620,16 @@ def render_section(
     ]
     for target, what, ok, value in results:
         out.append(f"| {target} | {what} | {value} | {'PASS' if ok else '**MISS**'} |")
-    by_package = ", ".join(f"{k} {v:.0f}" for k, v in imports["import_ms_by_package"][:8])  # type: ignore[index]
+    by_package = ", ".join(f"{k} {v:.0f}" for k, v in imports.import_ms_by_package[:8])
     out += [
         "",
         "**Import check** (target 1): after `mlform validate examples/credit-risk`, "
-        f"`sys.modules` holds {imports['modules_at_exit']} modules; "
-        f"forbidden ({', '.join(FORBIDDEN)}) found: **{', '.join(imports['forbidden_at_exit']) or 'none'}**; "  # type: ignore[arg-type]
-        f"also watched ({', '.join(ALSO_WATCHED)}) found: {', '.join(imports['watched_at_exit']) or 'none'}. "  # type: ignore[arg-type]
-        f"`python -X importtime -m mlform validate examples/credit-risk` lists {imports['importtime_modules']} modules, "
-        f"forbidden found: **{', '.join(imports['forbidden_importtime']) or 'none'}**. "  # type: ignore[arg-type]
-        f"Import self-time by top-level package (ms, under -X importtime, total {imports['import_ms_total']:.0f}): {by_package}.",
+        f"`sys.modules` holds {imports.modules_at_exit} modules; "
+        f"forbidden ({', '.join(FORBIDDEN)}) found: **{', '.join(imports.forbidden_at_exit) or 'none'}**; "
+        f"also watched ({', '.join(ALSO_WATCHED)}) found: {', '.join(imports.watched_at_exit) or 'none'}. "
+        f"`python -X importtime -m mlform validate examples/credit-risk` lists {imports.importtime_modules} modules, "
+        f"forbidden found: **{', '.join(imports.forbidden_importtime) or 'none'}**. "
+        f"Import self-time by top-level package (ms, under -X importtime, total {imports.import_ms_total:.0f}): {by_package}.",
         "",
         "**Notes**",
         "",
@@ -502,7 +659,9 @@ def write_section(section: str) -> None:
     if start is None:
         text = text.rstrip("\n") + "\n\n" + section
     else:
-        end = next((j for j in range(start + 1, len(lines)) if lines[j].startswith("## ")), len(lines))
+        end = next(
+            (j for j in range(start + 1, len(lines)) if lines[j].startswith("## ")), len(lines)
+        )
         after = "".join(lines[end:])
         text = "".join(lines[:start]) + section + ("\n" + after if after else "")
     RESULTS.write_text(text)

@@ -87,91 +87,277 @@ TEAMS = ("growth-ml", "risk-ml", "pricing-ml", "ops-ml", "marketing-ds")
 Range = tuple[float, float, bool, str]
 ESTIMATORS: dict[str, tuple[str, str, dict[str, list[Any] | Range]]] = {
     # name: (task, short name for the Training, params)
-    "LogisticRegression": ("classification", "logreg", {
-        "C": (0.001, 100.0, True, "float"), "max_iter": [200, 500, 1000],
-        "class_weight": ["balanced", None], "solver": ["lbfgs", "liblinear", "saga"]}),
-    "SGDClassifier": ("classification", "sgd", {
-        "alpha": (1e-06, 0.01, True, "float"), "penalty": ["l2", "l1", "elasticnet"],
-        "loss": ["hinge", "modified_huber"], "max_iter": [1000, 2000]}),
-    "LinearSVC": ("classification", "linsvc", {
-        "C": (0.01, 10.0, True, "float"), "max_iter": [2000, 5000], "class_weight": ["balanced", None]}),
-    "SVC": ("classification", "svc", {
-        "C": (0.1, 100.0, True, "float"), "kernel": ["rbf", "linear", "poly"],
-        "gamma": ["scale", "auto"], "probability": [True]}),
-    "DecisionTreeClassifier": ("classification", "tree", {
-        "max_depth": [3, 5, 8, 12], "min_samples_leaf": (1, 50, False, "int"),
-        "criterion": ["gini", "entropy"], "class_weight": ["balanced", None]}),
-    "RandomForestClassifier": ("classification", "rf", {
-        "n_estimators": [100, 200, 400], "max_depth": [6, 10, 16, None],
-        "min_samples_leaf": (1, 20, False, "int"), "max_features": ["sqrt", "log2"],
-        "n_jobs": [2]}),
-    "ExtraTreesClassifier": ("classification", "extratrees", {
-        "n_estimators": [100, 300], "max_depth": [8, 16, None],
-        "min_samples_split": (2, 20, False, "int"), "bootstrap": [False, True]}),
-    "GradientBoostingClassifier": ("classification", "gb", {
-        "n_estimators": [100, 200, 300], "learning_rate": (0.01, 0.3, True, "float"),
-        "max_depth": [2, 3, 4], "subsample": [0.7, 0.85, 1.0]}),
-    "HistGradientBoostingClassifier": ("classification", "gbm", {
-        "max_iter": [100, 200, 300], "learning_rate": (0.02, 0.3, True, "float"),
-        "max_leaf_nodes": [15, 31, 63], "l2_regularization": (0.0001, 1.0, True, "float"),
-        "early_stopping": [True, False]}),
-    "AdaBoostClassifier": ("classification", "ada", {
-        "n_estimators": [50, 100, 200], "learning_rate": (0.05, 1.0, True, "float")}),
-    "KNeighborsClassifier": ("classification", "knn", {
-        "n_neighbors": [5, 11, 21, 41], "weights": ["uniform", "distance"], "p": [1, 2]}),
-    "MLPClassifier": ("classification", "mlp", {
-        "hidden_layer_sizes": [[64], [128, 64], [64, 32]], "alpha": (1e-05, 0.01, True, "float"),
-        "learning_rate_init": [0.001, 0.003], "max_iter": [300, 500], "early_stopping": [True]}),
+    "LogisticRegression": (
+        "classification",
+        "logreg",
+        {
+            "C": (0.001, 100.0, True, "float"),
+            "max_iter": [200, 500, 1000],
+            "class_weight": ["balanced", None],
+            "solver": ["lbfgs", "liblinear", "saga"],
+        },
+    ),
+    "SGDClassifier": (
+        "classification",
+        "sgd",
+        {
+            "alpha": (1e-06, 0.01, True, "float"),
+            "penalty": ["l2", "l1", "elasticnet"],
+            "loss": ["hinge", "modified_huber"],
+            "max_iter": [1000, 2000],
+        },
+    ),
+    "LinearSVC": (
+        "classification",
+        "linsvc",
+        {
+            "C": (0.01, 10.0, True, "float"),
+            "max_iter": [2000, 5000],
+            "class_weight": ["balanced", None],
+        },
+    ),
+    "SVC": (
+        "classification",
+        "svc",
+        {
+            "C": (0.1, 100.0, True, "float"),
+            "kernel": ["rbf", "linear", "poly"],
+            "gamma": ["scale", "auto"],
+            "probability": [True],
+        },
+    ),
+    "DecisionTreeClassifier": (
+        "classification",
+        "tree",
+        {
+            "max_depth": [3, 5, 8, 12],
+            "min_samples_leaf": (1, 50, False, "int"),
+            "criterion": ["gini", "entropy"],
+            "class_weight": ["balanced", None],
+        },
+    ),
+    "RandomForestClassifier": (
+        "classification",
+        "rf",
+        {
+            "n_estimators": [100, 200, 400],
+            "max_depth": [6, 10, 16, None],
+            "min_samples_leaf": (1, 20, False, "int"),
+            "max_features": ["sqrt", "log2"],
+            "n_jobs": [2],
+        },
+    ),
+    "ExtraTreesClassifier": (
+        "classification",
+        "extratrees",
+        {
+            "n_estimators": [100, 300],
+            "max_depth": [8, 16, None],
+            "min_samples_split": (2, 20, False, "int"),
+            "bootstrap": [False, True],
+        },
+    ),
+    "GradientBoostingClassifier": (
+        "classification",
+        "gb",
+        {
+            "n_estimators": [100, 200, 300],
+            "learning_rate": (0.01, 0.3, True, "float"),
+            "max_depth": [2, 3, 4],
+            "subsample": [0.7, 0.85, 1.0],
+        },
+    ),
+    "HistGradientBoostingClassifier": (
+        "classification",
+        "gbm",
+        {
+            "max_iter": [100, 200, 300],
+            "learning_rate": (0.02, 0.3, True, "float"),
+            "max_leaf_nodes": [15, 31, 63],
+            "l2_regularization": (0.0001, 1.0, True, "float"),
+            "early_stopping": [True, False],
+        },
+    ),
+    "AdaBoostClassifier": (
+        "classification",
+        "ada",
+        {"n_estimators": [50, 100, 200], "learning_rate": (0.05, 1.0, True, "float")},
+    ),
+    "KNeighborsClassifier": (
+        "classification",
+        "knn",
+        {"n_neighbors": [5, 11, 21, 41], "weights": ["uniform", "distance"], "p": [1, 2]},
+    ),
+    "MLPClassifier": (
+        "classification",
+        "mlp",
+        {
+            "hidden_layer_sizes": [[64], [128, 64], [64, 32]],
+            "alpha": (1e-05, 0.01, True, "float"),
+            "learning_rate_init": [0.001, 0.003],
+            "max_iter": [300, 500],
+            "early_stopping": [True],
+        },
+    ),
     "GaussianNB": ("classification", "gnb", {"var_smoothing": (1e-10, 1e-07, True, "float")}),
-    "BernoulliNB": ("classification", "bnb", {
-        "alpha": (0.01, 2.0, True, "float"), "binarize": [0.0, 0.5], "fit_prior": [True, False]}),
-    "LinearRegression": ("regression", "ols", {"fit_intercept": [True, False], "positive": [False, True]}),
-    "Ridge": ("regression", "ridge", {
-        "alpha": (0.01, 100.0, True, "float"), "solver": ["auto", "svd", "cholesky"]}),
-    "Lasso": ("regression", "lasso", {
-        "alpha": (0.0001, 10.0, True, "float"), "max_iter": [2000, 5000], "selection": ["cyclic", "random"]}),
-    "ElasticNet": ("regression", "enet", {
-        "alpha": (0.0001, 10.0, True, "float"), "l1_ratio": [0.1, 0.5, 0.9], "max_iter": [2000, 5000]}),
-    "SGDRegressor": ("regression", "sgdreg", {
-        "alpha": (1e-06, 0.01, True, "float"), "penalty": ["l2", "elasticnet"],
-        "loss": ["squared_error", "huber"], "max_iter": [1000, 3000]}),
-    "BayesianRidge": ("regression", "bayesridge", {
-        "alpha_1": (1e-07, 0.0001, True, "float"), "lambda_1": (1e-07, 0.0001, True, "float"),
-        "max_iter": [300, 600]}),
-    "PoissonRegressor": ("regression", "poisson", {
-        "alpha": (0.0001, 10.0, True, "float"), "max_iter": [300, 1000]}),
-    "LinearSVR": ("regression", "linsvr", {
-        "C": (0.01, 10.0, True, "float"), "epsilon": [0.0, 0.1, 0.5], "max_iter": [5000]}),
-    "SVR": ("regression", "svr", {
-        "C": (0.1, 100.0, True, "float"), "kernel": ["rbf", "linear"], "epsilon": [0.05, 0.1, 0.2]}),
-    "DecisionTreeRegressor": ("regression", "treereg", {
-        "max_depth": [4, 6, 10], "min_samples_leaf": (1, 50, False, "int"),
-        "criterion": ["squared_error", "absolute_error"]}),
-    "RandomForestRegressor": ("regression", "rfreg", {
-        "n_estimators": [100, 200, 400], "max_depth": [8, 16, None],
-        "min_samples_leaf": (1, 20, False, "int"), "max_features": [1.0, "sqrt"], "n_jobs": [2]}),
-    "ExtraTreesRegressor": ("regression", "extratreesreg", {
-        "n_estimators": [100, 300], "max_depth": [10, None], "min_samples_split": (2, 20, False, "int")}),
-    "GradientBoostingRegressor": ("regression", "gbreg", {
-        "n_estimators": [100, 300], "learning_rate": (0.01, 0.3, True, "float"),
-        "max_depth": [2, 3, 5], "loss": ["squared_error", "huber"]}),
-    "HistGradientBoostingRegressor": ("regression", "gbmreg", {
-        "max_iter": [100, 200, 400], "learning_rate": (0.02, 0.3, True, "float"),
-        "max_leaf_nodes": [15, 31, 63], "l2_regularization": (0.0001, 1.0, True, "float")}),
-    "AdaBoostRegressor": ("regression", "adareg", {
-        "n_estimators": [50, 100, 200], "learning_rate": (0.05, 1.0, True, "float"),
-        "loss": ["linear", "square", "exponential"]}),
-    "KNeighborsRegressor": ("regression", "knnreg", {
-        "n_neighbors": [5, 10, 20], "weights": ["uniform", "distance"], "leaf_size": [20, 30, 50]}),
-    "MLPRegressor": ("regression", "mlpreg", {
-        "hidden_layer_sizes": [[64], [128, 64]], "alpha": (1e-05, 0.01, True, "float"),
-        "learning_rate_init": [0.001, 0.003], "max_iter": [500, 1000]}),
+    "BernoulliNB": (
+        "classification",
+        "bnb",
+        {"alpha": (0.01, 2.0, True, "float"), "binarize": [0.0, 0.5], "fit_prior": [True, False]},
+    ),
+    "LinearRegression": (
+        "regression",
+        "ols",
+        {"fit_intercept": [True, False], "positive": [False, True]},
+    ),
+    "Ridge": (
+        "regression",
+        "ridge",
+        {"alpha": (0.01, 100.0, True, "float"), "solver": ["auto", "svd", "cholesky"]},
+    ),
+    "Lasso": (
+        "regression",
+        "lasso",
+        {
+            "alpha": (0.0001, 10.0, True, "float"),
+            "max_iter": [2000, 5000],
+            "selection": ["cyclic", "random"],
+        },
+    ),
+    "ElasticNet": (
+        "regression",
+        "enet",
+        {
+            "alpha": (0.0001, 10.0, True, "float"),
+            "l1_ratio": [0.1, 0.5, 0.9],
+            "max_iter": [2000, 5000],
+        },
+    ),
+    "SGDRegressor": (
+        "regression",
+        "sgdreg",
+        {
+            "alpha": (1e-06, 0.01, True, "float"),
+            "penalty": ["l2", "elasticnet"],
+            "loss": ["squared_error", "huber"],
+            "max_iter": [1000, 3000],
+        },
+    ),
+    "BayesianRidge": (
+        "regression",
+        "bayesridge",
+        {
+            "alpha_1": (1e-07, 0.0001, True, "float"),
+            "lambda_1": (1e-07, 0.0001, True, "float"),
+            "max_iter": [300, 600],
+        },
+    ),
+    "PoissonRegressor": (
+        "regression",
+        "poisson",
+        {"alpha": (0.0001, 10.0, True, "float"), "max_iter": [300, 1000]},
+    ),
+    "LinearSVR": (
+        "regression",
+        "linsvr",
+        {"C": (0.01, 10.0, True, "float"), "epsilon": [0.0, 0.1, 0.5], "max_iter": [5000]},
+    ),
+    "SVR": (
+        "regression",
+        "svr",
+        {
+            "C": (0.1, 100.0, True, "float"),
+            "kernel": ["rbf", "linear"],
+            "epsilon": [0.05, 0.1, 0.2],
+        },
+    ),
+    "DecisionTreeRegressor": (
+        "regression",
+        "treereg",
+        {
+            "max_depth": [4, 6, 10],
+            "min_samples_leaf": (1, 50, False, "int"),
+            "criterion": ["squared_error", "absolute_error"],
+        },
+    ),
+    "RandomForestRegressor": (
+        "regression",
+        "rfreg",
+        {
+            "n_estimators": [100, 200, 400],
+            "max_depth": [8, 16, None],
+            "min_samples_leaf": (1, 20, False, "int"),
+            "max_features": [1.0, "sqrt"],
+            "n_jobs": [2],
+        },
+    ),
+    "ExtraTreesRegressor": (
+        "regression",
+        "extratreesreg",
+        {
+            "n_estimators": [100, 300],
+            "max_depth": [10, None],
+            "min_samples_split": (2, 20, False, "int"),
+        },
+    ),
+    "GradientBoostingRegressor": (
+        "regression",
+        "gbreg",
+        {
+            "n_estimators": [100, 300],
+            "learning_rate": (0.01, 0.3, True, "float"),
+            "max_depth": [2, 3, 5],
+            "loss": ["squared_error", "huber"],
+        },
+    ),
+    "HistGradientBoostingRegressor": (
+        "regression",
+        "gbmreg",
+        {
+            "max_iter": [100, 200, 400],
+            "learning_rate": (0.02, 0.3, True, "float"),
+            "max_leaf_nodes": [15, 31, 63],
+            "l2_regularization": (0.0001, 1.0, True, "float"),
+        },
+    ),
+    "AdaBoostRegressor": (
+        "regression",
+        "adareg",
+        {
+            "n_estimators": [50, 100, 200],
+            "learning_rate": (0.05, 1.0, True, "float"),
+            "loss": ["linear", "square", "exponential"],
+        },
+    ),
+    "KNeighborsRegressor": (
+        "regression",
+        "knnreg",
+        {"n_neighbors": [5, 10, 20], "weights": ["uniform", "distance"], "leaf_size": [20, 30, 50]},
+    ),
+    "MLPRegressor": (
+        "regression",
+        "mlpreg",
+        {
+            "hidden_layer_sizes": [[64], [128, 64]],
+            "alpha": (1e-05, 0.01, True, "float"),
+            "learning_rate_init": [0.001, 0.003],
+            "max_iter": [500, 1000],
+        },
+    ),
 }
 # Classifiers whose probabilities are meaningful enough to gate on log_loss.
 PROBA = {
-    "LogisticRegression", "SVC", "RandomForestClassifier", "ExtraTreesClassifier",
-    "GradientBoostingClassifier", "HistGradientBoostingClassifier", "MLPClassifier",
-    "GaussianNB", "BernoulliNB", "DecisionTreeClassifier", "AdaBoostClassifier",
+    "LogisticRegression",
+    "SVC",
+    "RandomForestClassifier",
+    "ExtraTreesClassifier",
+    "GradientBoostingClassifier",
+    "HistGradientBoostingClassifier",
+    "MLPClassifier",
+    "GaussianNB",
+    "BernoulliNB",
+    "DecisionTreeClassifier",
+    "AdaBoostClassifier",
     "KNeighborsClassifier",
 }
 CLASSIFICATION_METRICS = ["roc_auc", "accuracy", "balanced_accuracy", "precision", "recall", "f1"]
@@ -222,9 +408,18 @@ def _flow(value: Any) -> str:
 def _inline(value: Any) -> bool:
     """Whether a collection is written in flow style on one line."""
     if isinstance(value, list):
-        return all(_is_scalar(v) or (isinstance(v, list) and all(map(_is_scalar, v))) for v in value)
+        return all(
+            _is_scalar(v) or (isinstance(v, list) and all(map(_is_scalar, v))) for v in value
+        )
     if isinstance(value, dict):
-        return len(value) <= 4 and all(_is_scalar(v) or (isinstance(v, list) and all(map(_is_scalar, v))) for v in value.values()) and len(_flow(value)) <= 72
+        return (
+            len(value) <= 4
+            and all(
+                _is_scalar(v) or (isinstance(v, list) and all(map(_is_scalar, v)))
+                for v in value.values()
+            )
+            and len(_flow(value)) <= 72
+        )
     return True
 
 
@@ -303,7 +498,9 @@ def make_model(rng: random.Random, index: int) -> tuple[str, dict[str, dict[str,
     # attribute, and the target.
     numeric = rng.sample(sorted(NUMERIC), rng.randint(4, 9))
     categorical = rng.sample(sorted(CATEGORICAL), rng.randint(1, 3))
-    sensitive = rng.choice(sorted(SENSITIVE)) if task == "classification" and rng.random() < 0.5 else None
+    sensitive = (
+        rng.choice(sorted(SENSITIVE)) if task == "classification" and rng.random() < 0.5 else None
+    )
     with_time = rng.random() < 0.6
     columns: dict[str, dict[str, Any]] = {ID_COLUMN[0]: dict(ID_COLUMN[1])}
     if with_time:
@@ -332,7 +529,8 @@ def make_model(rng: random.Random, index: int) -> tuple[str, dict[str, dict[str,
     if rng.random() < 0.3:
         source["format"] = "csv"
     dataset = envelope(
-        "Dataset", base,
+        "Dataset",
+        base,
         {"source": source, "target": target, "columns": columns, "checks": checks, "split": split},
         description=f"{problem.replace('-', ' ').capitalize()} examples for model {index}, one row per customer.",
         owner="data-eng@example.com",
@@ -347,7 +545,13 @@ def make_model(rng: random.Random, index: int) -> tuple[str, dict[str, dict[str,
     cuts = sorted(rng.sample(range(1, len(pool)), groups - 1)) if groups > 1 else []
     for chunk in (pool[a:b] for a, b in zip([0, *cuts], [*cuts, len(pool)], strict=True)):
         impute = {"impute": {"strategy": rng.choice(["median", "mean"])}}
-        scale = {"scale": {"method": rng.choice(["standard", "minmax", "robust", "maxabs"])}}
+        method = rng.choice(["standard", "minmax", "robust", "maxabs"])
+        # `- scale` (a bare step means its defaults) as people write it, or a mapping.
+        scale: Any = (
+            "scale"
+            if method == "standard" and rng.random() < 0.5
+            else {"scale": {"method": method}}
+        )
         recipe = rng.choice(["impute-scale", "log", "clip", "bin", "poly", "scale"])
         if recipe == "impute-scale":
             steps = [impute, scale]
@@ -356,21 +560,40 @@ def make_model(rng: random.Random, index: int) -> tuple[str, dict[str, dict[str,
         elif recipe == "clip":
             steps = [impute, {"clip": {"min": 0, "max": rng.choice([100, 1000, 10000])}}, scale]
         elif recipe == "bin":
-            steps = [impute, {"bin": {"n_bins": rng.choice([4, 5, 10]), "strategy": rng.choice(["quantile", "uniform"])}}]
+            steps = [
+                impute,
+                {
+                    "bin": {
+                        "n_bins": rng.choice([4, 5, 10]),
+                        "strategy": rng.choice(["quantile", "uniform"]),
+                    }
+                },
+            ]
         elif recipe == "poly":
-            steps = [impute, {"polynomial": {"degree": 2, "interaction_only": rng.random() < 0.5}}, scale]
+            steps = [
+                impute,
+                {"polynomial": {"degree": 2, "interaction_only": rng.random() < 0.5}},
+                scale,
+            ]
         else:
             steps = [scale]
         transforms.append({"columns": sorted(chunk), "steps": steps})
     encoder = rng.choice(["onehot", "onehot-frequent", "ordinal", "constant"])
     if encoder == "onehot":
-        steps = [{"impute": {"strategy": "most_frequent"}}, {"onehot": {"handle_unknown": "ignore"}}]
+        steps = [
+            {"impute": {"strategy": "most_frequent"}},
+            {"onehot": {"handle_unknown": "ignore"}},
+        ]
     elif encoder == "onehot-frequent":
-        steps = [{"impute": {"strategy": "most_frequent"}},
-                 {"onehot": {"handle_unknown": "infrequent_if_exist", "min_frequency": 0.01}}]
+        steps = [
+            {"impute": {"strategy": "most_frequent"}},
+            {"onehot": {"handle_unknown": "infrequent_if_exist", "min_frequency": 0.01}},
+        ]
     elif encoder == "constant":
-        steps = [{"impute": {"strategy": "constant", "fill_value": "missing"}},
-                 {"onehot": {"handle_unknown": "ignore", "max_categories": 10}}]
+        steps = [
+            {"impute": {"strategy": "constant", "fill_value": "missing"}},
+            {"onehot": {"handle_unknown": "ignore", "max_categories": 10}},
+        ]
     else:
         ordered = [c for c in categorical if "allowed" in CATEGORICAL[c]]
         ordinal: dict[str, Any] = {"handle_unknown": "use_encoded_value", "unknown_value": -1}
@@ -378,7 +601,11 @@ def make_model(rng: random.Random, index: int) -> tuple[str, dict[str, dict[str,
             ordinal["categories"] = {c: list(CATEGORICAL[c]["allowed"]) for c in ordered}
         steps = [{"impute": {"strategy": "most_frequent"}}, {"ordinal": ordinal}]
     transforms.append({"columns": sorted(categorical), "steps": steps})
-    dropped = [ID_COLUMN[0]] + ([TIME_COLUMN[0]] if with_time else []) + ([sensitive] if sensitive else [])
+    dropped = (
+        [ID_COLUMN[0]]
+        + ([TIME_COLUMN[0]] if with_time else [])
+        + ([sensitive] if sensitive else [])
+    )
     transforms.append({"columns": dropped, "drop": True})
     fs_spec: dict[str, Any] = {"dataset": base, "transforms": transforms}
     if rng.random() < 0.2:
@@ -392,7 +619,9 @@ def make_model(rng: random.Random, index: int) -> tuple[str, dict[str, dict[str,
     rng.shuffle(params_names)
     fixed = params_names[: rng.randint(1, min(3, len(params_names)))]
     tuned = [p for p in params_names if p not in fixed][:2]
-    estimator: dict[str, Any] = {"class": name if rng.random() < 0.8 else f"sklearn.{_module(name)}.{name}"}
+    estimator: dict[str, Any] = {
+        "class": name if rng.random() < 0.8 else f"sklearn.{_module(name)}.{name}"
+    }
     estimator["params"] = {p: _value(rng, choices[p]) for p in sorted(fixed)}
     if task == "classification":
         metrics = rng.sample(CLASSIFICATION_METRICS, rng.randint(2, 5))
@@ -410,8 +639,12 @@ def make_model(rng: random.Random, index: int) -> tuple[str, dict[str, dict[str,
         if value is not None:
             space[p] = value
     if space and rng.random() < 0.75:
-        tuning: dict[str, Any] = {"strategy": strategy, "space": space, "cv": rng.choice([3, 5]),
-                                  "scoring": metrics[0]}
+        tuning: dict[str, Any] = {
+            "strategy": strategy,
+            "space": space,
+            "cv": rng.choice([3, 5]),
+            "scoring": metrics[0],
+        }
         if strategy == "grid":
             candidates = 1
             for v in space.values():
@@ -425,8 +658,12 @@ def make_model(rng: random.Random, index: int) -> tuple[str, dict[str, dict[str,
     training_spec["metrics"] = metrics
     if rng.random() < 0.3:
         training_spec["seed"] = rng.randint(0, 2**16)
-    training = envelope("Training", f"{base}-{short}", training_spec,
-                        description=f"{name} on the {problem} features.")
+    training = envelope(
+        "Training",
+        f"{base}-{short}",
+        training_spec,
+        description=f"{name} on the {problem} features.",
+    )
 
     # ---- Model: export, gates whose bounds point the right way, registry, card.
     gates: dict[str, Any] = {"metrics": {}}
@@ -441,21 +678,37 @@ def make_model(rng: random.Random, index: int) -> tuple[str, dict[str, dict[str,
             gates["metrics"][metric] = {"max": float(rng.choice([25, 50, 100, 250]))}
     stages = rng.choice([["staging", "production"], ["dev", "staging", "production"]])
     if rng.random() < 0.6:
-        gates["no_regression"] = {"stage": "production", "metric": metrics[0],
-                                  "tolerance": rng.choice([0.0, 0.005, 0.01])}
+        gates["no_regression"] = {
+            "stage": "production",
+            "metric": metrics[0],
+            "tolerance": rng.choice([0.0, 0.005, 0.01]),
+        }
     if sensitive:
         if rng.random() < 0.5:
-            gates["fairness"] = {"sensitive_features": [sensitive], "metric": "demographic_parity_difference",
-                                 "max": rng.choice([0.05, 0.1, 0.15]), "min_group_size": 30}
+            gates["fairness"] = {
+                "sensitive_features": [sensitive],
+                "metric": "demographic_parity_difference",
+                "max": rng.choice([0.05, 0.1, 0.15]),
+                "min_group_size": 30,
+            }
         else:
-            gates["fairness"] = {"sensitive_features": [sensitive], "metric": "equalized_odds_ratio",
-                                 "min": 0.8, "min_group_size": 50}
-    gates["interpretability"] = {"permutation_importance": True, "n_repeats": rng.choice([3, 5, 10])}
+            gates["fairness"] = {
+                "sensitive_features": [sensitive],
+                "metric": "equalized_odds_ratio",
+                "min": 0.8,
+                "min_group_size": 50,
+            }
+    gates["interpretability"] = {
+        "permutation_importance": True,
+        "n_repeats": rng.choice([3, 5, 10]),
+    }
     gates["security"] = {"max_size_mb": float(rng.choice([10, 20, 50, 100]))}
     model_spec: dict[str, Any] = {
         "training": f"{base}-{short}",
-        "export": {"opset": rng.choice([15, 16, 17]),
-                   "parity": {"max_abs_diff": rng.choice([0.0001, 0.001]), "min_label_agreement": 0.999}},
+        "export": {
+            "opset": rng.choice([15, 16, 17]),
+            "parity": {"max_abs_diff": rng.choice([0.0001, 0.001]), "min_label_agreement": 0.999},
+        },
         "gates": gates,
         "registry": {"bump": rng.choice(["auto", "minor"]), "stages": stages},
         "card": {
@@ -465,10 +718,16 @@ def make_model(rng: random.Random, index: int) -> tuple[str, dict[str, dict[str,
     }
     if sensitive:
         model_spec["card"]["ethical_considerations"] = [
-            f"{sensitive} is excluded from the inputs and checked by a fairness gate."]
-    model = envelope("Model", base, model_spec, owner=owner,
-                     description=f"Predicts '{target}' ({task}) for {team}.",
-                     labels={"team": team, "task": task})
+            f"{sensitive} is excluded from the inputs and checked by a fairness gate."
+        ]
+    model = envelope(
+        "Model",
+        base,
+        model_spec,
+        owner=owner,
+        description=f"Predicts '{target}' ({task}) for {team}.",
+        labels={"team": team, "task": task},
+    )
 
     # ---- Deployment: local (unique port), kserve or triton.
     target_kind = rng.choice(["local", "local", "kserve", "triton"])
@@ -485,33 +744,66 @@ def make_model(rng: random.Random, index: int) -> tuple[str, dict[str, dict[str,
         suffix = "local"
     elif target_kind == "kserve":
         lo = rng.choice([1, 2])
-        dep_spec.update({
-            "target": "kserve", "protocol": "v2", "namespace": team,
-            "replicas": {"min": lo, "max": lo + rng.choice([1, 3, 5])},
-            "autoscaling": {"metric": rng.choice(["concurrency", "rps", "cpu"]), "target": rng.choice([10, 20, 50])},
-            "resources": {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
-            "canary": {"traffic_percent": rng.choice([5, 10, 25])},
-            "environments": ["prod"],
-            "prevent_destroy": True,
-        })
+        dep_spec.update(
+            {
+                "target": "kserve",
+                "protocol": "v2",
+                "namespace": team,
+                "replicas": {"min": lo, "max": lo + rng.choice([1, 3, 5])},
+                "autoscaling": {
+                    "metric": rng.choice(["concurrency", "rps", "cpu"]),
+                    "target": rng.choice([10, 20, 50]),
+                },
+                "resources": {
+                    "requests": {"cpu": "500m", "memory": "512Mi"},
+                    "limits": {"cpu": "1", "memory": "1Gi"},
+                },
+                "canary": {"traffic_percent": rng.choice([5, 10, 25])},
+                "environments": ["prod"],
+                "prevent_destroy": True,
+            }
+        )
         suffix = "prod"
     else:
-        dep_spec.update({"target": "triton", "protocol": "v2", "output_dir": f"deploy/triton/{base}",
-                         "environments": rng.choice([["staging"], ["staging", "prod"]])})
+        dep_spec.update(
+            {
+                "target": "triton",
+                "protocol": "v2",
+                "output_dir": f"deploy/triton/{base}",
+                "environments": rng.choice([["staging"], ["staging", "prod"]]),
+            }
+        )
         suffix = "triton"
     if rng.random() < 0.3:
         dep_spec["env"] = {"LOG_LEVEL": rng.choice(["info", "debug"]), "OMP_NUM_THREADS": "1"}
     deployment = envelope("Deployment", f"{base}-{suffix}", dep_spec)
 
-    docs = {"dataset": dataset, "features": features, "training": training, "model": model,
-            "deployment": deployment}
+    docs = {
+        "dataset": dataset,
+        "features": features,
+        "training": training,
+        "model": model,
+        "deployment": deployment,
+    }
     return base, docs, port
 
 
 def _module(name: str) -> str:
     for module, names in (
-        ("linear_model", ("LogisticRegression", "SGDClassifier", "LinearRegression", "Ridge", "Lasso",
-                          "ElasticNet", "SGDRegressor", "BayesianRidge", "PoissonRegressor")),
+        (
+            "linear_model",
+            (
+                "LogisticRegression",
+                "SGDClassifier",
+                "LinearRegression",
+                "Ridge",
+                "Lasso",
+                "ElasticNet",
+                "SGDRegressor",
+                "BayesianRidge",
+                "PoissonRegressor",
+            ),
+        ),
         ("svm", ("LinearSVC", "SVC", "LinearSVR", "SVR")),
         ("tree", ("DecisionTreeClassifier", "DecisionTreeRegressor")),
         ("neighbors", ("KNeighborsClassifier", "KNeighborsRegressor")),
@@ -525,13 +817,16 @@ def _module(name: str) -> str:
 
 def project(models: int) -> dict[str, Any]:
     return envelope(
-        "Project", f"bench-{models}-models",
+        "Project",
+        f"bench-{models}-models",
         {
             "specs": ["ml"],
             "artifacts": "artifacts",
             "remote": {"name": "storage", "url": "s3://example-ml-artifacts/bench"},
-            "environments": {"staging": {"description": "Pre-production cluster."},
-                             "prod": {"prevent_destroy": True}},
+            "environments": {
+                "staging": {"description": "Pre-production cluster."},
+                "prod": {"prevent_destroy": True},
+            },
             "defaults": {"seed": 42, "onnx_opset": 17, "target": "local"},
         },
         description=f"Generated by benchmarks/gen_repo.py: {models} models, {5 * models} spec documents.",
@@ -541,18 +836,29 @@ def project(models: int) -> dict[str, Any]:
 
 def shared_csv(rng: random.Random) -> str:
     """Rows that respect every column schema above (so the data checks would pass too)."""
-    names = [ID_COLUMN[0], TIME_COLUMN[0], *NUMERIC, *CATEGORICAL, *SENSITIVE,
-             *(t for _, t, _ in PROBLEMS.values())]
+    names = [
+        ID_COLUMN[0],
+        TIME_COLUMN[0],
+        *NUMERIC,
+        *CATEGORICAL,
+        *SENSITIVE,
+        *(t for _, t, _ in PROBLEMS.values()),
+    ]
     lines = [",".join(names)]
     for row in range(CSV_ROWS):
-        values: list[str] = [f"R{4200000 + row:07d}", f"2024-{1 + row % 12:02d}-{1 + row % 28:02d}T{row % 24:02d}:15:00"]
+        values: list[str] = [
+            f"R{4200000 + row:07d}",
+            f"2024-{1 + row % 12:02d}-{1 + row % 28:02d}T{row % 24:02d}:15:00",
+        ]
         for schema in NUMERIC.values():
             if schema.get("nullable") and rng.random() < 0.03:
                 values.append("")
             elif schema["dtype"] == "bool":
                 values.append(rng.choice(["true", "false"]))
             elif schema["dtype"] == "int":
-                values.append(str(rng.randint(int(schema.get("min", 0)), int(schema.get("max", 500)))))
+                values.append(
+                    str(rng.randint(int(schema.get("min", 0)), int(schema.get("max", 500))))
+                )
             else:
                 low, high = schema.get("min", -5000.0), schema.get("max", 100000.0)
                 values.append(f"{rng.uniform(low, high):.2f}")
@@ -561,7 +867,11 @@ def shared_csv(rng: random.Random) -> str:
         for schema in SENSITIVE.values():
             values.append(rng.choice(schema["allowed"]))
         for _, _, schema in PROBLEMS.values():
-            values.append(str(rng.randint(0, 1)) if schema["dtype"] == "int" else f"{rng.uniform(0, 5000):.2f}")
+            values.append(
+                str(rng.randint(0, 1))
+                if schema["dtype"] == "int"
+                else f"{rng.uniform(0, 5000):.2f}"
+            )
         lines.append(",".join(values))
     return "\n".join(lines) + "\n"
 
@@ -593,10 +903,18 @@ def spec_files(out: Path) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", type=int, default=200, help="models to generate (5 documents each)")
-    parser.add_argument("--out", type=Path, required=True, help="output folder (replaced if generated before)")
+    parser.add_argument(
+        "--models", type=int, default=200, help="models to generate (5 documents each)"
+    )
+    parser.add_argument(
+        "--out", type=Path, required=True, help="output folder (replaced if generated before)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--force", action="store_true", help="replace OUT even if it was not generated by this script")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace OUT even if it was not generated by this script",
+    )
     args = parser.parse_args(argv)
     if args.models < 1:
         parser.error("--models must be at least 1")
@@ -606,7 +924,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{out} is not empty and was not generated by this script; use --force")
         shutil.rmtree(out)
     files = generate(args.models, out, args.seed)
-    print(f"wrote {len(files)} spec files ({5 * args.models} documents + mlform.yaml) and data/shared.csv to {out}")
+    print(
+        f"wrote {len(files)} spec files ({5 * args.models} documents + mlform.yaml) and data/shared.csv to {out}"
+    )
     return 0
 
 
