@@ -170,6 +170,16 @@ def _check_steps(
     dtypes = {c: dataset.spec.columns[c].dtype for c in known}
     categorical = [c for c in known if dtypes[c] in CATEGORICAL_DTYPES]
     dates = [c for c in known if dtypes[c] == "datetime"]
+    numeric = [c for c in known if dtypes[c] in NUMERIC_DTYPES]
+    if categorical and numeric:
+        ctx.report(
+            doc,
+            ("spec", "transforms", t, "columns"),
+            "E209",
+            f"this transform mixes numeric ({_list(numeric)}) and {dtypes[categorical[0]]} "
+            f"({_list(categorical)}) columns; give each kind its own transform",
+        )
+        return
     encoded = False
     for s, step in enumerate(transform.steps):
         loc: Loc = ("spec", "transforms", t, "steps", s, step.kind)
