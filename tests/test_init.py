@@ -15,7 +15,7 @@ def test_new_project_validates(tmp_path: Path, run_cli: Callable[..., Run]) -> N
     assert "name: my-project" in (root / "mlform.yaml").read_text()
     assert (root / "schemas" / "mlform.schema.json").is_file()
     assert (root / ".pre-commit-config.yaml").is_file()
-    assert run_cli("validate", cwd=root).out == "Success! 1 document in 1 file are valid.\n"
+    assert run_cli("validate", cwd=root).out == "Success! 1 document in 1 file is valid.\n"
 
 
 def test_example_copy_compiles_and_points_editors_at_its_schemas(

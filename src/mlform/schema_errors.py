@@ -9,6 +9,7 @@ apply are dropped, so one mistake gives one message.
 from __future__ import annotations
 
 import difflib
+import math
 import types
 import typing
 from typing import Any
@@ -48,7 +49,7 @@ def describe(value: Any) -> str:
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
     if isinstance(value, int | float):
-        return f"the number {value:g}" if isinstance(value, float) else f"the number {value}"
+        return f"the number {value!r}"
     if isinstance(value, str):
         return f"the string '{value}'"
     if isinstance(value, list):
@@ -136,6 +137,11 @@ def suggestion(word: Any, candidates: list[str]) -> str:
     return f" — did you mean '{close[0]}'?" if close else ""
 
 
+def _options(ctx: dict[str, Any]) -> list[str]:
+    expected = str(ctx.get("expected", ""))
+    return [o.strip().strip("'") for o in expected.replace(" or ", ", ").split(", ")]
+
+
 def _message(error: dict[str, Any], model: type[BaseModel]) -> tuple[str, str]:
     """(code, summary) for one pydantic error."""
     kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
@@ -148,10 +154,7 @@ def _message(error: dict[str, Any], model: type[BaseModel]) -> tuple[str, str]:
         allowed = fields_at(model, loc[:-1])
         return "E105", f"unknown field '{loc[-1]}'{suggestion(loc[-1], allowed)}"
     if kind in ("literal_error", "enum"):
-        options = [
-            o.strip().strip("'")
-            for o in str(ctx.get("expected", "")).replace(" or ", ", ").split(", ")
-        ]
+        options = [{"True": "true", "False": "false"}.get(o, o) for o in _options(ctx)]
         hint = suggestion(value, options)
         return "E103", f"{describe(value)} is not one of: {', '.join(options)}{hint}"
     if kind == "string_pattern_mismatch":
@@ -179,6 +182,8 @@ def _message(error: dict[str, Any], model: type[BaseModel]) -> tuple[str, str]:
         if isinstance(value, str):
             return "E103", f"must have {which} {count} characters"
         return "E103", f"needs {which} {count} item{'s' if count != 1 else ''}"
+    if kind == "string_too_long" and ctx.get("max_length") == 63:
+        return "E107", f"invalid name '{value}': {_PATTERNS[NAME_PATTERN]}"
     if kind in ("string_too_short", "string_too_long"):
         if kind == "string_too_short" and ctx.get("min_length") == 1:
             return "E103", "must not be empty"
@@ -211,12 +216,50 @@ def _drop_inapplicable_branches(errors: list[dict[str, Any]], data: Any) -> list
         if deep:
             kept.extend(deep)
             continue
-        expected = sorted({_EXPECTED[e["type"]] for e in members})
+        expected = {_EXPECTED[e["type"]] for e in members}
         first = dict(members[0])
         first["type"] = "union_mismatch"
-        first["msg"] = f"expected {' or '.join(expected)}, got {describe(first.get('input'))}"
+        first["msg"] = f"expected {expected_any(expected)}, got {describe(first.get('input'))}"
         kept.append(first)
-    return kept
+    return _merge_same_place(kept, data)
+
+
+def _merge_same_place(errors: list[dict[str, Any]], data: Any) -> list[dict[str, Any]]:
+    """Several type mismatches at one value (the members of a union) read as one."""
+    merged: dict[Loc, dict[str, Any]] = {}
+    out: list[dict[str, Any]] = []
+    for error in errors:
+        if error["type"] not in _EXPECTED and error["type"] != "union_mismatch":
+            out.append(error)
+            continue
+        path = _walk(data, _data_loc(error))[0]
+        if path not in merged:
+            merged[path] = dict(error)
+            out.append(merged[path])
+            continue
+        first = merged[path]
+        wanted = _wanted(first) | _wanted(error)
+        first["type"] = "union_mismatch"
+        first["msg"] = f"expected {expected_any(wanted)}, got {describe(first.get('input'))}"
+    return out
+
+
+_ORDER = ("a string", "a number", "an integer", "true or false", "null", "a list", "a mapping")
+
+
+def expected_any(wanted: set[str]) -> str:
+    """'a string, a number or a list': the forms a value may take, in a reading order."""
+    if "a number" in wanted:
+        wanted = wanted - {"an integer", "a finite number"}
+    forms = sorted(wanted, key=lambda w: _ORDER.index(w) if w in _ORDER else len(_ORDER))
+    return forms[0] if len(forms) == 1 else f"{', '.join(forms[:-1])} or {forms[-1]}"
+
+
+def _wanted(error: dict[str, Any]) -> set[str]:
+    if error["type"] in _EXPECTED:
+        return {_EXPECTED[error["type"]]}
+    text = str(error["msg"]).removeprefix("expected ").split(", got ")[0]
+    return {w.strip() for part in text.split(" or ") for w in part.split(", ")}
 
 
 def diagnostics_for(
@@ -227,7 +270,10 @@ def diagnostics_for(
     errors = [dict(e) for e in exc.errors(include_url=False)]
     for error in _drop_inapplicable_branches(errors, raw.data):
         path, _ = _walk(raw.data, _data_loc(error))
-        if error["type"] == "union_mismatch":
+        value = error.get("input")
+        if isinstance(value, float) and not math.isfinite(value):
+            code, summary = "E103", f"must be a finite number, got {value}"
+        elif error["type"] == "union_mismatch":
             code, summary = "E103", error["msg"]
         else:
             code, summary = _message(error, model)

@@ -57,11 +57,12 @@ class Workspace:
     files: list[str] = field(default_factory=list)
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     document_count: int = 0
-    # (kind, name) of documents that failed their schema: references to them are not
-    # reported again as undefined.
+    # (kind, name) of documents that failed their checks, "*" where unknown: references to
+    # them are not reported again as undefined.
     broken: set[tuple[str, str]] = field(default_factory=set)
     # A file that could not be parsed may define anything: references are not judged.
     unreadable: list[str] = field(default_factory=list)
+    project_raw: RawDocument | None = None
 
     @property
     def project(self) -> SpecDocument | None:
@@ -107,16 +108,16 @@ def read_workspace(start: Path) -> Workspace:
     ws = Workspace(root)
     project_docs = _read(ws, root / PROJECT_FILE)
     projects = [d for d in project_docs if d.kind == "Project"]
-    if not projects and PROJECT_FILE not in ws.unreadable and ("Project", "") not in ws.broken:
+    project_failed = any(kind in ("Project", "*") for kind, _ in ws.broken)
+    if not projects and PROJECT_FILE not in ws.unreadable and not project_failed:
         _error(ws, root / PROJECT_FILE, (1, 1), "E110", f"{PROJECT_FILE} needs a Project document")
     for extra in projects[1:]:
         mark = extra.raw.start
         _error(ws, root / PROJECT_FILE, mark, "E110", "a project has exactly one Project document")
-    specs = (
-        projects[0].model.spec.specs
-        if projects and isinstance(projects[0].model, Project)
-        else ["."]
-    )
+    if projects and isinstance(projects[0].model, Project):
+        specs = projects[0].model.spec.specs
+    else:  # an invalid Project still says where the specs are, most of the time
+        specs = _lenient_specs(ws.project_raw)
     for path in _spec_files(ws, projects[0] if projects else None, specs):
         _read(ws, path)
     for doc in ws.documents:
@@ -130,6 +131,14 @@ def read_workspace(start: Path) -> Workspace:
                 f"the Project document belongs in {PROJECT_FILE}",
             )
     return ws
+
+
+def _lenient_specs(raw: RawDocument | None) -> list[str]:
+    spec = raw.data.get("spec") if raw is not None else None
+    specs = spec.get("specs") if isinstance(spec, dict) else None
+    if isinstance(specs, list) and specs and all(isinstance(s, str) for s in specs):
+        return specs
+    return ["."]
 
 
 def _error(ws: Workspace, path: Path, mark: tuple[int, int], code: str, message: str) -> None:
@@ -233,22 +242,34 @@ def _document(ws: Workspace, raw: RawDocument, source: str) -> SpecDocument | No
         )
 
     where = f"document {raw.index + 1}"
+    name = None
+    if isinstance(data, dict) and isinstance(data.get("metadata"), dict):
+        name = data["metadata"].get("name")
+    if isinstance(data, dict) and data.get("kind") == "Project" and source == PROJECT_FILE:
+        ws.project_raw = raw
+    envelope_kind = data.get("kind") if isinstance(data, dict) else None
+    broken = (
+        envelope_kind if envelope_kind in KINDS else "*",
+        name if isinstance(name, str) else "*",
+    )
     if not isinstance(data, dict):
         fail(
             "E100",
             f"a document is a mapping with apiVersion, kind, metadata and spec; got {describe(data)}",
         )
+        ws.broken.add(broken)
         return None
     kind = data.get("kind")
     if kind is None:
         fail("E100", "the document has no 'kind'; expected one of: " + ", ".join(KINDS))
+        ws.broken.add(broken)
         return None
     if not isinstance(kind, str) or kind not in KINDS:
         hint = suggestion(kind, list(KINDS))
         shown = f"'{kind}'" if isinstance(kind, str) else describe(kind)
         fail("E101", f"unknown kind {shown}{hint}", ("kind",))
+        ws.broken.add(broken)
         return None
-    name = data.get("metadata", {}).get("name") if isinstance(data.get("metadata"), dict) else None
     where = f"{kind} '{name}'" if isinstance(name, str) else f"{kind} (document {raw.index + 1})"
     version = data.get("apiVersion")
     if version != API_VERSION:
@@ -261,12 +282,13 @@ def _document(ws: Workspace, raw: RawDocument, source: str) -> SpecDocument | No
                 f"unsupported apiVersion {shown}; this mlform reads {API_VERSION}",
                 ("apiVersion",),
             )
+        ws.broken.add(broken)
         return None
     model = KINDS[kind]
     try:
         document = model.model_validate(data)
     except ValidationError as exc:
         ws.diagnostics.extend(diagnostics_for(raw, where, model, exc))
-        ws.broken.add((kind, name if isinstance(name, str) else ""))
+        ws.broken.add(broken)
         return None
     return SpecDocument(raw, document, source)

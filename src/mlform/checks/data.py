@@ -210,15 +210,34 @@ def _check_steps(
             and step.impute.fill_value is None
         ):
             ctx.report(doc, loc, "E209", "impute strategy 'constant' needs 'fill_value'")
+        if kind in ENCODERS and not encoded and numeric:
+            ctx.report(
+                doc,
+                loc,
+                "E209",
+                f"{kind} encodes categorical columns; {_list(numeric)} {_is(numeric)} numeric (bin buckets numbers)",
+            )
         if kind == "ordinal" and step.ordinal and step.ordinal.categories:
-            for column in step.ordinal.categories:
+            given = step.ordinal.categories
+            for column in given:
                 if column not in transform.columns:
+                    where: Loc = (*loc, "categories", column)
                     ctx.report(
                         doc,
-                        (*loc, "categories", column),
+                        where,
                         "E204",
                         f"'{column}' is not one of this transform's columns",
+                        at_key=True,
+                        field_path=where[:-1],
                     )
+            missing = [c for c in transform.columns if c not in given]
+            if missing:
+                ctx.report(
+                    doc,
+                    (*loc, "categories"),
+                    "E209",
+                    f"categories must list every column of the transform; missing {_list(missing)}",
+                )
         encoded = encoded or kind in ENCODERS or kind == "bin"
     if categorical and not encoded:
         ctx.report(

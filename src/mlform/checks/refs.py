@@ -74,7 +74,9 @@ def check_references(ctx: Context) -> None:
     if ctx.workspace.unreadable:
         return  # the unreadable file may define what these refer to; fix it first
     for doc, loc, kind, name in _references(ctx):
-        if ctx.get(kind, name) is None and (kind.__name__, name) not in ctx.workspace.broken:
+        broken = ctx.workspace.broken
+        maybe = {(kind.__name__, name), ("*", name), (kind.__name__, "*"), ("*", "*")}
+        if ctx.get(kind, name) is None and not (maybe & broken):
             candidates = ctx.names(kind)
             hint = suggestion(name, candidates) or (
                 f"; no {kind.__name__} is defined" if not candidates else ""
@@ -85,7 +87,9 @@ def check_references(ctx: Context) -> None:
 
 def _check_environments(ctx: Context) -> None:
     project = ctx.project
-    declared = list(project.spec.environments) if project else []
+    if project is None:
+        return  # missing or invalid: reported already
+    declared = list(project.spec.environments)
     for doc, dep in ctx.docs(Deployment):
         for i, env in enumerate(dep.spec.environments):
             if env not in declared:

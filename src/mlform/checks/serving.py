@@ -17,7 +17,8 @@ CATEGORICAL_ONLY = ("chi2",)
 
 
 def check_deployments(ctx: Context) -> None:
-    ports: dict[tuple[int, tuple[str, ...]], str] = {}
+    taken: list[tuple[int, frozenset[str], str]] = []  # (port, environments, deployment)
+    everywhere = frozenset(ctx.project.spec.environments) if ctx.project else frozenset()
     project = ctx.project
     default_target = project.spec.defaults.target if project else "local"
     for doc, dep in ctx.docs(Deployment):
@@ -61,15 +62,17 @@ def check_deployments(ctx: Context) -> None:
                     "W010",
                     "output_dir is only used by the kserve, triton and mlserver targets",
                 )
-            key = (spec.local.port, tuple(sorted(spec.environments)))
-            other = ports.setdefault(key, dep.metadata.name)
-            if other != dep.metadata.name:
+            # An empty list means every environment (and the default one, "").
+            envs = frozenset(spec.environments) or everywhere | {""}
+            other = next((n for p, e, n in taken if p == spec.local.port and e & envs), None)
+            if other is not None:
                 ctx.report(
                     doc,
                     ("spec", "local", "port"),
                     "E215",
                     f"port {spec.local.port} is already used by Deployment '{other}'",
                 )
+            taken.append((spec.local.port, envs, dep.metadata.name))
         if spec.canary and spec.canary.traffic_percent in (0, 100):
             ctx.report(
                 doc,
@@ -245,7 +248,12 @@ def check_retrain_policies(ctx: Context) -> None:
                         doc,
                         (*loc, "metric_below", "metric"),
                         "W013",
-                        f"Monitor '{trigger.metric_below.monitor}' does not compute {metric}; add spec.performance to it",
+                        f"Monitor '{trigger.metric_below.monitor}' "
+                        + (
+                            f"computes {mon.spec.performance.metric}, not {metric}"
+                            if mon.spec.performance
+                            else f"does not compute {metric}; add spec.performance to it"
+                        ),
                     )
             if trigger.monitor_alert:
                 mon = ctx.get(Monitor, trigger.monitor_alert.monitor)

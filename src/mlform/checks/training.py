@@ -245,7 +245,7 @@ def _check_fairness(
                 doc,
                 (*loc, key),
                 "E208",
-                f"{fairness.metric} lies between 0 and 1; {value} is out of range",
+                f"{fairness.metric} lies between 0 and 1; {value:g} is out of range",
             )
     dataset = ctx.dataset_of_training(training) if training else None
     if dataset is None:

@@ -35,6 +35,6 @@ def print_validation(result: ValidationResult, output: str) -> None:
         click.echo(click.style(f"{summary} in {docs} of {files}.", fg="red", bold=True))
     else:
         note = f" ({plural(warnings, 'warning')})" if warnings else ""
-        click.echo(
-            click.style(f"Success! {docs} in {files} are valid{note}.", fg="green", bold=True)
-        )
+        verb = "is" if ws.document_count == 1 else "are"
+        message = f"Success! {docs} in {files} {verb} valid{note}."
+        click.echo(click.style(message, fg="green", bold=True))

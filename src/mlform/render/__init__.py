@@ -93,6 +93,30 @@ def environment() -> SandboxedEnvironment:
     return env
 
 
+@lru_cache(maxsize=1)
+def html_environment() -> SandboxedEnvironment:
+    """For reports: every value is HTML-escaped unless it is markup we built (charts)."""
+    env = SandboxedEnvironment(
+        loader=FileSystemLoader(str(resource_dir("templates"))),
+        undefined=StrictUndefined,
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(to_json=to_json, number=number)
+    return env
+
+
+def number(value: Any, digits: int = 4) -> str:
+    """A number for people: 4 significant digits, blanks for missing values."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    return f"{value:.{digits}g}" if isinstance(value, float) else f"{value:,}"
+
+
 def render(template: str, **context: Any) -> str:
     """Render a template under ``templates/`` with a context of plain data."""
-    return environment().get_template(template).render(**context)
+    env = html_environment() if template.endswith(".html.j2") else environment()
+    return env.get_template(template).render(**context)

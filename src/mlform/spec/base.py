@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, model_validator
@@ -48,7 +49,12 @@ class StrictModel(BaseModel):
     """Unknown keys are errors; YAML types are taken as written (no '1' → 1 coercion)."""
 
     model_config = ConfigDict(
-        extra="forbid", strict=True, frozen=True, populate_by_name=False, validate_default=False
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        populate_by_name=False,
+        validate_default=False,
+        allow_inf_nan=False,
     )
 
 
@@ -89,8 +95,12 @@ class Document(StrictModel):
 
 def exactly_one_key(data: Any, keys: tuple[str, ...], what: str) -> Any:
     """Shared rule of one-of mappings (`- impute: {...}`): a bare key means its defaults."""
-    if isinstance(data, str) and data in keys:
-        return {data: {}}
+    if isinstance(data, str):
+        if data in keys:
+            return {data: {}}
+        close = difflib.get_close_matches(data, keys, n=1, cutoff=0.6)
+        hint = f" — did you mean '{close[0]}'?" if close else f"; one of: {', '.join(keys)}"
+        raise ValueError(f"unknown {what} '{data}'{hint}")
     if isinstance(data, dict):
         present = [k for k in keys if k in data]
         if len(present) > 1:

@@ -121,8 +121,20 @@ def suggest(word: str, candidates: list[str] | tuple[str, ...]) -> str | None:
     return None
 
 
+# Estimators of other libraries, mapped to the closest scikit-learn one we allow.
+_FOREIGN = {
+    "XGBClassifier": "HistGradientBoostingClassifier",
+    "XGBRegressor": "HistGradientBoostingRegressor",
+    "LGBMClassifier": "HistGradientBoostingClassifier",
+    "LGBMRegressor": "HistGradientBoostingRegressor",
+    "CatBoostClassifier": "HistGradientBoostingClassifier",
+    "CatBoostRegressor": "HistGradientBoostingRegressor",
+}
+
+
 def suggest_estimator(reference: str) -> str | None:
-    return suggest(reference.rsplit(".", 1)[-1], names())
+    name = reference.rsplit(".", 1)[-1]
+    return _FOREIGN.get(name) or suggest(name, names())
 
 
 def introspect() -> tuple[dict[str, tuple[str, ...]], dict[str, bool]]:

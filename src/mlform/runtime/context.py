@@ -1,0 +1,69 @@
+"""What a stage knows: the project root, params.yaml, and where every artifact lives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from mlform.layout import DatasetPaths, Layout, ModelPaths, TrainingPaths
+from mlform.runtime.frames import model_inputs
+from mlform.runtime.params import Params
+
+
+@dataclass(frozen=True)
+class StageContext:
+    root: Path
+    params: Params
+    layout: Layout
+
+    @classmethod
+    def load(cls, params_file: Path) -> StageContext:
+        root = params_file.resolve().parent
+        params = Params.load(params_file)
+        return cls(root, params, Layout(PurePosixPath(_artifacts_dir(root))))
+
+    def path(self, relative: PurePosixPath) -> Path:
+        return self.root / relative
+
+    # --- params by name ----------------------------------------------------------------
+    def dataset(self, name: str) -> dict[str, Any]:
+        return self.params.section("dataset", name)
+
+    def training(self, name: str) -> dict[str, Any]:
+        return self.params.section("training", name)
+
+    def featureset(self, name: str) -> dict[str, Any]:
+        return self.params.section("featureset", name)
+
+    def model(self, name: str) -> dict[str, Any]:
+        return self.params.section("model", name)
+
+    def inputs(self, training: dict[str, Any]) -> list[str]:
+        return model_inputs(
+            self.featureset(training["features"]), self.dataset(training["dataset"])
+        )
+
+    # --- artifact paths ----------------------------------------------------------------
+    def dataset_paths(self, name: str) -> DatasetPaths:
+        return self.layout.dataset(name)
+
+    def training_paths(self, name: str) -> TrainingPaths:
+        return self.layout.training(name)
+
+    def model_paths(self, name: str) -> ModelPaths:
+        return self.layout.model(name)
+
+
+def _artifacts_dir(root: Path) -> str:
+    """The Project's artifacts folder, read from mlform.yaml without validating everything."""
+    from mlform.loader import load_file
+
+    docs, _ = load_file(root / "mlform.yaml", "mlform.yaml")
+    for doc in docs:
+        if isinstance(doc.data, dict) and doc.data.get("kind") == "Project":
+            spec = doc.data.get("spec") or {}
+            value = spec.get("artifacts") if isinstance(spec, dict) else None
+            if isinstance(value, str):
+                return value
+    return "artifacts"

@@ -1,0 +1,234 @@
+"""`mlform stage check DATASET`: the dataset against its column schema and quality checks.
+
+Writes a JSON report — per check: passed, the number of offending values, up to
+``MAX_EXAMPLES`` offending rows — and fails the stage when any check fails, so nothing
+downstream runs on bad data.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mlform.loader import Loc
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mlform.runtime.frames import TypedFrame
+
+MAX_EXAMPLES = 5
+
+
+@dataclass
+class CheckResult:
+    check: str
+    passed: bool
+    loc: Loc  # the spec field the check comes from
+    failed: int = 0
+    message: str = ""
+    examples: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "check": self.check,
+            "passed": self.passed,
+            "failed_count": self.failed,
+        }
+        if self.message:
+            out["message"] = self.message
+        if self.examples:
+            out["examples"] = self.examples
+        return out
+
+
+def _examples(data: TypedFrame, mask: pd.Series, column: str | None) -> list[dict[str, Any]]:
+    rows = mask[mask].index[:MAX_EXAMPLES]
+    out = []
+    for index in rows:
+        entry: dict[str, Any] = {"row": int(index) + data.row_base}
+        if column is not None:
+            value = data.raw.at[index, column]
+            entry["value"] = None if value is None or value != value else str(value)
+        out.append(entry)
+    return out
+
+
+def _rows(mask: pd.Series, base: int) -> str:
+    rows = [str(int(i) + base) for i in mask[mask].index[:MAX_EXAMPLES]]
+    more = "" if mask.sum() <= MAX_EXAMPLES else ", …"
+    return f"rows {', '.join(rows)}{more}" if len(rows) > 1 else f"row {rows[0]}"
+
+
+def check_dataset(data: TypedFrame, params: dict[str, Any]) -> list[CheckResult]:
+    """Every declared check, in spec order."""
+    results: list[CheckResult] = []
+    frame = data.frame
+    columns: dict[str, Any] = params["columns"]
+    target = params["target"]
+    missing = [c for c in columns if c not in frame.columns]
+    for name in columns:
+        loc: Loc = ("spec", "columns", name)
+        if name in missing:
+            results.append(
+                CheckResult(
+                    f"column '{name}' present",
+                    False,
+                    loc,
+                    message=f"column '{name}' is not in the data",
+                )
+            )
+            continue
+        results.extend(_column_checks(data, name, columns[name], loc))
+    if target not in frame.columns and target not in missing:
+        results.append(
+            CheckResult(
+                f"target '{target}' present",
+                False,
+                ("spec", "target"),
+                message=f"target column '{target}' is not in the data",
+            )
+        )
+    results.extend(_quality_checks(data, params))
+    return results
+
+
+def _column_checks(
+    data: TypedFrame, name: str, spec: dict[str, Any], loc: Loc
+) -> list[CheckResult]:
+    out: list[CheckResult] = []
+    values = data.frame[name]
+    bad = data.invalid[name]
+
+    def add(check: str, key: str, mask: pd.Series, message: str) -> None:
+        count = int(mask.sum())
+        out.append(
+            CheckResult(
+                f"column '{name}' {check}",
+                count == 0,
+                (*loc, key),
+                count,
+                f"{count} value{'s' if count != 1 else ''} {message} ({_rows(mask, data.row_base)})"
+                if count
+                else "",
+                _examples(data, mask, name) if count else [],
+            )
+        )
+
+    add(f"is {spec['dtype']}", "dtype", bad, f"not of dtype {spec['dtype']}")
+    present = values.notna() & ~bad
+    if not spec.get("nullable", False):
+        add(
+            "has no missing values",
+            "nullable",
+            values.isna() & ~bad,
+            "missing, but the column is not nullable",
+        )
+    if spec.get("min") is not None:
+        add(
+            f"≥ {spec['min']:g}",
+            "min",
+            present & (values < spec["min"]),
+            f"below min {spec['min']:g}",
+        )
+    if spec.get("max") is not None:
+        add(
+            f"≤ {spec['max']:g}",
+            "max",
+            present & (values > spec["max"]),
+            f"above max {spec['max']:g}",
+        )
+    if spec.get("allowed") is not None:
+        allowed = _allowed_values(spec["allowed"], spec["dtype"])
+        add(
+            "takes allowed values",
+            "allowed",
+            present & ~values.isin(allowed),
+            f"not among the allowed values {spec['allowed']}",
+        )
+    if spec.get("regex"):
+        pattern = re.compile(spec["regex"])
+        matches = values.astype(str).map(lambda v: bool(pattern.fullmatch(v)))
+        add(
+            f"matches /{spec['regex']}/",
+            "regex",
+            present & ~matches,
+            f"not matching /{spec['regex']}/",
+        )
+    if spec.get("unique"):
+        add("is unique", "unique", present & values.duplicated(keep="first"), "duplicated")
+    return out
+
+
+def _allowed_values(allowed: list[Any], dtype: str) -> list[Any]:
+    if dtype in ("int", "float", "bool"):
+        return [float(v) for v in allowed]
+    return [str(v) for v in allowed]
+
+
+def _quality_checks(data: TypedFrame, params: dict[str, Any]) -> list[CheckResult]:
+    frame = data.frame
+    checks = params.get("checks") or {}
+    out: list[CheckResult] = []
+    rows = len(frame)
+    duplicates = checks.get("duplicates")
+    if duplicates is not None:
+        subset = [
+            c for c in duplicates.get("subset") or list(params["columns"]) if c in frame.columns
+        ]
+        mask = frame.duplicated(subset=subset, keep="first")
+        fraction = float(mask.mean()) if rows else 0.0
+        limit = duplicates.get("max_fraction", 0.0)
+        count = int(mask.sum())
+        out.append(
+            CheckResult(
+                "duplicate rows" + (f" on {', '.join(subset)}" if duplicates.get("subset") else ""),
+                fraction <= limit,
+                ("spec", "checks", "duplicates"),
+                count,
+                f"{count} duplicate rows ({fraction:.2%}, limit {limit:.2%}; {_rows(mask, data.row_base)})"
+                if fraction > limit
+                else "",
+                _examples(data, mask, None) if fraction > limit else [],
+            )
+        )
+    limit = checks.get("max_missing_fraction")
+    if limit is not None:
+        for name in params["columns"]:
+            if name not in frame.columns:
+                continue
+            fraction = float(frame[name].isna().mean()) if rows else 0.0
+            out.append(
+                CheckResult(
+                    f"column '{name}' missing fraction ≤ {limit:g}",
+                    fraction <= limit,
+                    ("spec", "checks", "max_missing_fraction"),
+                    int(frame[name].isna().sum()),
+                    f"column '{name}' is {fraction:.2%} missing, over {limit:.2%}"
+                    if fraction > limit
+                    else "",
+                )
+            )
+    bounds = checks.get("rows")
+    if bounds is not None:
+        low, high = bounds.get("min"), bounds.get("max")
+        ok = (low is None or rows >= low) and (high is None or rows <= high)
+        want = " and ".join(
+            p
+            for p in (
+                f"≥ {low}" if low is not None else "",
+                f"≤ {high}" if high is not None else "",
+            )
+            if p
+        )
+        out.append(
+            CheckResult(
+                f"row count {want}",
+                ok,
+                ("spec", "checks", "rows"),
+                0 if ok else 1,
+                "" if ok else f"{rows} rows, expected {want}",
+            )
+        )
+    return out

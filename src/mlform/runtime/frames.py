@@ -1,0 +1,107 @@
+"""Reading a dataset into typed columns, remembering every value that failed its dtype, and
+shaping the model's input frame exactly as the ONNX model will receive it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlform.errors import UserError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+TRUE = {"true", "t", "yes", "y", "1"}
+FALSE = {"false", "f", "no", "n", "0"}
+NUMERIC = ("int", "float", "bool")
+
+
+@dataclass
+class TypedFrame:
+    frame: pd.DataFrame  # declared columns, typed; undeclared columns kept as read
+    invalid: dict[str, pd.Series]  # column → mask of values that are not of the dtype
+    raw: pd.DataFrame  # the values as read, for report examples
+    row_base: int = 2  # the number a person sees for row 0: CSV line 2 (after the header)
+
+
+def read_source(root: Path, params: dict[str, Any]) -> TypedFrame:
+    """Read the dataset's source file and type its declared columns."""
+    import pandas as pd
+
+    source = params["source"]
+    path = root / source["path"]
+    try:
+        if source["format"] == "parquet":
+            raw = pd.read_parquet(path)
+        else:
+            raw = pd.read_csv(
+                path, dtype=str, keep_default_na=False, na_values=[""], sep=source["delimiter"]
+            )
+    except FileNotFoundError:
+        raise UserError(
+            f"{source['path']} does not exist; run `dvc pull` or fix spec.source.path"
+        ) from None
+    except (ValueError, OSError) as exc:
+        raise UserError(f"cannot read {source['path']} as {source['format']}: {exc}") from None
+    frame = raw.copy()
+    invalid: dict[str, pd.Series] = {}
+    for name, column in params["columns"].items():
+        if name in raw.columns:
+            frame[name], invalid[name] = convert(raw[name], column["dtype"])
+    return TypedFrame(frame, invalid, raw, 2 if source["format"] == "csv" else 1)
+
+
+def convert(values: pd.Series, dtype: str) -> tuple[pd.Series, pd.Series]:
+    """(typed values, mask of present values that are not valid for ``dtype``)."""
+    import numpy as np
+    import pandas as pd
+
+    present = values.notna()
+    if dtype in ("int", "float"):
+        typed = pd.to_numeric(values, errors="coerce")
+        bad = present & typed.isna()
+        if dtype == "int":
+            bad |= typed.notna() & (typed % 1 != 0)
+            typed = typed.where(~bad)
+            typed = typed.astype("int64") if typed.notna().all() else typed.astype("float64")
+        return typed.astype("float64") if dtype == "float" else typed, bad
+    if dtype == "bool":
+        text = values.astype(str).str.strip().str.lower()
+        typed = pd.Series(
+            np.where(text.isin(TRUE), 1.0, np.where(text.isin(FALSE), 0.0, np.nan)),
+            index=values.index,
+        )
+        return typed, present & typed.isna()
+    if dtype == "datetime":
+        typed = pd.to_datetime(values, errors="coerce", format="ISO8601")
+        return typed, present & typed.isna()
+    return values.where(present, None).astype(object), present & False
+
+
+def model_frame(frame: pd.DataFrame, columns: dict[str, Any], inputs: list[str]) -> pd.DataFrame:
+    """The model's input columns as the ONNX model takes them: numbers as float32,
+    categories as strings with '' for missing."""
+    import numpy as np
+    import pandas as pd
+
+    out = {}
+    for name in inputs:
+        if columns[name]["dtype"] in NUMERIC:
+            out[name] = pd.to_numeric(frame[name], errors="coerce").astype(np.float32)
+        else:
+            out[name] = frame[name].astype(object).where(frame[name].notna(), "").astype(str)
+    return pd.DataFrame(out, index=frame.index)
+
+
+def model_inputs(featureset: dict[str, Any], dataset: dict[str, Any]) -> list[str]:
+    """Dataset columns the pipeline takes as input, in schema order (see checks.data)."""
+    used = {c for t in featureset["transforms"] if not t.get("drop") for c in t["columns"]}
+    dropped = {c for t in featureset["transforms"] if t.get("drop") for c in t["columns"]}
+    names = []
+    for column in dataset["columns"]:
+        if column == dataset["target"] or column in dropped:
+            continue
+        if column in used or featureset["remainder"] == "passthrough":
+            names.append(column)
+    return names
