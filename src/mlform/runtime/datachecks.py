@@ -43,6 +43,10 @@ class CheckResult:
         return out
 
 
+def pd_isna(value: Any) -> bool:
+    return isinstance(value, float) and value != value  # noqa: PLR0124 - NaN is unequal to itself
+
+
 def _examples(data: TypedFrame, mask: pd.Series, column: str | None) -> list[dict[str, Any]]:
     rows = mask[mask].index[:MAX_EXAMPLES]
     out = []
@@ -50,7 +54,7 @@ def _examples(data: TypedFrame, mask: pd.Series, column: str | None) -> list[dic
         entry: dict[str, Any] = {"row": int(index) + data.row_base}
         if column is not None:
             value = data.raw.at[index, column]
-            entry["value"] = None if value is None or value != value else str(value)
+            entry["value"] = None if value is None or pd_isna(value) else str(value)
         out.append(entry)
     return out
 
@@ -68,7 +72,7 @@ def check_dataset(data: TypedFrame, params: dict[str, Any]) -> list[CheckResult]
     columns: dict[str, Any] = params["columns"]
     target = params["target"]
     missing = [c for c in columns if c not in frame.columns]
-    for name in columns:
+    for name, spec in columns.items():
         loc: Loc = ("spec", "columns", name)
         if name in missing:
             results.append(
@@ -80,7 +84,7 @@ def check_dataset(data: TypedFrame, params: dict[str, Any]) -> list[CheckResult]
                 )
             )
             continue
-        results.extend(_column_checks(data, name, columns[name], loc))
+        results.extend(_column_checks(data, name, spec, loc))
     if target not in frame.columns and target not in missing:
         results.append(
             CheckResult(

@@ -33,18 +33,16 @@ def build_column_transformer(
 
 
 def _step(kind: str, options: dict[str, Any], categorical: bool, names: list[str]) -> Any:
-    import numpy as np
     from sklearn import preprocessing
     from sklearn.impute import SimpleImputer
 
-    from mlform.runtime.transformers import Clip, Log
+    from mlform.runtime.transformers import Clip, Impute, Log
 
     if kind == "impute":
-        fill = options.get("fill_value")
-        missing = "" if categorical else np.nan
-        return SimpleImputer(
-            missing_values=missing, strategy=options.get("strategy", "median"), fill_value=fill
-        )
+        strategy, fill = options.get("strategy", "median"), options.get("fill_value")
+        if not categorical:
+            return Impute(strategy, fill)
+        return SimpleImputer(missing_values="", strategy=strategy, fill_value=fill)
     if kind == "scale":
         method = options.get("method", "standard")
         return {

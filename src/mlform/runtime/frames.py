@@ -80,15 +80,16 @@ def convert(values: pd.Series, dtype: str) -> tuple[pd.Series, pd.Series]:
 
 
 def model_frame(frame: pd.DataFrame, columns: dict[str, Any], inputs: list[str]) -> pd.DataFrame:
-    """The model's input columns as the ONNX model takes them: numbers as float32,
-    categories as strings with '' for missing."""
+    """The model's input columns as the ONNX model takes them: numbers as float64 (the ONNX
+    graph computes features in double, exactly as scikit-learn does, then casts them to
+    float32 for the estimator), categories as strings with '' for missing."""
     import numpy as np
     import pandas as pd
 
     out = {}
     for name in inputs:
         if columns[name]["dtype"] in NUMERIC:
-            out[name] = pd.to_numeric(frame[name], errors="coerce").astype(np.float32)
+            out[name] = pd.to_numeric(frame[name], errors="coerce").astype(np.float64)
         else:
             out[name] = frame[name].astype(object).where(frame[name].notna(), "").astype(str)
     return pd.DataFrame(out, index=frame.index)

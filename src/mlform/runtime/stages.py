@@ -1,11 +1,466 @@
-"""Entry point of `mlform stage STEP NAME`, the commands in the generated dvc.yaml."""
+"""Entry point of `mlform stage STEP NAME`, the commands in the generated dvc.yaml.
+
+Each step reads params.yaml and its input files, and writes its outputs atomically. A
+failure is printed as diagnostics located in the specs (file:line:column of the field to
+fix) and exits 1; nothing is half-written.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from mlform.errors import UserError
+import click
+
+from mlform.runtime.context import StageContext
+from mlform.runtime.errors import StageFailed
 
 
 def run_stage(step: str, name: str, params_file: Path) -> int:
-    raise UserError(f"the '{step}' stage is not implemented yet in this mlform version")
+    ctx = StageContext.load(params_file)
+    steps: dict[str, Callable[[StageContext, str], str]] = {
+        "check": check,
+        "profile": profile,
+        "split": split,
+        "train": train,
+        "evaluate": evaluate,
+        "export": export,
+        "review": review,
+    }
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    try:
+        summary = steps[step](ctx, name)
+    except StageFailed as failure:
+        from mlform.cli.output import print_diagnostics
+        from mlform.runtime.locate import locate
+
+        located = [
+            locate(ctx.root, p.code, p.kind, p.name, p.loc, p.message) for p in failure.problems
+        ]
+        print_diagnostics(located)
+        click.echo(
+            click.style(
+                f"Stage {step} {name} failed; nothing downstream runs.", fg="red", bold=True
+            ),
+            err=True,
+        )
+        return 1
+    click.echo(summary)
+    return 0
+
+
+def _read_parquet(path: Path) -> Any:
+    import pandas as pd
+
+    return pd.read_parquet(path)
+
+
+def _write_parquet(path: Path, frame: Any) -> None:
+    from mlform.runtime.outputs import write_with
+
+    write_with(path, lambda temp: frame.to_parquet(temp, index=False))
+
+
+# --- data --------------------------------------------------------------------------------
+def check(ctx: StageContext, name: str) -> str:
+    from mlform.runtime.datachecks import check_dataset
+    from mlform.runtime.errors import Problem
+    from mlform.runtime.frames import read_source
+    from mlform.runtime.outputs import write_json
+
+    params = ctx.dataset(name)
+    data = read_source(ctx.root, params)
+    results = check_dataset(data, params)
+    failed = [r for r in results if not r.passed]
+    write_json(
+        ctx.path(ctx.dataset_paths(name).checks),
+        {
+            "dataset": name,
+            "source": params["source"]["path"],
+            "rows": len(data.frame),
+            "passed": not failed,
+            "checks_passed": len(results) - len(failed),
+            "checks_failed": len(failed),
+            "checks": [r.to_json() for r in results],
+        },
+    )
+    if failed:
+        raise StageFailed.of([Problem("E301", "Dataset", name, r.loc, r.message) for r in failed])
+    return f"Dataset '{name}': {len(results)} checks passed on {len(data.frame):,} rows."
+
+
+def profile(ctx: StageContext, name: str) -> str:
+    from mlform.render import render
+    from mlform.runtime import svg
+    from mlform.runtime.frames import read_source
+    from mlform.runtime.outputs import write_json, write_text
+    from mlform.runtime.profile import profile as build
+
+    params = ctx.dataset(name)
+    data = read_source(ctx.root, params)
+    result = build(data.frame, params, name)
+    paths = ctx.dataset_paths(name)
+    write_json(ctx.path(paths.profile), result)
+    charts = {}
+    for column, stats in result["columns"].items():
+        if stats["kind"] == "numeric" and stats.get("histogram"):
+            charts[column] = svg.histogram(
+                stats["histogram"]["edges"], stats["histogram"]["counts"]
+            )
+        elif stats["kind"] == "categorical":
+            charts[column] = svg.bars(
+                [t["value"] for t in stats["top"]], [t["count"] for t in stats["top"]]
+            )
+    write_text(
+        ctx.path(paths.profile_html),
+        render(
+            "reports/profile.html.j2",
+            profile=result,
+            charts=charts,
+            source=params["source"]["path"],
+        ),
+    )
+    return (
+        f"Dataset '{name}': profiled {len(result['columns'])} columns of {result['rows']:,} rows."
+    )
+
+
+def split(ctx: StageContext, name: str) -> str:
+    from mlform.runtime.frames import read_source
+    from mlform.runtime.split import split as cut
+
+    params = ctx.dataset(name)
+    declared = list(params["columns"])
+    frame = read_source(ctx.root, params).frame[declared]
+    train_frame, test_frame = cut(frame, params, name)
+    paths = ctx.dataset_paths(name)
+    _write_parquet(ctx.path(paths.train), train_frame)
+    _write_parquet(ctx.path(paths.test), test_frame)
+    return f"Dataset '{name}': {len(train_frame):,} training and {len(test_frame):,} test rows ({params['split']['method']} split)."
+
+
+# --- training ----------------------------------------------------------------------------
+def _xy(ctx: StageContext, training: dict[str, Any], which: str) -> tuple[Any, Any, Any]:
+    from mlform.runtime.frames import model_frame
+
+    dataset = ctx.dataset(training["dataset"])
+    paths = ctx.dataset_paths(training["dataset"])
+    frame = _read_parquet(ctx.path(paths.train if which == "train" else paths.test))
+    target = dataset["target"]
+    X = model_frame(frame, dataset["columns"], ctx.inputs(training))
+    return frame, X, frame[target]
+
+
+def train(ctx: StageContext, name: str) -> str:
+    import joblib
+
+    from mlform.runtime.outputs import write_json, write_with
+    from mlform.runtime.train import build_pipeline, fit
+
+    training = ctx.training(name)
+    _, X, y = _xy(ctx, training, "train")
+    if training["task"] == "classification" and y.nunique() < 2:
+        dataset = training["dataset"]
+        only = y.iloc[0] if len(y) else "none"
+        raise StageFailed(
+            "E303",
+            "Dataset",
+            dataset,
+            ("spec", "target"),
+            f"target '{y.name}' has a single class ({only}) in the training split; a classifier needs at least two",
+        )
+    pipeline = build_pipeline(
+        training,
+        ctx.featureset(training["features"]),
+        ctx.dataset(training["dataset"]),
+        ctx.inputs(training),
+        name,
+    )
+    fitted, summary = fit(pipeline, X, y, training, name)
+    paths = ctx.training_paths(name)
+    write_with(ctx.path(paths.pipeline), lambda temp: joblib.dump(fitted, temp, compress=3))
+    write_json(ctx.path(paths.tuning), summary)
+    score = (
+        f", best CV {summary['scoring']} {summary['best_score']:.4f} of {summary['candidates']} candidates"
+        if summary["strategy"] != "none"
+        else ""
+    )
+    return f"Training '{name}': fitted {training['estimator'].rsplit('.', 1)[-1]} on {len(X):,} rows{score}."
+
+
+def _load_pipeline(ctx: StageContext, name: str) -> Any:
+    import joblib
+
+    from mlform.runtime.transformers import Clip  # noqa: F401 - joblib resolves the class
+
+    return joblib.load(ctx.path(ctx.training_paths(name).pipeline))
+
+
+def evaluate(ctx: StageContext, name: str) -> str:
+    import pandas as pd
+
+    from mlform.runtime.evaluate import metrics, plots, predict
+    from mlform.runtime.outputs import write_json
+
+    training = ctx.training(name)
+    pipeline = _load_pipeline(ctx, name)
+    _, X, y = _xy(ctx, training, "test")
+    predictions = predict(pipeline, X, y, training["task"])
+    values = metrics(predictions, training["metrics"])
+    paths = ctx.training_paths(name)
+    write_json(ctx.path(paths.metrics), values)
+    for file, rows in plots(predictions).items():
+        write_json(ctx.path(paths.plots / file), rows)
+    table = pd.DataFrame({"actual": predictions.y_true, "predicted": predictions.y_pred})
+    _write_parquet(ctx.path(paths.predictions), table)
+    shown = ", ".join(f"{k} {v:.4f}" for k, v in values.items())
+    return f"Training '{name}' on {len(X):,} test rows: {shown}."
+
+
+# --- model -------------------------------------------------------------------------------
+def _model_chain(
+    ctx: StageContext, name: str
+) -> tuple[dict[str, Any], str, dict[str, Any], dict[str, Any]]:
+    model = ctx.model(name)
+    training_name = model["training"]
+    training = ctx.training(training_name)
+    dataset = ctx.dataset(training["dataset"])
+    return model, training_name, training, dataset
+
+
+def export(ctx: StageContext, name: str) -> str:
+    import hashlib
+
+    import onnxruntime as ort
+
+    from mlform import __version__
+    from mlform.runtime.export import (
+        annotate,
+        convert,
+        parity,
+        parity_problems,
+        sha256_file,
+        signature,
+    )
+    from mlform.runtime.outputs import write_bytes, write_json
+
+    model, training_name, training, dataset = _model_chain(ctx, name)
+    pipeline = _load_pipeline(ctx, training_name)
+    _, X, _ = _xy(ctx, training, "test")
+    sig = signature(dataset["columns"], ctx.inputs(training))
+    onnx_model = convert(pipeline, sig, model["export"]["opset"], training["task"], training_name)
+    chain = {
+        "dataset": dataset,
+        "featureset": ctx.featureset(training["features"]),
+        "training": training,
+        "export": model["export"],
+    }
+    outputs = [{"name": o.name} for o in onnx_model.graph.output]
+    annotate(
+        onnx_model,
+        {
+            "model": name,
+            "training": training_name,
+            "task": training["task"],
+            "mlform_version": __version__,
+            "spec_hash": hashlib.sha256(json.dumps(chain, sort_keys=True).encode()).hexdigest(),
+            "training_data_hash": sha256_file(
+                ctx.path(ctx.dataset_paths(training["dataset"]).train)
+            ),
+            "inputs": sig.inputs,
+            "outputs": outputs,
+            "classes": [
+                c.item() if hasattr(c, "item") else c for c in getattr(pipeline, "classes_", [])
+            ],
+        },
+    )
+    payload = onnx_model.SerializeToString()
+    try:
+        session = ort.InferenceSession(payload, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime lacks a kernel for an operator or type
+        first = str(exc).strip().splitlines()[0]
+        raise StageFailed(
+            "E306",
+            "Training",
+            training_name,
+            ("spec", "estimator", "class"),
+            f"onnxruntime cannot run the converted model: {first}",
+        ) from None
+    result = parity(session, pipeline, X, sig, training["task"], model["export"]["parity"])
+    paths = ctx.model_paths(name)
+    write_json(ctx.path(paths.parity), result)
+    problems = parity_problems(result, name)
+    if problems:
+        raise StageFailed.of(problems)
+    write_bytes(ctx.path(paths.onnx), payload)
+    return f"Model '{name}': ONNX opset {model['export']['opset']}, {len(payload) / 1024:.0f} KiB; parity on {result['rows']:,} rows: max |Δ| {result['max_abs_diff']:.2g}, labels agree {result['label_agreement']:.2%}."
+
+
+def review(ctx: StageContext, name: str) -> str:
+    from mlform.render import render
+    from mlform.runtime import review as gates_
+    from mlform.runtime import svg
+    from mlform.runtime.evaluate import metrics, predict
+    from mlform.runtime.export import sha256_file
+    from mlform.runtime.outputs import write_json, write_text
+
+    model, training_name, training, dataset = _model_chain(ctx, name)
+    spec = model["gates"]
+    paths = ctx.model_paths(name)
+    pipeline = _load_pipeline(ctx, training_name)
+    frame, X, y = _xy(ctx, training, "test")
+    values = json.loads(ctx.path(ctx.training_paths(training_name).metrics).read_text())
+    sha256 = sha256_file(ctx.path(paths.onnx))
+    gates: list[gates_.Gate] = gates_.metric_gates(values, spec.get("metrics", {}))
+    if spec.get("no_regression"):
+        gates.append(_no_regression(ctx, name, spec["no_regression"], X, y, training, values))
+    predictions = predict(pipeline, X, y, training["task"])
+    fairness = None
+    if spec.get("fairness") and training["task"] == "classification":
+        sensitive = {f: frame[f] for f in spec["fairness"]["sensitive_features"]}
+        positive = predictions.classes[-1] if predictions.classes else 1
+        gate = gates_.fairness_gate(
+            predictions.y_true, predictions.y_pred, sensitive, positive, spec["fairness"]
+        )
+        fairness = gate.details
+        gates.append(gate)
+    importances: list[dict[str, Any]] = []
+    if spec.get("interpretability") and spec["interpretability"].get(
+        "permutation_importance", True
+    ):
+        scorer = training["tuning"]["scorer"] if training.get("tuning") else _scorer(training)
+        gate = gates_.importance(pipeline, X, y, scorer, spec["interpretability"], training["seed"])
+        importances = gate.details["importances"]
+        gates.append(gate)
+    gates.append(gates_.security_gate(ctx.path(paths.onnx), spec.get("security", {}), sha256))
+    passed = all(g.passed for g in gates)
+    recomputed = metrics(predictions, training["metrics"])
+    record = {
+        "model": name,
+        "passed": passed,
+        "sha256": sha256,
+        "metrics": values,
+        "gates": [g.to_json() for g in gates],
+    }
+    write_json(ctx.path(paths.review), record)
+    context = {
+        "model": name,
+        "passed": passed,
+        "card": model["card"],
+        "task": training["task"],
+        "estimator": training["estimator"],
+        "training": training_name,
+        "seed": training["seed"],
+        "dataset": training["dataset"],
+        "train_rows": len(_read_parquet(ctx.path(ctx.dataset_paths(training["dataset"]).train))),
+        "test_rows": len(X),
+        "inputs": [
+            {
+                "name": c,
+                "datatype": "FP64"
+                if dataset["columns"][c]["dtype"] in ("int", "float", "bool")
+                else "BYTES",
+            }
+            for c in X.columns
+        ],
+        "opset": model["export"]["opset"],
+        "sha256": sha256,
+        "size_kib": round(ctx.path(paths.onnx).stat().st_size / 1024),
+        "metrics": recomputed or values,
+        "gates": record["gates"],
+        "fairness": fairness,
+        "importances": importances,
+    }
+    charts = {}
+    if fairness:
+        for feature, info in fairness["features"].items():
+            charts[f"fairness:{feature}"] = svg.bars(
+                [r["group"] for r in info["groups"]],
+                [r["selection_rate"] for r in info["groups"]],
+                unit=" selected",
+            )
+    if importances:
+        charts["importance"] = svg.bars(
+            [i["feature"] for i in importances],
+            [i["importance"] for i in importances],
+            color="#4c78a8",
+        )
+    write_text(ctx.path(paths.card_md), render("reports/model_card.md.j2", **context))
+    write_text(
+        ctx.path(paths.card_html), render("reports/model_card.html.j2", **context, charts=charts)
+    )
+    if not passed:
+        raise StageFailed.of(gates_.problems_of(gates, name))
+    return f"Model '{name}': all {len(gates)} review gates passed."
+
+
+def _scorer(training: dict[str, Any]) -> str:
+    from mlform.spec.metrics import METRICS
+
+    return METRICS[training["metrics"][0]].scorer
+
+
+def _no_regression(
+    ctx: StageContext,
+    name: str,
+    spec: dict[str, Any],
+    X: Any,
+    y: Any,
+    training: dict[str, Any],
+    values: dict[str, float],
+) -> Any:
+    """Score the version in the compared stage on this same test split."""
+    import onnxruntime as ort
+
+    from mlform.errors import UserError
+    from mlform.registry import Registry
+    from mlform.runtime import review as gates_
+    from mlform.runtime.evaluate import Predictions, metrics
+    from mlform.runtime.export import Signature, feeds
+
+    try:
+        current = Registry(ctx.root).stage_version(name, spec["stage"])
+    except UserError:  # not a git repository, or no commits: nothing to compare with
+        current = None
+    if current is None:
+        return gates_.no_regression_gate(values.get(spec["metric"]), None, spec, None)
+    session = ort.InferenceSession(
+        str(Registry(ctx.root).onnx_path(current)), providers=["CPUExecutionProvider"]
+    )
+    sig = Signature(
+        [
+            {"name": i.name, "datatype": "BYTES" if "string" in i.type else "FP64"}
+            for i in session.get_inputs()
+        ]
+    )
+    missing = [i["name"] for i in sig.inputs if i["name"] not in X.columns]
+    if missing:
+        return gates_.Gate(
+            "no_regression",
+            True,
+            f"{current.tag} takes other inputs ({', '.join(missing)}); not comparable",
+            ("spec", "gates", "no_regression"),
+        )
+    outputs = session.run(None, feeds(X, sig))
+    if training["task"] == "classification":
+        baseline = Predictions(
+            y.to_numpy(),
+            outputs[0].ravel(),
+            outputs[1] if len(outputs) > 1 else None,
+            list(current.record.get("classes") or sorted(y.unique())),
+        )
+    else:
+        baseline = Predictions(
+            y.to_numpy(dtype=float), outputs[0].ravel().astype(float), None, None
+        )
+    production = metrics(baseline, [spec["metric"]]).get(spec["metric"])
+    return gates_.no_regression_gate(values.get(spec["metric"]), production, spec, current.version)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(run_stage(sys.argv[1], sys.argv[2], Path("params.yaml")))

@@ -17,7 +17,7 @@ def histogram(edges: Sequence[float], counts: Sequence[float], *, color: str = "
     """Bars over numeric bins, the first and last edge labelled."""
     if not counts:
         return Markup("")
-    top = max(max(counts), 1)
+    top = max(*counts, 1)
     width = (WIDTH - 2 * PAD) / len(counts)
     bars = []
     for i, count in enumerate(counts):
@@ -42,7 +42,7 @@ def bars(
     """Horizontal bars, one per label."""
     if not values:
         return Markup("")
-    top = max(max(abs(v) for v in values), 1e-12)
+    top = max(*(abs(v) for v in values), 1e-12)
     row = 18
     height = row * len(values) + 8
     items = []

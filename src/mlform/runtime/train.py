@@ -146,7 +146,7 @@ def rejected(exc: Exception, training: dict[str, Any], name: str) -> StageFailed
 
 def fit(
     pipeline: Any, X: Any, y: Any, training: dict[str, Any], name: str
-) -> tuple[Any, dict[str, Any]]:  # noqa: N803
+) -> tuple[Any, dict[str, Any]]:
     """Tune (when declared) and fit; a model that does not converge fails the stage."""
     from sklearn.base import clone
     from sklearn.exceptions import ConvergenceWarning

@@ -12,6 +12,42 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 
+class Impute(TransformerMixin, BaseEstimator):
+    """Numeric imputation (mean, median, most_frequent, constant) that converts to ONNX in
+    double precision (onnxruntime's Imputer operator takes float32 only)."""
+
+    def __init__(self, strategy: str = "median", fill_value: float | None = None) -> None:
+        self.strategy = strategy
+        self.fill_value = fill_value
+
+    def fit(self, X: Any, y: Any = None) -> Impute:
+        data = np.asarray(X, dtype=np.float64)
+        self.n_features_in_ = data.shape[1]
+        stats = []
+        for column in data.T:
+            present = column[~np.isnan(column)]
+            if self.strategy == "constant":
+                stats.append(float(self.fill_value if self.fill_value is not None else 0.0))
+            elif present.size == 0:
+                stats.append(0.0)
+            elif self.strategy == "mean":
+                stats.append(float(present.mean()))
+            elif self.strategy == "median":
+                stats.append(float(np.median(present)))
+            else:
+                values, counts = np.unique(present, return_counts=True)
+                stats.append(float(values[np.argmax(counts)]))
+        self.statistics_ = np.asarray(stats, dtype=np.float64)
+        return self
+
+    def transform(self, X: Any) -> Any:
+        data = np.array(X, dtype=np.float64)
+        return np.where(np.isnan(data), self.statistics_, data)
+
+    def get_feature_names_out(self, input_features: Any = None) -> Any:
+        return _names(self, input_features)
+
+
 class Clip(TransformerMixin, BaseEstimator):
     """Clip every column to [lower, upper] (either bound may be None)."""
 
@@ -19,20 +55,15 @@ class Clip(TransformerMixin, BaseEstimator):
         self.lower = lower
         self.upper = upper
 
-    def fit(self, X: Any, y: Any = None) -> Clip:  # noqa: N803 - scikit-learn's signature
+    def fit(self, X: Any, y: Any = None) -> Clip:
         self.n_features_in_ = np.asarray(X).shape[1]
         return self
 
-    def transform(self, X: Any) -> Any:  # noqa: N803
+    def transform(self, X: Any) -> Any:
         return np.clip(np.asarray(X, dtype=np.float64), self.lower, self.upper)
 
     def get_feature_names_out(self, input_features: Any = None) -> Any:
-        return np.asarray(
-            input_features
-            if input_features is not None
-            else [f"x{i}" for i in range(self.n_features_in_)],
-            dtype=object,
-        )
+        return _names(self, input_features)
 
 
 class Log(TransformerMixin, BaseEstimator):
@@ -41,43 +72,61 @@ class Log(TransformerMixin, BaseEstimator):
     def __init__(self, offset: float = 1.0) -> None:
         self.offset = offset
 
-    def fit(self, X: Any, y: Any = None) -> Log:  # noqa: N803
+    def fit(self, X: Any, y: Any = None) -> Log:
         self.n_features_in_ = np.asarray(X).shape[1]
         return self
 
-    def transform(self, X: Any) -> Any:  # noqa: N803
+    def transform(self, X: Any) -> Any:
         return np.log(np.asarray(X, dtype=np.float64) + self.offset)
 
     def get_feature_names_out(self, input_features: Any = None) -> Any:
-        return np.asarray(
-            input_features
-            if input_features is not None
-            else [f"x{i}" for i in range(self.n_features_in_)],
-            dtype=object,
-        )
+        return _names(self, input_features)
+
+
+def _names(transformer: Any, input_features: Any) -> Any:
+    if input_features is None:
+        input_features = [f"x{i}" for i in range(transformer.n_features_in_)]
+    return np.asarray(input_features, dtype=object)
 
 
 def _same_shape(operator: Any) -> None:
-    from skl2onnx.common.data_types import FloatTensorType
-
     (source,) = operator.inputs
-    operator.outputs[0].type = FloatTensorType(source.type.shape)
+    operator.outputs[0].type = source.type.__class__(source.type.shape)
+
+
+def _dtype(operator: Any) -> Any:
+    from skl2onnx.common.data_types import DoubleTensorType
+
+    return np.float64 if isinstance(operator.inputs[0].type, DoubleTensorType) else np.float32
+
+
+def _convert_impute(scope: Any, operator: Any, container: Any) -> None:
+    from skl2onnx.algebra.onnx_ops import OnnxIsNaN, OnnxWhere
+
+    op: Impute = operator.raw_operator
+    version = container.target_opset
+    values = op.statistics_.astype(_dtype(operator)).reshape(1, -1)
+    source = operator.inputs[0]
+    node = OnnxWhere(
+        OnnxIsNaN(source, op_version=version),
+        values,
+        source,
+        op_version=version,
+        output_names=operator.outputs[:1],
+    )
+    node.add_to(scope, container)
 
 
 def _convert_clip(scope: Any, operator: Any, container: Any) -> None:
     from skl2onnx.algebra.onnx_ops import OnnxClip
 
     op: Clip = operator.raw_operator
-    low = np.array(op.lower if op.lower is not None else np.finfo(np.float32).min, dtype=np.float32)
-    high = np.array(
-        op.upper if op.upper is not None else np.finfo(np.float32).max, dtype=np.float32
-    )
+    dtype = _dtype(operator)
+    low = np.array(op.lower if op.lower is not None else np.finfo(dtype).min, dtype=dtype)
+    high = np.array(op.upper if op.upper is not None else np.finfo(dtype).max, dtype=dtype)
+    version = container.target_opset
     node = OnnxClip(
-        operator.inputs[0],
-        low,
-        high,
-        op_version=container.target_opset,
-        output_names=operator.outputs[:1],
+        operator.inputs[0], low, high, op_version=version, output_names=operator.outputs[:1]
     )
     node.add_to(scope, container)
 
@@ -87,14 +136,14 @@ def _convert_log(scope: Any, operator: Any, container: Any) -> None:
 
     op: Log = operator.raw_operator
     version = container.target_opset
-    shifted = OnnxAdd(
-        operator.inputs[0], np.array([op.offset], dtype=np.float32), op_version=version
-    )
+    offset = np.array([op.offset], dtype=_dtype(operator))
+    shifted = OnnxAdd(operator.inputs[0], offset, op_version=version)
     OnnxLog(shifted, op_version=version, output_names=operator.outputs[:1]).add_to(scope, container)
 
 
 def register_converters() -> None:
     from skl2onnx import update_registered_converter
 
+    update_registered_converter(Impute, "MlformImpute", _same_shape, _convert_impute)
     update_registered_converter(Clip, "MlformClip", _same_shape, _convert_clip)
     update_registered_converter(Log, "MlformLog", _same_shape, _convert_log)

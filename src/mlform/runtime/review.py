@@ -1,0 +1,266 @@
+"""`mlform stage review MODEL`: every review gate, a review JSON and a model card.
+
+Gates: metric bounds on the test split; no regression against the version in a stage
+(re-scored on the same test split); fairness (per-group rates, demographic parity and
+equalized odds, minimum group size); interpretability (permutation importance on held-out
+data); security (sha256, ONNX only, standard operators, size bound). A failed gate fails
+the stage, so no version can be registered from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlform.loader import Loc
+from mlform.runtime.errors import Problem
+from mlform.spec.metrics import METRICS
+
+STANDARD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml"}
+
+
+@dataclass
+class Gate:
+    gate: str
+    passed: bool
+    reason: str
+    loc: Loc
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "gate": self.gate,
+            "status": "pass" if self.passed else "fail",
+            "reason": self.reason,
+            **self.details,
+        }
+
+
+def metric_gates(values: dict[str, float], bounds: dict[str, Any]) -> list[Gate]:
+    gates = []
+    for metric, bound in bounds.items():
+        loc: Loc = ("spec", "gates", "metrics", metric)
+        value = values.get(metric)
+        if value is None:
+            gates.append(
+                Gate(
+                    f"metrics.{metric}",
+                    False,
+                    f"{metric} was not computed on the test split; add it to the Training's metrics",
+                    loc,
+                )
+            )
+            continue
+        low, high = bound.get("min"), bound.get("max")
+        problems = []
+        if low is not None and value < low:
+            problems.append(f"{metric} {value:.4f} is below min {low:g}")
+        if high is not None and value > high:
+            problems.append(f"{metric} {value:.4f} is above max {high:g}")
+        wanted = " and ".join(
+            p
+            for p in (
+                f"≥ {low:g}" if low is not None else "",
+                f"≤ {high:g}" if high is not None else "",
+            )
+            if p
+        )
+        reason = "; ".join(problems) or f"{metric} {value:.4f} {wanted}"
+        gates.append(
+            Gate(
+                f"metrics.{metric}",
+                not problems,
+                reason,
+                loc,
+                {"value": value, "min": low, "max": high},
+            )
+        )
+    return gates
+
+
+def no_regression_gate(
+    candidate: float | None, production: float | None, spec: dict[str, Any], version: str | None
+) -> Gate:
+    metric, stage, tolerance = spec["metric"], spec["stage"], spec.get("tolerance", 0.0)
+    loc: Loc = ("spec", "gates", "no_regression")
+    if version is None or production is None:
+        return Gate(
+            "no_regression", True, f"no version is in stage '{stage}' yet", loc, {"stage": stage}
+        )
+    if candidate is None:
+        return Gate(
+            "no_regression", False, f"{metric} could not be computed for the candidate", loc
+        )
+    higher = METRICS[metric].higher_is_better
+    delta = candidate - production
+    passed = delta >= -tolerance if higher else delta <= tolerance
+    verb = "regresses" if not passed else "holds"
+    reason = f"{metric} {candidate:.4f} vs {production:.4f} for {version} in '{stage}' ({delta:+.4f}, tolerance {tolerance:g}): {verb}"
+    return Gate(
+        "no_regression",
+        passed,
+        reason,
+        loc,
+        {
+            "stage": stage,
+            "version": version,
+            "candidate": candidate,
+            "baseline": production,
+            "delta": delta,
+        },
+    )
+
+
+def fairness_gate(
+    y_true: Any, y_pred: Any, groups: dict[str, Any], positive: Any, spec: dict[str, Any]
+) -> Gate:
+    """Per sensitive feature, rates per group and the declared parity metric (fairlearn's
+    ``between_groups`` definitions); the gate holds the worst feature to the bound."""
+    metric, low, high = spec["metric"], spec.get("min"), spec.get("max")
+    minimum = spec.get("min_group_size", 30)
+    truth, predicted = np.asarray(y_true) == positive, np.asarray(y_pred) == positive
+    by_feature: dict[str, Any] = {}
+    worst: float | None = None
+    problems: list[str] = []
+    for feature, values in groups.items():
+        table: list[dict[str, Any]] = []
+        small: list[dict[str, Any]] = []
+        labels = np.asarray(values).astype(str)
+        for group in sorted(set(labels)):
+            mask = labels == group
+            row = _group_rates(truth[mask], predicted[mask])
+            row["group"] = group
+            (table if mask.sum() >= minimum else small).append(row)
+        by_feature[feature] = {
+            "groups": table,
+            "too_small": [{"group": r["group"], "count": r["count"]} for r in small],
+        }
+        if len(table) < 2:
+            problems.append(f"'{feature}' has fewer than two groups of at least {minimum} rows")
+            continue
+        value = _parity(table, metric)
+        by_feature[feature]["value"] = value
+        worst = (
+            value
+            if worst is None
+            else (max(worst, value) if metric.endswith("difference") else min(worst, value))
+        )
+    loc: Loc = ("spec", "gates", "fairness")
+    if problems:
+        return Gate(
+            "fairness", False, "; ".join(problems), loc, {"metric": metric, "features": by_feature}
+        )
+    assert worst is not None
+    passed = (high is None or worst <= high) and (low is None or worst >= low)
+    bound = f"≤ {high:g}" if high is not None else f"≥ {low:g}"
+    reason = f"{metric} {worst:.4f} {'meets' if passed else 'breaks'} the bound {bound}"
+    return Gate(
+        "fairness", passed, reason, loc, {"metric": metric, "value": worst, "features": by_feature}
+    )
+
+
+def _group_rates(truth: Any, predicted: Any) -> dict[str, Any]:
+    positives, negatives = truth.sum(), (~truth).sum()
+    return {
+        "count": int(truth.size),
+        "selection_rate": float(predicted.mean()) if truth.size else 0.0,
+        "true_positive_rate": float((predicted & truth).sum() / positives) if positives else None,
+        "false_positive_rate": float((predicted & ~truth).sum() / negatives) if negatives else None,
+        "accuracy": float((predicted == truth).mean()) if truth.size else 0.0,
+    }
+
+
+def _parity(table: list[dict[str, Any]], metric: str) -> float:
+    def spread(key: str, ratio: bool) -> float:
+        values = [float(r[key]) for r in table if r[key] is not None]
+        if not values:
+            return 0.0 if not ratio else 1.0
+        low, high = min(values), max(values)
+        if ratio:
+            return 1.0 if high == 0 else low / high
+        return high - low
+
+    ratio = metric.endswith("_ratio")
+    if metric.startswith("demographic_parity"):
+        return spread("selection_rate", ratio)
+    tpr, fpr = spread("true_positive_rate", ratio), spread("false_positive_rate", ratio)
+    return min(tpr, fpr) if ratio else max(tpr, fpr)
+
+
+def importance(pipeline: Any, X: Any, y: Any, scorer: str, spec: dict[str, Any], seed: int) -> Gate:
+    from sklearn.inspection import permutation_importance
+
+    result = permutation_importance(
+        pipeline,
+        X,
+        y,
+        scoring=scorer,
+        n_repeats=spec.get("n_repeats", 5),
+        random_state=seed,
+        n_jobs=1,
+    )
+    order = np.argsort(-result.importances_mean, kind="stable")[: spec.get("top_k", 10)]
+    top = [
+        {
+            "feature": str(X.columns[i]),
+            "importance": float(result.importances_mean[i]),
+            "std": float(result.importances_std[i]),
+        }
+        for i in order
+    ]
+    reason = "permutation importance on the test split: " + ", ".join(
+        f"{t['feature']} {t['importance']:.3f}" for t in top[:3]
+    )
+    return Gate(
+        "interpretability",
+        True,
+        reason,
+        ("spec", "gates", "interpretability"),
+        {"scoring": scorer, "importances": top},
+    )
+
+
+def security_gate(onnx_path: Path, spec: dict[str, Any], sha256: str) -> Gate:
+    import onnx
+
+    size = onnx_path.stat().st_size
+    limit = spec.get("max_size_mb", 100.0)
+    problems = []
+    try:
+        model = onnx.load(str(onnx_path), load_external_data=False)
+    except Exception as exc:  # not a protobuf ONNX file
+        problems.append(f"not a loadable ONNX model: {exc}")
+        model = None
+    if model is not None:
+        foreign = sorted({n.domain for n in model.graph.node if n.domain not in STANDARD_DOMAINS})
+        if foreign:
+            problems.append(f"operators from non-standard domains: {', '.join(foreign)}")
+        external = [
+            t.name for t in model.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL
+        ]
+        if external:
+            problems.append("weights stored outside the file (external data)")
+    if size > limit * 1024 * 1024:
+        problems.append(f"{size / 1024 / 1024:.1f} MB is over max_size_mb {limit:g}")
+    reason = (
+        "; ".join(problems)
+        or f"ONNX only, standard operators, {size / 1024:.0f} KiB ≤ {limit:g} MB, sha256 {sha256[:12]}…"
+    )
+    return Gate(
+        "security",
+        not problems,
+        reason,
+        ("spec", "gates", "security"),
+        {"sha256": sha256, "size_bytes": size, "format": "onnx"},
+    )
+
+
+def problems_of(gates: list[Gate], model: str) -> list[Problem]:
+    return [
+        Problem("E308", "Model", model, g.loc, f"gate {g.gate} failed: {g.reason}")
+        for g in gates
+        if not g.passed
+    ]
