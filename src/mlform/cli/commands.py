@@ -131,4 +131,11 @@ def stage(step: str, name: str, params_file: Path) -> int:
     return run_stage(step, name, params_file)
 
 
-ALL: list[click.Command] = [compile_, schema, init, stage]
+def _more() -> list[click.Command]:
+    from mlform.cli.experiments import experiments, metrics
+    from mlform.cli.models import models
+
+    return [models, experiments, metrics]
+
+
+ALL: list[click.Command] = [compile_, schema, init, stage, *_more()]

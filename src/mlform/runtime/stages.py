@@ -8,6 +8,7 @@ fix) and exits 1; nothing is half-written.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import warnings
 from collections.abc import Callable
@@ -18,6 +19,10 @@ import click
 
 from mlform.runtime.context import StageContext
 from mlform.runtime.errors import StageFailed
+
+# Set by `mlform experiments run`: a failed review is recorded, not fatal, so the
+# experiment's metrics survive; registration still refuses a failed review.
+REPORT_ONLY = "MLFORM_REVIEW_REPORT_ONLY"
 
 
 def run_stage(step: str, name: str, params_file: Path) -> int:
@@ -395,6 +400,9 @@ def review(ctx: StageContext, name: str) -> str:
         ctx.path(paths.card_html), render("reports/model_card.html.j2", **context, charts=charts)
     )
     if not passed:
+        if os.environ.get(REPORT_ONLY) == "1":  # experiments keep their results
+            failed = ", ".join(g.gate for g in gates if not g.passed)
+            return f"Model '{name}': review FAILED ({failed}); kept as a report for this experiment, no version can be registered from it."
         raise StageFailed.of(gates_.problems_of(gates, name))
     return f"Model '{name}': all {len(gates)} review gates passed."
 

@@ -1,0 +1,72 @@
+"""`mlform experiments …` and `mlform metrics diff`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mlform.workspace import find_root
+
+FORMAT = click.option("--format", "output", type=click.Choice(["table", "markdown", "json"]), default="table", show_default=True)
+
+
+def _emit(table: object, output: str) -> None:
+    import json
+
+    from mlform.experiments import Table
+
+    assert isinstance(table, Table)
+    if output == "json":
+        click.echo(json.dumps([dict(zip(table.header, row, strict=True)) for row in table.rows], indent=2))
+    elif output == "markdown":
+        click.echo(table.markdown())
+    else:
+        click.echo(table.text())
+
+
+@click.group()
+def experiments() -> None:
+    """Run and compare DVC experiments with spec-level parameter names."""
+
+
+@experiments.command(name="run")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="e.g. training.credit-gbm.max_iter=200 (repeatable).")
+@click.option("--name", help="A name for the experiment.")
+def run_(sets: tuple[str, ...], name: str | None) -> int:
+    """Run the pipeline as a DVC experiment, in a temporary copy of the workspace."""
+    from mlform.experiments import run
+
+    return run(find_root(Path.cwd()), list(sets), name)
+
+
+@experiments.command(name="show")
+@FORMAT
+@click.option("--all", "all_metrics", is_flag=True, help="Every metrics file, not only test metrics.")
+def show_(output: str, all_metrics: bool) -> int:
+    """Params that differ and test metrics of the workspace, commits and experiments."""
+    from mlform.experiments import show
+
+    _emit(show(find_root(Path.cwd()), all_metrics), output)
+    return 0
+
+
+@click.group()
+def metrics() -> None:
+    """Metrics of the pipeline."""
+
+
+@metrics.command(name="diff")
+@click.argument("revision", default="HEAD")
+@FORMAT
+@click.option("--all", "all_metrics", is_flag=True, help="Unchanged metrics too.")
+def diff(revision: str, output: str, all_metrics: bool) -> int:
+    """Metric deltas of the workspace against REVISION (default HEAD)."""
+    from mlform.experiments import metrics_diff
+
+    table = metrics_diff(find_root(Path.cwd()), revision, all_metrics)
+    if not table.rows:
+        click.echo(f"No metric changed against {revision}.")
+        return 0
+    _emit(table, output)
+    return 0

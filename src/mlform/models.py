@@ -1,0 +1,217 @@
+"""`mlform models …`: register versions that passed review, list, show and promote them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mlform.errors import UserError
+from mlform.tools import executable
+from mlform.layout import Layout
+from mlform.project import ProjectGraph
+from mlform.registry import Registry, Version, bump
+from mlform.spec import Model
+from mlform.validate import validate
+
+
+@dataclass(frozen=True)
+class Registered:
+    version: Version
+    reason: str  # why this part of the version was bumped
+    path: Path  # the stored ONNX file
+
+
+def _graph(root: Path) -> ProjectGraph:
+    result = validate(root)
+    if not result.valid:
+        first = result.diagnostics.errors[0].format()
+        raise UserError(f"the specs have errors; run `mlform validate` ({first})")
+    return ProjectGraph.from_validation(result)
+
+
+def _model(graph: ProjectGraph, name: str) -> Model:
+    names = [m.metadata.name for m in graph.all(Model)]
+    if name not in names:
+        from mlform.schema_errors import suggestion
+
+        raise UserError(f"Model '{name}' is not declared in the specs{suggestion(name, names)}")
+    return graph.get(Model, name)
+
+
+def parse_reference(reference: str) -> tuple[str, str | None]:
+    """``credit-risk@v1.2.0`` → (credit-risk, v1.2.0); ``credit-risk`` → (credit-risk, None)."""
+    name, _, version = reference.partition("@")
+    return name, version or None
+
+
+def _dvc_md5(root: Path, stage: str, path: str) -> str | None:
+    from ruamel.yaml import YAML
+
+    lock = root / "dvc.lock"
+    if not lock.is_file():
+        return None
+    data = YAML(typ="safe", pure=True).load(lock.read_text(encoding="utf-8")) or {}
+    for out in (data.get("stages", {}).get(stage, {}) or {}).get("outs", []) or []:
+        if out.get("path") == path:
+            return str(out.get("md5"))
+    return None
+
+
+def _stale_stages(root: Path, model: str) -> list[str]:
+    """Pipeline stages of this model that `dvc status` says are not up to date."""
+    try:
+        done = subprocess.run([executable("dvc"), "status", "--json", f"review-{model}", "--with-deps"], cwd=root, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise UserError("dvc is not installed; it runs the pipeline that produces models") from None
+    if done.returncode != 0:
+        raise UserError(f"dvc status failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.stdout.strip()}")
+    status = json.loads(done.stdout or "{}")
+    return sorted(name.split(":")[-1] for name in status)
+
+
+def _require_committed(graph: ProjectGraph, name: str) -> None:
+    """A version is tagged on HEAD, so the inputs that made it must be committed there."""
+    from mlform.spec import Dataset
+
+    inputs = [*graph.sources, "params.yaml", "dvc.yaml"]
+    inputs += [d.spec.source.path for d in graph.all(Dataset)]
+    inputs += [f"{d.spec.source.path}.dvc" for d in graph.all(Dataset) if (graph.root / f"{d.spec.source.path}.dvc").exists()]
+    try:
+        done = subprocess.run(["git", "status", "--porcelain", "--", *inputs], cwd=graph.root, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise UserError("git is not installed; the model registry lives in git tags") from None
+    changed = [line[3:] for line in done.stdout.splitlines() if line.strip()]
+    if changed:
+        raise UserError(
+            f"commit the specs and data of Model '{name}' first: a version is tagged on a "
+            f"commit, and these files differ from it: {', '.join(changed[:5])}"
+        )
+
+
+def _onnx_metadata(path: Path) -> dict[str, Any]:
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    out: dict[str, Any] = {}
+    for prop in model.metadata_props:
+        key = prop.key.removeprefix("mlform.")
+        try:
+            out[key] = json.loads(prop.value)
+        except json.JSONDecodeError:
+            out[key] = prop.value
+    return out
+
+
+def register(start: Path, name: str, part: str | None = None) -> Registered:
+    """Register the model's reviewed ONNX file as a new version (git tag + local store)."""
+    graph = _graph(start)
+    model = _model(graph, name)
+    root = graph.root
+    paths = Layout(graph.artifacts).model(name)
+    review_file, onnx_file = root / paths.review, root / paths.onnx
+    if not review_file.is_file() or not onnx_file.is_file():
+        raise UserError(f"Model '{name}' has not been reviewed yet; run `dvc repro review-{name}`")
+    stale = _stale_stages(root, name)
+    if stale:
+        raise UserError(f"the pipeline of Model '{name}' is not up to date ({', '.join(stale)}); run `dvc repro review-{name}`")
+    _require_committed(graph, name)
+    review = json.loads(review_file.read_text())
+    sha256 = hashlib.sha256(onnx_file.read_bytes()).hexdigest()
+    if review.get("sha256") != sha256:
+        raise UserError(f"the review of Model '{name}' is for another ONNX file; run `dvc repro review-{name}`")
+    if not review.get("passed"):
+        failed = [g["gate"] for g in review.get("gates", []) if g.get("status") != "pass"]
+        raise UserError(f"Model '{name}' did not pass review (failed: {', '.join(failed)}); no version is registered")
+    meta = _onnx_metadata(onnx_file)
+    registry = Registry(root)
+    previous = registry.versions(name)
+    latest = previous[-1] if previous else None
+    same = next((v for v in reversed(previous) if v.record.get("sha256") == sha256), None)
+    if same is not None:
+        raise UserError(f"{same.tag} is this exact model (sha256 {sha256[:12]}…); nothing new to register")
+    choice, reason = _bump(model.spec.registry.bump if part is None else part, meta, latest)
+    version = bump(latest.version if latest else None, choice, model.spec.registry.initial_version)
+    record = {
+        "sha256": sha256,
+        "size_bytes": onnx_file.stat().st_size,
+        "dvc_md5": _dvc_md5(root, f"export-{name}", paths.onnx.as_posix()),
+        "path": paths.onnx.as_posix(),
+        "metrics": review.get("metrics", {}),
+        "review": {g["gate"]: g["status"] for g in review.get("gates", [])},
+        "training": meta.get("training"),
+        "task": meta.get("task"),
+        "signature": meta.get("inputs"),
+        "outputs": meta.get("outputs"),
+        "classes": meta.get("classes"),
+        "spec_hash": meta.get("spec_hash"),
+        "data_hash": meta.get("training_data_hash"),
+        "registered_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    created = registry.register(name, version, record)
+    stored = registry.keep(name, created.version, onnx_file, {**record, "version": created.version, "commit": created.commit})
+    return Registered(created, reason, stored)
+
+
+def _bump(policy: str, meta: dict[str, Any], latest: Version | None) -> tuple[str, str]:
+    if latest is None:
+        return "minor", "first version"
+    if policy != "auto":
+        return policy, f"the Model's registry.bump is {policy}"
+    if latest.record.get("signature") != meta.get("inputs"):
+        return "major", "the input signature changed"
+    if latest.record.get("spec_hash") != meta.get("spec_hash"):
+        return "minor", "the specs of the data, features, training or export changed"
+    return "patch", "only the data changed"
+
+
+def promote(start: Path, reference: str, stage: str) -> str:
+    graph = _graph(start)
+    name, version = parse_reference(reference)
+    if version is None:
+        raise UserError(f"say which version to promote: {name}@vX.Y.Z (see `mlform models show {name}`)")
+    model = _model(graph, name)
+    stages = model.spec.registry.stages
+    if stage not in stages:
+        from mlform.schema_errors import suggestion
+
+        raise UserError(f"'{stage}' is not a stage of Model '{name}' (registry.stages: {', '.join(stages)}){suggestion(stage, stages)}")
+    assignment = Registry(graph.root).assign(name, version, stage)
+    return assignment.tag
+
+
+def describe(start: Path, reference: str) -> dict[str, Any]:
+    graph = _graph(start)
+    name, version = parse_reference(reference)
+    registry = Registry(graph.root)
+    if name not in [m.metadata.name for m in graph.all(Model)] and not registry.versions(name):
+        _model(graph, name)  # raises with a suggestion
+    chosen = registry.find(name, version)
+    stages = [stage for stage, v in registry.stages(name).items() if v == chosen.version]
+    history = [
+        {"tag": a.tag, "stage": a.stage, "version": a.version, "at": a.created}
+        for a in registry.assignments(name)
+    ]
+    return {"model": name, "version": chosen.version, "tag": chosen.tag, "commit": chosen.commit, "created": chosen.created, "stages": stages, "record": chosen.record, "history": history}
+
+
+def overview(start: Path) -> list[dict[str, Any]]:
+    graph = _graph(start)
+    registry = Registry(graph.root)
+    rows = []
+    for model in graph.all(Model):
+        name = model.metadata.name
+        versions = registry.versions(name)
+        rows.append(
+            {
+                "model": name,
+                "latest": versions[-1].version if versions else None,
+                "versions": len(versions),
+                "stages": registry.stages(name),
+            }
+        )
+    return rows

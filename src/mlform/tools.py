@@ -1,0 +1,15 @@
+"""The external programs mlform runs (dvc, git), found beside this Python first so an
+unactivated virtual environment works the same as an activated one."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+
+def executable(name: str) -> str:
+    beside = Path(sys.executable).parent / name
+    if beside.is_file():
+        return str(beside)
+    return shutil.which(name) or name
