@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from mlform.errors import UserError
-from mlform.tools import executable
 from mlform.runtime.params import Params
 from mlform.schema_errors import suggestion
+from mlform.tools import executable
 
 
 @dataclass(frozen=True)
@@ -27,22 +27,39 @@ class Table:
     rows: list[list[str]]
 
     def text(self) -> str:
-        widths = [max(len(r[i]) for r in [self.header, *self.rows]) for i in range(len(self.header))]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in [self.header, *self.rows]]
+        widths = [
+            max(len(r[i]) for r in [self.header, *self.rows]) for i in range(len(self.header))
+        ]
+        lines = [
+            "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+            for row in [self.header, *self.rows]
+        ]
         return "\n".join(lines)
 
     def markdown(self) -> str:
         def cell(value: str) -> str:
             return value.replace("|", "\\|")
 
-        lines = ["| " + " | ".join(cell(h) for h in self.header) + " |", "|" + "|".join(" --- " for _ in self.header) + "|"]
+        lines = [
+            "| " + " | ".join(cell(h) for h in self.header) + " |",
+            "|" + "|".join(" --- " for _ in self.header) + "|",
+        ]
         lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in self.rows]
         return "\n".join(lines)
 
 
-def _dvc(root: Path, *args: str, capture: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _dvc(
+    root: Path, *args: str, capture: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     try:
-        return subprocess.run([executable("dvc"), *args], cwd=root, capture_output=capture, text=True, check=False, env=env)
+        return subprocess.run(
+            [executable("dvc"), *args],
+            cwd=root,
+            capture_output=capture,
+            text=True,
+            check=False,
+            env=env,
+        )
     except FileNotFoundError:
         raise UserError("dvc is not installed; experiments run on DVC") from None
 
@@ -66,13 +83,18 @@ def resolve_key(params: Params, key: str) -> str:
     if len(parts) == 3 and parts[0] == "training":
         training = params.data.get("training", {}).get(parts[1])
         if training is None:
-            raise UserError(f"no Training '{parts[1]}' in params.yaml{suggestion(parts[1], list(params.data.get('training', {})))}")
+            raise UserError(
+                f"no Training '{parts[1]}' in params.yaml{suggestion(parts[1], list(params.data.get('training', {})))}"
+            )
         from mlform.spec.estimators import lookup, suggest
 
         info = lookup(training["estimator"])
         if info is not None and parts[2] not in info.params:
             hint = suggest(parts[2], info.params)
-            raise UserError(f"unknown parameter '{parts[2]}' for {info.name}" + (f" — did you mean '{hint}'?" if hint else ""))
+            raise UserError(
+                f"unknown parameter '{parts[2]}' for {info.name}"
+                + (f" — did you mean '{hint}'?" if hint else "")
+            )
         return f"training.{parts[1]}.params.{parts[2]}"
     raise UserError(f"'{key}' is not a params.yaml key{suggestion(key, list(flat))}")
 
@@ -98,12 +120,31 @@ def show(root: Path, all_metrics: bool = False) -> Table:
         raise UserError(f"dvc exp show failed: {done.stderr.strip()}")
     entries: list[tuple[str, str, dict[str, Any]]] = []
     for commit in json.loads(done.stdout or "[]"):
-        label = "workspace" if commit["rev"] == "workspace" else (commit.get("name") or commit["rev"][:7])
-        entries.append((label, commit["rev"][:7] if commit["rev"] != "workspace" else "-", commit.get("data") or {}))
+        label = (
+            "workspace"
+            if commit["rev"] == "workspace"
+            else (commit.get("name") or commit["rev"][:7])
+        )
+        entries.append(
+            (
+                label,
+                commit["rev"][:7] if commit["rev"] != "workspace" else "-",
+                commit.get("data") or {},
+            )
+        )
         for experiment in commit.get("experiments") or []:
             for rev in experiment.get("revs") or []:
-                entries.append(("  " + (rev.get("name") or rev["rev"][:7]), rev["rev"][:7], rev.get("data") or {}))
-    params = [_flatten((d.get("params") or {}).get("params.yaml", {}).get("data", {})) for _, _, d in entries]
+                entries.append(
+                    (
+                        "  " + (rev.get("name") or rev["rev"][:7]),
+                        rev["rev"][:7],
+                        rev.get("data") or {},
+                    )
+                )
+    params = [
+        _flatten((d.get("params") or {}).get("params.yaml", {}).get("data", {}))
+        for _, _, d in entries
+    ]
     absent = "\0absent"  # a key missing from a row differs from a key set to null
     keys = set().union(*params) if params else set()
     changed = {k for k in keys if len({json.dumps(p.get(k, absent)) for p in params}) > 1}
@@ -158,5 +199,13 @@ def metrics_diff(root: Path, revision: str, all_metrics: bool = False) -> Table:
     for path, changes in sorted(json.loads(done.stdout or "{}").items()):
         for metric, change in sorted(changes.items()):
             old, new, diff = change.get("old"), change.get("new"), change.get("diff")
-            rows.append([path, metric, _cell(old), _cell(new), f"{diff:+.4g}" if isinstance(diff, int | float) else "-"])
+            rows.append(
+                [
+                    path,
+                    metric,
+                    _cell(old),
+                    _cell(new),
+                    f"{diff:+.4g}" if isinstance(diff, int | float) else "-",
+                ]
+            )
     return Table(["path", "metric", revision, "workspace", "change"], rows)

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from mlform.errors import UserError
-from mlform.tools import executable
 from mlform.layout import Layout
 from mlform.project import ProjectGraph
 from mlform.registry import Registry, Version, bump
 from mlform.spec import Model
+from mlform.tools import executable
 from mlform.validate import validate
 
 
@@ -65,11 +65,19 @@ def _dvc_md5(root: Path, stage: str, path: str) -> str | None:
 def _stale_stages(root: Path, model: str) -> list[str]:
     """Pipeline stages of this model that `dvc status` says are not up to date."""
     try:
-        done = subprocess.run([executable("dvc"), "status", "--json", f"review-{model}", "--with-deps"], cwd=root, capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [executable("dvc"), "status", "--json", f"review-{model}", "--with-deps"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     except FileNotFoundError:
         raise UserError("dvc is not installed; it runs the pipeline that produces models") from None
     if done.returncode != 0:
-        raise UserError(f"dvc status failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.stdout.strip()}")
+        raise UserError(
+            f"dvc status failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.stdout.strip()}"
+        )
     status = json.loads(done.stdout or "{}")
     return sorted(name.split(":")[-1] for name in status)
 
@@ -80,9 +88,19 @@ def _require_committed(graph: ProjectGraph, name: str) -> None:
 
     inputs = [*graph.sources, "params.yaml", "dvc.yaml"]
     inputs += [d.spec.source.path for d in graph.all(Dataset)]
-    inputs += [f"{d.spec.source.path}.dvc" for d in graph.all(Dataset) if (graph.root / f"{d.spec.source.path}.dvc").exists()]
+    inputs += [
+        f"{d.spec.source.path}.dvc"
+        for d in graph.all(Dataset)
+        if (graph.root / f"{d.spec.source.path}.dvc").exists()
+    ]
     try:
-        done = subprocess.run(["git", "status", "--porcelain", "--", *inputs], cwd=graph.root, capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            ["git", "status", "--porcelain", "--", *inputs],
+            cwd=graph.root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     except FileNotFoundError:
         raise UserError("git is not installed; the model registry lives in git tags") from None
     changed = [line[3:] for line in done.stdout.splitlines() if line.strip()]
@@ -118,22 +136,30 @@ def register(start: Path, name: str, part: str | None = None) -> Registered:
         raise UserError(f"Model '{name}' has not been reviewed yet; run `dvc repro review-{name}`")
     stale = _stale_stages(root, name)
     if stale:
-        raise UserError(f"the pipeline of Model '{name}' is not up to date ({', '.join(stale)}); run `dvc repro review-{name}`")
+        raise UserError(
+            f"the pipeline of Model '{name}' is not up to date ({', '.join(stale)}); run `dvc repro review-{name}`"
+        )
     _require_committed(graph, name)
     review = json.loads(review_file.read_text())
     sha256 = hashlib.sha256(onnx_file.read_bytes()).hexdigest()
     if review.get("sha256") != sha256:
-        raise UserError(f"the review of Model '{name}' is for another ONNX file; run `dvc repro review-{name}`")
+        raise UserError(
+            f"the review of Model '{name}' is for another ONNX file; run `dvc repro review-{name}`"
+        )
     if not review.get("passed"):
         failed = [g["gate"] for g in review.get("gates", []) if g.get("status") != "pass"]
-        raise UserError(f"Model '{name}' did not pass review (failed: {', '.join(failed)}); no version is registered")
+        raise UserError(
+            f"Model '{name}' did not pass review (failed: {', '.join(failed)}); no version is registered"
+        )
     meta = _onnx_metadata(onnx_file)
     registry = Registry(root)
     previous = registry.versions(name)
     latest = previous[-1] if previous else None
     same = next((v for v in reversed(previous) if v.record.get("sha256") == sha256), None)
     if same is not None:
-        raise UserError(f"{same.tag} is this exact model (sha256 {sha256[:12]}…); nothing new to register")
+        raise UserError(
+            f"{same.tag} is this exact model (sha256 {sha256[:12]}…); nothing new to register"
+        )
     choice, reason = _bump(model.spec.registry.bump if part is None else part, meta, latest)
     version = bump(latest.version if latest else None, choice, model.spec.registry.initial_version)
     record = {
@@ -153,7 +179,12 @@ def register(start: Path, name: str, part: str | None = None) -> Registered:
         "registered_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     created = registry.register(name, version, record)
-    stored = registry.keep(name, created.version, onnx_file, {**record, "version": created.version, "commit": created.commit})
+    stored = registry.keep(
+        name,
+        created.version,
+        onnx_file,
+        {**record, "version": created.version, "commit": created.commit},
+    )
     return Registered(created, reason, stored)
 
 
@@ -173,13 +204,17 @@ def promote(start: Path, reference: str, stage: str) -> str:
     graph = _graph(start)
     name, version = parse_reference(reference)
     if version is None:
-        raise UserError(f"say which version to promote: {name}@vX.Y.Z (see `mlform models show {name}`)")
+        raise UserError(
+            f"say which version to promote: {name}@vX.Y.Z (see `mlform models show {name}`)"
+        )
     model = _model(graph, name)
     stages = model.spec.registry.stages
     if stage not in stages:
         from mlform.schema_errors import suggestion
 
-        raise UserError(f"'{stage}' is not a stage of Model '{name}' (registry.stages: {', '.join(stages)}){suggestion(stage, stages)}")
+        raise UserError(
+            f"'{stage}' is not a stage of Model '{name}' (registry.stages: {', '.join(stages)}){suggestion(stage, stages)}"
+        )
     assignment = Registry(graph.root).assign(name, version, stage)
     return assignment.tag
 
@@ -196,7 +231,16 @@ def describe(start: Path, reference: str) -> dict[str, Any]:
         {"tag": a.tag, "stage": a.stage, "version": a.version, "at": a.created}
         for a in registry.assignments(name)
     ]
-    return {"model": name, "version": chosen.version, "tag": chosen.tag, "commit": chosen.commit, "created": chosen.created, "stages": stages, "record": chosen.record, "history": history}
+    return {
+        "model": name,
+        "version": chosen.version,
+        "tag": chosen.tag,
+        "commit": chosen.commit,
+        "created": chosen.created,
+        "stages": stages,
+        "record": chosen.record,
+        "history": history,
+    }
 
 
 def overview(start: Path) -> list[dict[str, Any]]:

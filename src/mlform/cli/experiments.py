@@ -8,7 +8,13 @@ import click
 
 from mlform.workspace import find_root
 
-FORMAT = click.option("--format", "output", type=click.Choice(["table", "markdown", "json"]), default="table", show_default=True)
+FORMAT = click.option(
+    "--format",
+    "output",
+    type=click.Choice(["table", "markdown", "json"]),
+    default="table",
+    show_default=True,
+)
 
 
 def _emit(table: object, output: str) -> None:
@@ -18,7 +24,9 @@ def _emit(table: object, output: str) -> None:
 
     assert isinstance(table, Table)
     if output == "json":
-        click.echo(json.dumps([dict(zip(table.header, row, strict=True)) for row in table.rows], indent=2))
+        click.echo(
+            json.dumps([dict(zip(table.header, row, strict=True)) for row in table.rows], indent=2)
+        )
     elif output == "markdown":
         click.echo(table.markdown())
     else:
@@ -31,7 +39,13 @@ def experiments() -> None:
 
 
 @experiments.command(name="run")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="e.g. training.credit-gbm.max_iter=200 (repeatable).")
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="e.g. training.credit-gbm.max_iter=200 (repeatable).",
+)
 @click.option("--name", help="A name for the experiment.")
 def run_(sets: tuple[str, ...], name: str | None) -> int:
     """Run the pipeline as a DVC experiment, in a temporary copy of the workspace."""
@@ -42,7 +56,9 @@ def run_(sets: tuple[str, ...], name: str | None) -> int:
 
 @experiments.command(name="show")
 @FORMAT
-@click.option("--all", "all_metrics", is_flag=True, help="Every metrics file, not only test metrics.")
+@click.option(
+    "--all", "all_metrics", is_flag=True, help="Every metrics file, not only test metrics."
+)
 def show_(output: str, all_metrics: bool) -> int:
     """Params that differ and test metrics of the workspace, commits and experiments."""
     from mlform.experiments import show

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-PROJECT = click.option("--project", "path", type=click.Path(path_type=Path, exists=True), default=Path("."), show_default=True, help="The project (or a path inside it).")
+PROJECT = click.option(
+    "--project",
+    "path",
+    type=click.Path(path_type=Path, exists=True),
+    default=Path("."),
+    show_default=True,
+    help="The project (or a path inside it).",
+)
 
 
 @click.group()
@@ -17,14 +24,21 @@ def models() -> None:
 
 @models.command(name="register")
 @click.argument("name")
-@click.option("--bump", "part", type=click.Choice(["major", "minor", "patch"]), help="Override the Model's registry.bump policy.")
+@click.option(
+    "--bump",
+    "part",
+    type=click.Choice(["major", "minor", "patch"]),
+    help="Override the Model's registry.bump policy.",
+)
 @PROJECT
 def register_(name: str, part: str | None, path: Path) -> int:
     """Register NAME's reviewed ONNX model as a new version (only if review passed)."""
     from mlform.models import register
 
     done = register(path, name, part)
-    click.echo(f"Registered {done.version.tag} at {done.version.commit[:8]} ({done.reason}); ONNX stored in {done.path.parent}.")
+    click.echo(
+        f"Registered {done.version.tag} at {done.version.commit[:8]} ({done.reason}); ONNX stored in {done.path.parent}."
+    )
     return 0
 
 
@@ -40,10 +54,20 @@ def list_(as_json: bool, path: Path) -> int:
         click.echo(json.dumps(rows, indent=2))
         return 0
     header = ("MODEL", "LATEST", "VERSIONS", "STAGES")
-    table = [(r["model"], r["latest"] or "-", str(r["versions"]), ", ".join(f"{s}: {v}" for s, v in sorted(r["stages"].items())) or "-") for r in rows]
+    table = [
+        (
+            r["model"],
+            r["latest"] or "-",
+            str(r["versions"]),
+            ", ".join(f"{s}: {v}" for s, v in sorted(r["stages"].items())) or "-",
+        )
+        for r in rows
+    ]
     widths = [max(len(row[i]) for row in [header, *table]) for i in range(4)]
     for row in [header, *table]:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        click.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
     return 0
 
 
@@ -66,13 +90,22 @@ def show(reference: str, as_json: bool, path: Path) -> int:
     click.echo(f"  data:     {record.get('data_hash', '?')}")
     metrics = record.get("metrics", {})
     click.echo("  metrics:  " + (", ".join(f"{k} {v:.4f}" for k, v in metrics.items()) or "-"))
-    click.echo("  review:   " + (", ".join(f"{k} {v}" for k, v in record.get("review", {}).items()) or "-"))
+    click.echo(
+        "  review:   " + (", ".join(f"{k} {v}" for k, v in record.get("review", {}).items()) or "-")
+    )
     if record.get("signature"):
-        click.echo("  inputs:   " + ", ".join(f"{i['name']} ({i['datatype']})" for i in record["signature"]))
+        click.echo(
+            "  inputs:   "
+            + ", ".join(f"{i['name']} ({i['datatype']})" for i in record["signature"])
+        )
     if info["history"]:
         click.echo("  history:")
         for event in info["history"]:
-            what = f"{event['version']} → {event['stage']}" if event["version"] else f"{event['stage']} unassigned"
+            what = (
+                f"{event['version']} → {event['stage']}"
+                if event["version"]
+                else f"{event['stage']} unassigned"
+            )
             click.echo(f"    {event['at']}  {event['tag']}  {what}")
     return 0
 

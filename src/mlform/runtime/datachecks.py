@@ -149,7 +149,7 @@ def _column_checks(
             "takes allowed values",
             "allowed",
             present & ~values.isin(allowed),
-            f"not among the allowed values {spec['allowed']}",
+            f"not among the allowed values [{', '.join(str(v) for v in spec['allowed'])}]",
         )
     if spec.get("regex"):
         pattern = re.compile(spec["regex"])

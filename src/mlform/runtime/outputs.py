@@ -58,3 +58,10 @@ def write_with(path: Path, writer: Callable[[Path], None]) -> None:
     """For libraries that write files themselves (parquet, joblib)."""
     with atomic_path(path) as temp:
         writer(temp)
+
+
+def remove_partials(folder: Path) -> None:
+    """Temp files a killed stage left behind (never mistaken for outputs; just litter)."""
+    if folder.is_dir():
+        for leftover in folder.rglob(".*.partial-*"):
+            leftover.unlink(missing_ok=True)

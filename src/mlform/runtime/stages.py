@@ -36,6 +36,9 @@ def run_stage(step: str, name: str, params_file: Path) -> int:
         "export": export,
         "review": review,
     }
+    from mlform.runtime.outputs import remove_partials
+
+    remove_partials(ctx.path(ctx.layout.artifacts))
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     try:
