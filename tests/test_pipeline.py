@@ -263,10 +263,8 @@ def test_no_regression_gate_compares_with_production(credit_copy: Path) -> None:
     git("commit", "-qm", "worse model", cwd=credit_copy)
     refused = mlform("models", "register", "credit-risk", cwd=credit_copy, check=False)
     assert (
-        (refused.code == 1
-        and "not up to date" in refused.out)
-        or "did not pass review" in refused.out
-    )
+        refused.code == 1 and "not up to date" in refused.out
+    ) or "did not pass review" in refused.out
 
 
 def test_experiments(credit_copy: Path) -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from mlform.catalog import estimators
 from mlform.loader import load_file
 from mlform.schema_export import COMBINED, schemas
-from mlform.spec import estimators
 from tests.conftest import EXAMPLES, REPO, Run
 
 
@@ -59,10 +59,10 @@ def test_schema_rejects_what_validate_rejects() -> None:
 
 
 def test_estimator_table_matches_installed_scikit_learn() -> None:
-    from mlform.spec._estimator_params import PARAMS, PREDICT_PROBA
+    from mlform.catalog._estimator_params import PARAMS, PREDICT_PROBA
 
     params, proba = estimators.introspect()
-    assert (params, proba) == (PARAMS, PREDICT_PROBA), "run `python -m mlform.spec.estimators`"
+    assert (params, proba) == (PARAMS, PREDICT_PROBA), "run `python -m mlform.catalog.estimators`"
 
 
 def test_every_allowed_estimator_converts_to_onnx() -> None:

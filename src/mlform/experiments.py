@@ -86,7 +86,7 @@ def resolve_key(params: Params, key: str) -> str:
             raise UserError(
                 f"no Training '{parts[1]}' in params.yaml{suggestion(parts[1], list(params.data.get('training', {})))}"
             )
-        from mlform.spec.estimators import lookup, suggest
+        from mlform.catalog.estimators import lookup, suggest
 
         info = lookup(training["estimator"])
         if info is not None and parts[2] not in info.params:

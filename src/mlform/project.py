@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TypeVar, cast
 
+from mlform.catalog.estimators import EstimatorInfo, lookup
 from mlform.errors import SpecInvalid
 from mlform.spec import (
     Dataset,
@@ -22,7 +23,6 @@ from mlform.spec import (
     Training,
 )
 from mlform.spec.base import Document
-from mlform.spec.estimators import EstimatorInfo, lookup
 from mlform.spec.project import DeploymentTarget
 from mlform.validate import ValidationResult
 from mlform.workspace import SpecDocument

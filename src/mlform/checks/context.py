@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
+from mlform.catalog.estimators import EstimatorInfo, lookup
 from mlform.diagnostics import Diagnostic, Diagnostics, Severity, format_path
 from mlform.loader import Loc
 from mlform.spec import Dataset, FeatureSet, Model, Project, Training
 from mlform.spec.base import Document
-from mlform.spec.estimators import EstimatorInfo, lookup
 from mlform.workspace import SpecDocument, Workspace
 
 D = TypeVar("D", bound=Document)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from mlform.catalog.metrics import METRICS
 from mlform.checks.context import Context
 from mlform.checks.data import model_inputs
 from mlform.loader import Loc
 from mlform.schema_errors import suggestion
 from mlform.spec import Dataset, Deployment, FeatureSet, Model, Monitor, RetrainPolicy
 from mlform.spec.dataset import CATEGORICAL_DTYPES
-from mlform.spec.metrics import METRICS
 from mlform.workspace import SpecDocument
 
 P_VALUE_METHODS = ("ks", "chi2")

@@ -5,13 +5,19 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from mlform.catalog.estimators import (
+    OBJECT_PARAMS,
+    EstimatorInfo,
+    lookup,
+    suggest,
+    suggest_estimator,
+)
+from mlform.catalog.metrics import METRICS
 from mlform.checks.context import Context
 from mlform.checks.data import model_inputs
 from mlform.loader import Loc
 from mlform.schema_errors import suggestion
 from mlform.spec import Dataset, FeatureSet, Model, Training
-from mlform.spec.estimators import OBJECT_PARAMS, EstimatorInfo, lookup, suggest, suggest_estimator
-from mlform.spec.metrics import METRICS
 from mlform.spec.training import Distribution
 from mlform.workspace import SpecDocument
 

@@ -91,7 +91,7 @@ def schema_export(directory: Path, check: bool) -> int:
 @schema.command(name="estimators")
 def schema_estimators() -> int:
     """List the estimators a Training may name (scikit-learn classes skl2onnx converts)."""
-    from mlform.spec.estimators import lookup, names
+    from mlform.catalog.estimators import lookup, names
 
     for name in names():
         info = lookup(name)

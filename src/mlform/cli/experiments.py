@@ -6,8 +6,6 @@ from pathlib import Path
 
 import click
 
-from mlform.workspace import find_root
-
 FORMAT = click.option(
     "--format",
     "output",
@@ -15,6 +13,12 @@ FORMAT = click.option(
     default="table",
     show_default=True,
 )
+
+
+def _root() -> Path:
+    from mlform.workspace import find_root
+
+    return find_root(Path.cwd())
 
 
 def _emit(table: object, output: str) -> None:
@@ -51,7 +55,7 @@ def run_(sets: tuple[str, ...], name: str | None) -> int:
     """Run the pipeline as a DVC experiment, in a temporary copy of the workspace."""
     from mlform.experiments import run
 
-    return run(find_root(Path.cwd()), list(sets), name)
+    return run(_root(), list(sets), name)
 
 
 @experiments.command(name="show")
@@ -63,7 +67,7 @@ def show_(output: str, all_metrics: bool) -> int:
     """Params that differ and test metrics of the workspace, commits and experiments."""
     from mlform.experiments import show
 
-    _emit(show(find_root(Path.cwd()), all_metrics), output)
+    _emit(show(_root(), all_metrics), output)
     return 0
 
 
@@ -80,7 +84,7 @@ def diff(revision: str, output: str, all_metrics: bool) -> int:
     """Metric deltas of the workspace against REVISION (default HEAD)."""
     from mlform.experiments import metrics_diff
 
-    table = metrics_diff(find_root(Path.cwd()), revision, all_metrics)
+    table = metrics_diff(_root(), revision, all_metrics)
     if not table.rows:
         click.echo(f"No metric changed against {revision}.")
         return 0

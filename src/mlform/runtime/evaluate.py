@@ -1,88 +1,89 @@
-"""`mlform stage evaluate TRAINING`: metrics on the test split, and DVC plot data."""
+"""Test-split predictions (written by the train stage), and the evaluate stage's metrics and
+DVC plot data computed from them with numpy alone (see scores.py)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mlform.runtime import scores
+
 MAX_PLOT_POINTS = 500
+CLASSES_KEY = b"mlform.classes"
 
 
 @dataclass
 class Predictions:
     y_true: Any
     y_pred: Any
-    scores: Any | None  # P(positive) for binary, the probability matrix for multiclass
-    classes: list[Any] | None
+    scores: Any | None  # class probabilities (or decision values) for classifiers
+    classes: list[Any] | None  # None for regression
+
+    @property
+    def positive_scores(self) -> Any:
+        values = np.asarray(self.scores)
+        return values[:, -1] if values.ndim == 2 else values
 
 
 def predict(pipeline: Any, X: Any, y: Any, task: str) -> Predictions:
     y_pred = pipeline.predict(X)
     if task != "classification":
         return Predictions(np.asarray(y, dtype=float), np.asarray(y_pred, dtype=float), None, None)
-    classes = list(pipeline.classes_)
-    scores = None
-    if hasattr(pipeline, "predict_proba"):
-        try:
-            scores = pipeline.predict_proba(X)
-        except AttributeError:  # e.g. SGDClassifier with a loss that has no probabilities
-            scores = None
-    if scores is None and hasattr(pipeline, "decision_function"):
-        scores = pipeline.decision_function(X)
-    return Predictions(np.asarray(y), np.asarray(y_pred), scores, classes)
+    classes = [c.item() if hasattr(c, "item") else c for c in pipeline.classes_]
+    values = None
+    try:
+        values = pipeline.predict_proba(X)
+    except AttributeError:  # no probabilities (LinearSVC, SGD with hinge loss)
+        values = pipeline.decision_function(X) if hasattr(pipeline, "decision_function") else None
+    return Predictions(np.asarray(y), np.asarray(y_pred), values, classes)
+
+
+def save(path: Path, p: Predictions) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from mlform.runtime.outputs import write_with
+
+    columns: dict[str, Any] = {"actual": np.asarray(p.y_true), "predicted": np.asarray(p.y_pred)}
+    if p.scores is not None:
+        values = np.asarray(p.scores, dtype=np.float64)
+        for i in range(values.shape[1] if values.ndim == 2 else 1):
+            columns[f"score_{i}"] = values[:, i] if values.ndim == 2 else values
+    table = pa.table(columns).replace_schema_metadata({CLASSES_KEY: json.dumps(p.classes).encode()})
+    write_with(path, lambda temp: pq.write_table(table, temp))
+
+
+def load(path: Path) -> Predictions:
+    import pyarrow.parquet as pq
+
+    table = pq.ParquetFile(path).read()  # read_table would import pyarrow.dataset and pandas
+    classes = json.loads((table.schema.metadata or {}).get(CLASSES_KEY, b"null"))
+
+    # to_pylist: pyarrow's to_numpy imports pandas, which would triple this stage's start-up.
+    def column(name: str) -> Any:
+        return np.asarray(table.column(name).to_pylist())
+
+    score_columns = sorted(
+        (n for n in table.column_names if n.startswith("score_")), key=lambda n: int(n[6:])
+    )
+    values = (
+        np.column_stack([column(n) for n in score_columns]).astype(np.float64)
+        if score_columns
+        else None
+    )
+    if values is not None and values.shape[1] == 1:
+        values = values[:, 0]
+    return Predictions(column("actual"), column("predicted"), values, classes)
 
 
 def metrics(p: Predictions, names: list[str]) -> dict[str, float]:
-    from sklearn import metrics as m
-
-    out: dict[str, float] = {}
     if p.classes is None:
-        errors = p.y_pred - p.y_true
-        values = {
-            "rmse": float(np.sqrt(np.mean(errors**2))),
-            "mae": float(np.mean(np.abs(errors))),
-            "r2": float(m.r2_score(p.y_true, p.y_pred)),
-            "mape": float(m.mean_absolute_percentage_error(p.y_true, p.y_pred)),
-        }
-        return {name: values[name] for name in names if name in values}
-    binary = len(p.classes) == 2
-    average = "binary" if binary else "macro"
-    positive = p.classes[-1]
-    label_metrics = {
-        "accuracy": lambda: m.accuracy_score(p.y_true, p.y_pred),
-        "balanced_accuracy": lambda: m.balanced_accuracy_score(p.y_true, p.y_pred),
-        "precision": lambda: m.precision_score(
-            p.y_true, p.y_pred, average=average, pos_label=positive, zero_division=0
-        ),
-        "recall": lambda: m.recall_score(
-            p.y_true, p.y_pred, average=average, pos_label=positive, zero_division=0
-        ),
-        "f1": lambda: m.f1_score(
-            p.y_true, p.y_pred, average=average, pos_label=positive, zero_division=0
-        ),
-    }
-    for name in names:
-        if name in label_metrics:
-            out[name] = float(label_metrics[name]())
-        elif name == "roc_auc" and p.scores is not None:
-            out[name] = float(
-                m.roc_auc_score(
-                    p.y_true,
-                    positive_scores(p) if binary else p.scores,
-                    multi_class="ovr",
-                    labels=p.classes,
-                )
-            )
-        elif name == "log_loss" and p.scores is not None and np.ndim(p.scores) == 2:
-            out[name] = float(m.log_loss(p.y_true, p.scores, labels=p.classes))
-    return out
-
-
-def positive_scores(p: Predictions) -> Any:
-    scores = np.asarray(p.scores)
-    return scores[:, -1] if scores.ndim == 2 else scores
+        return scores.regression(p.y_true, p.y_pred, names)
+    return scores.classification(p.y_true, p.y_pred, p.scores, p.classes, names)
 
 
 def _thin(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -92,51 +93,36 @@ def _thin(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [rows[i] for i in keep]
 
 
+def _pairs(a: Any, b: Any, x: str, y: str) -> list[dict[str, Any]]:
+    return [{x: float(u), y: float(v)} for u, v in zip(a, b, strict=True)]
+
+
 def plots(p: Predictions) -> dict[str, list[dict[str, Any]]]:
     """Plot data by file name (see layout.CLASSIFICATION_PLOTS / REGRESSION_PLOTS)."""
-    from sklearn import metrics as m
-
     if p.classes is None:
         residual = p.y_true - p.y_pred
-        pairs = [
-            {"actual": float(a), "predicted": float(b)}
-            for a, b in zip(p.y_true, p.y_pred, strict=True)
-        ]
-        resid = [
-            {"predicted": float(b), "residual": float(r)}
-            for b, r in zip(p.y_pred, residual, strict=True)
-        ]
-        return {"predicted_vs_actual.json": _thin(pairs), "residuals.json": _thin(resid)}
-    positive = p.classes[-1]
-    truth = np.asarray(p.y_true) == positive
+        return {
+            "predicted_vs_actual.json": _thin(_pairs(p.y_true, p.y_pred, "actual", "predicted")),
+            "residuals.json": _thin(_pairs(p.y_pred, residual, "predicted", "residual")),
+        }
     out: dict[str, list[dict[str, Any]]] = {
         "confusion.json": [
             {"actual": str(a), "predicted": str(b)} for a, b in zip(p.y_true, p.y_pred, strict=True)
-        ]
+        ],
+        "roc.json": [],
+        "precision_recall.json": [],
+        "calibration.json": [],
     }
     if p.scores is None:
-        out.update({"roc.json": [], "precision_recall.json": [], "calibration.json": []})
         return out
-    score = positive_scores(p)
-    fpr, tpr, _ = m.roc_curve(truth, score)
-    precision, recall, _ = m.precision_recall_curve(truth, score)
-    out["roc.json"] = _thin(
-        [{"fpr": float(a), "tpr": float(b)} for a, b in zip(fpr, tpr, strict=True)]
-    )
+    truth = np.asarray(p.y_true) == p.classes[-1]
+    score = np.asarray(p.positive_scores, dtype=np.float64)
+    out["roc.json"] = _thin(_pairs(*scores.roc_points(truth, score), "fpr", "tpr"))
     out["precision_recall.json"] = _thin(
-        [
-            {"recall": float(a), "precision": float(b)}
-            for a, b in zip(recall, precision, strict=True)
-        ]
+        _pairs(*scores.precision_recall_points(truth, score), "recall", "precision")
     )
     if np.ndim(p.scores) == 2:
-        from sklearn.calibration import calibration_curve
-
-        fraction, mean = calibration_curve(truth, score, n_bins=10, strategy="quantile")
-        out["calibration.json"] = [
-            {"mean_predicted": float(a), "fraction_positive": float(b)}
-            for a, b in zip(mean, fraction, strict=True)
-        ]
-    else:
-        out["calibration.json"] = []
+        out["calibration.json"] = _pairs(
+            *scores.calibration_points(truth, score), "mean_predicted", "fraction_positive"
+        )
     return out

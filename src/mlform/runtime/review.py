@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from mlform.catalog.metrics import METRICS
 from mlform.loader import Loc
 from mlform.runtime.errors import Problem
-from mlform.spec.metrics import METRICS
 
 STANDARD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml"}
 

@@ -63,9 +63,10 @@ def run_stage(step: str, name: str, params_file: Path) -> int:
 
 
 def _read_parquet(path: Path) -> Any:
-    import pandas as pd
+    import pyarrow.parquet as pq
 
-    return pd.read_parquet(path)
+    # ParquetFile skips pyarrow.dataset, which pandas.read_parquet imports (~0.1 s).
+    return pq.ParquetFile(path).read().to_pandas()
 
 
 def _write_parquet(path: Path, frame: Any) -> None:
@@ -167,6 +168,7 @@ def _xy(ctx: StageContext, training: dict[str, Any], which: str) -> tuple[Any, A
 def train(ctx: StageContext, name: str) -> str:
     import joblib
 
+    from mlform.runtime.evaluate import predict, save
     from mlform.runtime.outputs import write_json, write_with
     from mlform.runtime.train import build_pipeline, fit
 
@@ -193,6 +195,9 @@ def train(ctx: StageContext, name: str) -> str:
     paths = ctx.training_paths(name)
     write_with(ctx.path(paths.pipeline), lambda temp: joblib.dump(fitted, temp, compress=3))
     write_json(ctx.path(paths.tuning), summary)
+    # Predictions on the test split, so evaluation needs neither the model nor scikit-learn.
+    _, X_test, y_test = _xy(ctx, training, "test")
+    save(ctx.path(paths.predictions), predict(fitted, X_test, y_test, training["task"]))
     score = (
         f", best CV {summary['scoring']} {summary['best_score']:.4f} of {summary['candidates']} candidates"
         if summary["strategy"] != "none"
@@ -204,30 +209,22 @@ def train(ctx: StageContext, name: str) -> str:
 def _load_pipeline(ctx: StageContext, name: str) -> Any:
     import joblib
 
-    from mlform.runtime.transformers import Clip  # noqa: F401 - joblib resolves the class
-
     return joblib.load(ctx.path(ctx.training_paths(name).pipeline))
 
 
 def evaluate(ctx: StageContext, name: str) -> str:
-    import pandas as pd
-
-    from mlform.runtime.evaluate import metrics, plots, predict
+    from mlform.runtime.evaluate import load, metrics, plots
     from mlform.runtime.outputs import write_json
 
     training = ctx.training(name)
-    pipeline = _load_pipeline(ctx, name)
-    _, X, y = _xy(ctx, training, "test")
-    predictions = predict(pipeline, X, y, training["task"])
-    values = metrics(predictions, training["metrics"])
     paths = ctx.training_paths(name)
+    predictions = load(ctx.path(paths.predictions))
+    values = metrics(predictions, training["metrics"])
     write_json(ctx.path(paths.metrics), values)
     for file, rows in plots(predictions).items():
         write_json(ctx.path(paths.plots / file), rows)
-    table = pd.DataFrame({"actual": predictions.y_true, "predicted": predictions.y_pred})
-    _write_parquet(ctx.path(paths.predictions), table)
     shown = ", ".join(f"{k} {v:.4f}" for k, v in values.items())
-    return f"Training '{name}' on {len(X):,} test rows: {shown}."
+    return f"Training '{name}' on {len(predictions.y_true):,} test rows: {shown}."
 
 
 # --- model -------------------------------------------------------------------------------
@@ -411,7 +408,7 @@ def review(ctx: StageContext, name: str) -> str:
 
 
 def _scorer(training: dict[str, Any]) -> str:
-    from mlform.spec.metrics import METRICS
+    from mlform.catalog.metrics import METRICS
 
     return METRICS[training["metrics"][0]].scorer
 

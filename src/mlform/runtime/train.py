@@ -8,8 +8,8 @@ import re
 import warnings
 from typing import Any
 
+from mlform.catalog.estimators import lookup
 from mlform.runtime.errors import StageFailed
-from mlform.spec.estimators import lookup
 
 PREFIX = "estimator__"
 
@@ -48,17 +48,17 @@ def build_pipeline(
     inputs: list[str],
     name: str,
 ) -> Any:
-    from skl2onnx.sklapi import CastTransformer
     from sklearn.pipeline import Pipeline
 
     from mlform.runtime.features import build_column_transformer
+    from mlform.runtime.transformers import Float32
 
     # Casting to float32 before the estimator makes scikit-learn see what ONNX sees, so
     # tree thresholds agree and the exported model matches the trained one.
     return Pipeline(
         [
             ("features", build_column_transformer(featureset, dataset["columns"], inputs)),
-            ("cast", CastTransformer()),
+            ("cast", Float32()),
             ("estimator", build_estimator(training, name)),
         ]
     )

@@ -48,6 +48,22 @@ class Impute(TransformerMixin, BaseEstimator):
         return _names(self, input_features)
 
 
+class Float32(TransformerMixin, BaseEstimator):
+    """Cast features to float32 before the estimator, so scikit-learn sees what the ONNX
+    estimator sees and tree thresholds agree (skl2onnx's CastTransformer does the same, but
+    importing skl2onnx costs every stage most of a second)."""
+
+    def fit(self, X: Any, y: Any = None) -> Float32:
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+    def transform(self, X: Any) -> Any:
+        return np.asarray(X, dtype=np.float32)
+
+    def get_feature_names_out(self, input_features: Any = None) -> Any:
+        return _names(self, input_features)
+
+
 class Clip(TransformerMixin, BaseEstimator):
     """Clip every column to [lower, upper] (either bound may be None)."""
 
@@ -100,6 +116,36 @@ def _dtype(operator: Any) -> Any:
     return np.float64 if isinstance(operator.inputs[0].type, DoubleTensorType) else np.float32
 
 
+def _float32_shape(operator: Any) -> None:
+    from skl2onnx.common.data_types import FloatTensorType
+
+    operator.outputs[0].type = FloatTensorType(operator.inputs[0].type.shape)
+
+
+def _parse_float32(scope: Any, model: Any, inputs: Any, custom_parsers: Any = None) -> Any:
+    """Declare the float32 output while parsing, so the estimator after it is typed float32."""
+    from skl2onnx.common.data_types import FloatTensorType
+
+    operator = scope.declare_local_operator("MlformFloat32", model)
+    operator.inputs = inputs
+    operator.outputs.append(scope.declare_local_variable("cast", FloatTensorType()))
+    return operator.outputs
+
+
+def _convert_float32(scope: Any, operator: Any, container: Any) -> None:
+    from onnx import TensorProto
+    from skl2onnx.algebra.onnx_ops import OnnxCast
+
+    version = container.target_opset
+    node = OnnxCast(
+        operator.inputs[0],
+        to=TensorProto.FLOAT,
+        op_version=version,
+        output_names=operator.outputs[:1],
+    )
+    node.add_to(scope, container)
+
+
 def _convert_impute(scope: Any, operator: Any, container: Any) -> None:
     from skl2onnx.algebra.onnx_ops import OnnxIsNaN, OnnxWhere
 
@@ -144,6 +190,9 @@ def _convert_log(scope: Any, operator: Any, container: Any) -> None:
 def register_converters() -> None:
     from skl2onnx import update_registered_converter
 
+    update_registered_converter(
+        Float32, "MlformFloat32", _float32_shape, _convert_float32, parser=_parse_float32
+    )
     update_registered_converter(Impute, "MlformImpute", _same_shape, _convert_impute)
     update_registered_converter(Clip, "MlformClip", _same_shape, _convert_clip)
     update_registered_converter(Log, "MlformLog", _same_shape, _convert_log)

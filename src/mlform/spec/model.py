@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from mlform.catalog.metrics import MetricName
 from mlform.spec.base import Bounds, Document, Fraction, Name, Ref, StrictModel
-from mlform.spec.metrics import MetricName
 
 FairnessMetric = Literal[
     "demographic_parity_difference",

@@ -6,9 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from mlform.catalog.metrics import MetricName
 from mlform.spec.base import Bounds, Document, Duration, Ref, RelPath, StrictModel
 from mlform.spec.cron import Cron
-from mlform.spec.metrics import MetricName
 
 DriftMethod = Literal["psi", "ks", "chi2", "jensen-shannon", "wasserstein"]
 AlertKind = Literal["data_drift", "prediction_drift", "performance", "latency", "error_rate"]

@@ -8,6 +8,7 @@ from pydantic import Field, GetJsonSchemaHandler, model_validator
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
+from mlform.catalog.metrics import MetricName
 from mlform.spec.base import (
     Document,
     Duration,
@@ -17,7 +18,6 @@ from mlform.spec.base import (
     one_key_json_schema,
 )
 from mlform.spec.cron import Cron
-from mlform.spec.metrics import MetricName
 from mlform.spec.monitor import AlertKind
 
 

@@ -6,9 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, WithJsonSchema, model_validator
 
-from mlform.spec import estimators
+from mlform.catalog import estimators
+from mlform.catalog.metrics import MetricName
 from mlform.spec.base import Document, Ref, StrictModel
-from mlform.spec.metrics import MetricName
 
 ParamScalar = str | int | float | bool | None
 ParamValue = ParamScalar | list[ParamScalar] | dict[str, ParamScalar]

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlform.catalog.metrics import DEFAULT_METRICS, METRICS
 from mlform.layout import CLASSIFICATION_PLOTS, REGRESSION_PLOTS, Layout
 from mlform.project import ProjectGraph
 from mlform.render import render, shell_join
 from mlform.spec import Dataset, FeatureSet, Model, Training
-from mlform.spec.metrics import DEFAULT_METRICS, METRICS
 from mlform.targets import RenderedFile
 
 PARAMS_FILE = "params.yaml"
@@ -194,9 +194,9 @@ def _training_stages(graph: ProjectGraph, layout: Layout, training: Training) ->
     plots = CLASSIFICATION_PLOTS if task == "classification" else REGRESSION_PLOTS
     return {
         f"train-{name}": {
-            "desc": f"Train (and tune) Training '{name}'",
+            "desc": f"Train (and tune) Training '{name}'; predict the test split",
             "cmd": _cmd("train", name),
-            "deps": [str(data.train)],
+            "deps": [str(data.train), str(data.test)],
             "params": [
                 f"featureset.{training.spec.features}",
                 f"{key}.estimator",
@@ -204,15 +204,14 @@ def _training_stages(graph: ProjectGraph, layout: Layout, training: Training) ->
                 f"{key}.tuning",
                 f"{key}.seed",
             ],
-            "outs": [str(paths.pipeline)],
+            "outs": [str(paths.pipeline), str(paths.predictions)],
             "metrics": [_uncached(paths.tuning)],
         },
         f"evaluate-{name}": {
             "desc": f"Evaluate Training '{name}' on the test split",
             "cmd": _cmd("evaluate", name),
-            "deps": [str(paths.pipeline), str(data.test)],
+            "deps": [str(paths.predictions)],
             "params": [f"{key}.metrics"],
-            "outs": [str(paths.predictions)],
             "metrics": [_uncached(paths.metrics)],
             "plots": [
                 {
