@@ -9,7 +9,7 @@ from tests.conftest import Run
 
 
 def test_new_project_validates(tmp_path: Path, run_cli: Callable[..., Run]) -> None:
-    result = run_cli("init", "My Project", cwd=tmp_path)
+    result = run_cli("init", "My Project", "--no-git", cwd=tmp_path)
     assert result.code == 0
     root = tmp_path / "My Project"
     assert "name: my-project" in (root / "mlform.yaml").read_text()
@@ -40,16 +40,38 @@ def test_example_copy_compiles_and_points_editors_at_its_schemas(
 def test_refuses_a_folder_that_is_not_empty(tmp_path: Path, run_cli: Callable[..., Run]) -> None:
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "notes.txt").write_text("mine\n")
-    result = run_cli("init", "busy", cwd=tmp_path)
+    result = run_cli("init", "busy", "--no-git", cwd=tmp_path)
     assert result.code == 1
     assert result.err == "Error: busy is not empty\nUse --force to write into it anyway.\n"
     assert sorted(p.name for p in (tmp_path / "busy").iterdir()) == ["notes.txt"]
 
 
 def test_unknown_example(tmp_path: Path, run_cli: Callable[..., Run]) -> None:
-    result = run_cli("init", "x", "--example", "fraud", cwd=tmp_path)
+    result = run_cli("init", "x", "--example", "fraud", "--no-git", cwd=tmp_path)
     assert result.code == 1
     assert (
         result.err
         == "Error: unknown example 'fraud'; available: credit-risk, diabetes-regression\n"
     )
+
+
+def test_init_sets_up_git_and_dvc(tmp_path: Path, run_cli: Callable[..., Run]) -> None:
+    import subprocess
+
+    assert run_cli("init", "demo", "--example", "credit-risk", cwd=tmp_path).code == 0
+    root = tmp_path / "demo"
+    assert (root / ".git").is_dir() and (root / ".dvc").is_dir()
+    assert (root / ".gitignore").read_text() == "/.mlform/\n"
+    status = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert "A  .dvc/config" in status.stdout
+    # inside a repository that has DVC: neither is set up again
+    assert run_cli("init", "nested", cwd=root).code == 0
+    assert not (root / "nested" / ".git").exists() and not (root / "nested" / ".dvc").exists()
+    # inside a plain git repository: DVC in the project's subdirectory
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=plain, check=True)
+    assert run_cli("init", "ml-project", cwd=plain).code == 0
+    assert (plain / "ml-project" / ".dvc").is_dir() and not (plain / "ml-project" / ".git").exists()

@@ -46,7 +46,9 @@ repos:
         files: \\.ya?ml$
 """
 
-GITIGNORE = "/artifacts/\n/.mlform/\n"
+# Cached DVC outputs get their own .gitignore from DVC; metrics, reports and model cards are
+# meant to be committed. Only mlform's local model store stays out of git.
+GITIGNORE = "/.mlform/\n"
 
 
 def examples() -> list[str]:
@@ -60,7 +62,9 @@ def project_name(directory: Path) -> str:
     return name[:63].strip("-") or "ml-project"
 
 
-def init(directory: Path, *, example: str | None = None, force: bool = False) -> list[str]:
+def init(
+    directory: Path, *, example: str | None = None, force: bool = False, vcs: bool = True
+) -> list[str]:
     """Create a project in ``directory``; return the files created, relative to it."""
     if directory.exists() and any(directory.iterdir()) and not force:
         raise UserError(f"{directory} is not empty", hint="Use --force to write into it anyway.")
@@ -74,6 +78,8 @@ def init(directory: Path, *, example: str | None = None, force: bool = False) ->
             resource_dir("examples") / example, directory, ignore=IGNORED, dirs_exist_ok=True
         )
         _point_modelines(directory)
+        if not (directory / ".gitignore").exists():
+            write_all([(directory / ".gitignore", GITIGNORE.encode())])
     else:
         files = {
             "mlform.yaml": PROJECT_TEMPLATE.format(name=project_name(directory), combined=COMBINED),
@@ -83,7 +89,44 @@ def init(directory: Path, *, example: str | None = None, force: bool = False) ->
         }
         write_all((directory / path, text.encode()) for path, text in files.items())
     write_all((directory / "schemas" / name, text.encode()) for name, text in schemas().items())
-    return sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file())
+    created = sorted(
+        p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()
+    )
+    if vcs:
+        init_repositories(directory)
+    return created
+
+
+def init_repositories(directory: Path) -> None:
+    """git init (unless already inside a work tree) and dvc init (unless DVC is set up)."""
+    import subprocess
+
+    from mlform.tools import executable
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            list(args), cwd=directory, capture_output=True, text=True, check=False
+        )
+
+    inside = run("git", "rev-parse", "--show-toplevel")
+    if inside.returncode != 0:
+        if run("git", "init", "-q").returncode != 0:
+            raise UserError("git init failed; is git installed?", hint="Use --no-git to skip it.")
+        top = directory.resolve()
+    else:
+        top = Path(inside.stdout.strip())
+    here = directory.resolve()
+    if any(
+        (folder / ".dvc").is_dir() for folder in (here, *here.parents) if folder.is_relative_to(top)
+    ):
+        return
+    args = ["init", "-q"] + (["--subdir"] if here != top else [])
+    done = run(executable("dvc"), *args)
+    if done.returncode != 0:
+        raise UserError(
+            f"dvc init failed: {done.stderr.strip() or done.stdout.strip()}",
+            hint="Use --no-git to skip it.",
+        )
 
 
 def _point_modelines(directory: Path) -> None:

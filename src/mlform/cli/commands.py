@@ -104,11 +104,12 @@ def schema_estimators() -> int:
 @click.argument("directory", required=False, default=".", type=click.Path(path_type=Path))
 @click.option("--example", help="Copy a shipped example (credit-risk, diabetes-regression).")
 @click.option("--force", is_flag=True, help="Write into a folder that is not empty.")
-def init(directory: Path, example: str | None, force: bool) -> int:
-    """Create a new spec repository in DIRECTORY (or a copy of an example)."""
+@click.option("--no-git", is_flag=True, help="Do not run git init and dvc init.")
+def init(directory: Path, example: str | None, force: bool, no_git: bool) -> int:
+    """Create a new spec repository in DIRECTORY (or a copy of an example), with git and DVC."""
     from mlform.scaffold import init as run
 
-    created = run(directory, example=example, force=force)
+    created = run(directory, example=example, force=force, vcs=not no_git)
     click.echo(
         f"Created {len(created)} files in {directory}. Next: `cd {directory} && mlform validate`."
     )
