@@ -135,8 +135,9 @@ def stage(step: str, name: str, params_file: Path) -> int:
 def _more() -> list[click.Command]:
     from mlform.cli.experiments import experiments, metrics
     from mlform.cli.models import models
+    from mlform.cli.serve import serve, server
 
-    return [models, experiments, metrics]
+    return [models, experiments, metrics, serve, server]
 
 
 ALL: list[click.Command] = [compile_, schema, init, stage, *_more()]

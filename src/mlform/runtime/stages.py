@@ -26,6 +26,10 @@ REPORT_ONLY = "MLFORM_REVIEW_REPORT_ONLY"
 
 
 def run_stage(step: str, name: str, params_file: Path) -> int:
+    # One OpenMP thread per estimator unless the user says otherwise: on small data it is
+    # as fast, and on a busy machine spinning OpenMP threads can make a fit 100x slower.
+    # Parallelism across candidates is the Training's tuning.budget.n_jobs.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     ctx = StageContext.load(params_file)
     steps: dict[str, Callable[[StageContext, str], str]] = {
         "check": check,
@@ -278,6 +282,10 @@ def export(ctx: StageContext, name: str) -> str:
                 ctx.path(ctx.dataset_paths(training["dataset"]).train)
             ),
             "inputs": sig.inputs,
+            "nullable": {
+                i["name"]: bool(dataset["columns"][i["name"]].get("nullable", False))
+                for i in sig.inputs
+            },
             "outputs": outputs,
             "classes": [
                 c.item() if hasattr(c, "item") else c for c in getattr(pipeline, "classes_", [])

@@ -148,10 +148,22 @@ def fit(
     pipeline: Any, X: Any, y: Any, training: dict[str, Any], name: str
 ) -> tuple[Any, dict[str, Any]]:
     """Tune (when declared) and fit; a model that does not converge fails the stage."""
+    import os
+
+    from threadpoolctl import threadpool_limits
+
+    summary: dict[str, Any] = {"strategy": "none", "best_params": dict(training["params"])}
+    threads = int(os.environ.get("OMP_NUM_THREADS", "1") or 1)
+    with threadpool_limits(limits=threads, user_api="openmp"):
+        return _fit(pipeline, X, y, training, name, summary)
+
+
+def _fit(
+    pipeline: Any, X: Any, y: Any, training: dict[str, Any], name: str, summary: dict[str, Any]
+) -> tuple[Any, dict[str, Any]]:
     from sklearn.base import clone
     from sklearn.exceptions import ConvergenceWarning
 
-    summary: dict[str, Any] = {"strategy": "none", "best_params": dict(training["params"])}
     try:
         if training.get("tuning"):
             search = make_search(pipeline, training)

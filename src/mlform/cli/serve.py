@@ -1,0 +1,159 @@
+"""`mlform serve` (foreground) and `mlform server start|stop|status` (background)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from mlform.errors import UserError
+
+if TYPE_CHECKING:
+    from mlform.project import ProjectGraph
+    from mlform.serving.config import ServeConfig
+    from mlform.spec import Deployment
+
+PROJECT = click.option(
+    "--project",
+    "path",
+    type=click.Path(path_type=Path, exists=True),
+    default=Path("."),
+    show_default=True,
+    help="The project (or a path inside it).",
+)
+
+
+def _deployment(path: Path, name: str | None) -> tuple[ProjectGraph, Deployment]:
+    from mlform.models import _graph
+    from mlform.schema_errors import suggestion
+    from mlform.spec import Deployment
+
+    graph = _graph(path)
+    local = [d for d in graph.all(Deployment) if graph.target(d) == "local"]
+    names = [d.metadata.name for d in local]
+    if name is None:
+        if len(local) != 1:
+            raise UserError(
+                f"say which Deployment to serve: {', '.join(names) or 'none has target local'}"
+            )
+        return graph, local[0]
+    for deployment in graph.all(Deployment):
+        if deployment.metadata.name == name:
+            if graph.target(deployment) != "local":
+                raise UserError(
+                    f"Deployment '{name}' targets {graph.target(deployment)}; `mlform compile` renders its manifests"
+                )
+            return graph, deployment
+    raise UserError(f"no Deployment '{name}'{suggestion(name, names)}")
+
+
+def _config(path: Path, name: str | None) -> tuple[Path, ServeConfig]:
+    from mlform.serving.config import ServeConfig
+    from mlform.serving.deploy import server_config, state_dir
+
+    graph, deployment = _deployment(path, name)
+    folder = state_dir(graph.root, deployment.metadata.name)
+    previous = (
+        ServeConfig.load(folder / "config.json") if (folder / "config.json").exists() else None
+    )
+    return folder, server_config(graph, deployment, previous)
+
+
+@click.command()
+@click.argument("deployment", required=False)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Serve this server config (what `mlform server start` runs).",
+)
+@PROJECT
+def serve(deployment: str | None, config_file: Path | None, path: Path) -> int:
+    """Serve a local Deployment in the foreground (Ctrl-C or SIGTERM stops it gracefully)."""
+    from mlform.fsutil import write_atomic
+    from mlform.serving.run import serve as run
+
+    if config_file is None:
+        folder, config = _config(path, deployment)
+        folder.mkdir(parents=True, exist_ok=True)
+        config_file = folder / "config.json"
+        write_atomic(config_file, config.to_json().encode())
+        click.echo(
+            f"Serving {', '.join(f'{m.model}@{m.version}' for m in config.models)} on http://{config.host}:{config.port}",
+            err=True,
+        )
+    return run(config_file)
+
+
+@click.group()
+def server() -> None:
+    """Local servers in the background (what `apply` uses for the local target)."""
+
+
+@server.command(name="start")
+@click.argument("deployment", required=False)
+@PROJECT
+def start(deployment: str | None, path: Path) -> int:
+    """Start (or hot-swap) the Deployment's server and wait until it is ready."""
+    from mlform.serving import daemon
+
+    folder, config = _config(path, deployment)
+    running = daemon.apply(folder, config)
+    versions = ", ".join(f"{m.model}@{m.version} ({m.weight}%)" for m in config.models)
+    click.echo(
+        f"Serving {versions} at {running.url} (pid {running.pid}); log: {folder / 'server.log'}"
+    )
+    return 0
+
+
+@server.command(name="stop")
+@click.argument("deployment", required=False)
+@PROJECT
+def stop(deployment: str | None, path: Path) -> int:
+    """Stop the Deployment's server; requests in flight finish first."""
+    from mlform.serving import daemon
+    from mlform.serving.deploy import state_dir
+
+    graph, chosen = _deployment(path, deployment)
+    name = chosen.metadata.name
+    stopped = daemon.stop(state_dir(graph.root, name))
+    click.echo(
+        f"Stopped the server of '{name}'." if stopped else f"The server of '{name}' is not running."
+    )
+    return 0
+
+
+@server.command(name="status")
+@click.argument("deployment", required=False)
+@click.option("--json", "as_json", is_flag=True)
+@PROJECT
+def status_(deployment: str | None, as_json: bool, path: Path) -> int:
+    """Whether the Deployment's server runs, and what it serves."""
+    from mlform.serving import daemon
+    from mlform.serving.deploy import state_dir
+
+    graph, chosen = _deployment(path, deployment)
+    name = chosen.metadata.name
+    running = daemon.status(state_dir(graph.root, name))
+    if as_json:
+        click.echo(
+            json.dumps(
+                None
+                if running is None
+                else {"pid": running.pid, "url": running.url, **running.status},
+                indent=2,
+            )
+        )
+    elif running is None:
+        click.echo(f"'{name}': not running")
+    else:
+        models = ", ".join(
+            f"{m['model']}@{m['version']} ({m['weight']}%)"
+            for m in running.status.get("models", [])
+        )
+        click.echo(
+            f"'{name}': serving {models} at {running.url} (pid {running.pid}, generation {running.status.get('generation')})"
+        )
+    return 0

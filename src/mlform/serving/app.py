@@ -1,0 +1,358 @@
+"""The ASGI application: routing, limits, errors as {"error": ...}, metrics, logging.
+
+Routes (Open Inference Protocol V2, V1, and mlform's own):
+
+    GET  /v2/health/live   /v2/health/ready   /v2   /v2/
+    GET  /v2/models/{m}[/versions/{v}]         metadata
+    GET  /v2/models/{m}[/versions/{v}]/ready
+    POST /v2/models/{m}[/versions/{v}]/infer
+    POST /v2/models/{m}/feedback               ground-truth labels by request id
+    GET  /v1/models/{m}      POST /v1/models/{m}:predict
+    GET  /metrics            GET /mlform/status
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+
+from mlform import __version__
+from mlform.serving import protocol
+from mlform.serving.errors import RequestError, bad_request, not_found
+from mlform.serving.metrics import Metrics
+from mlform.serving.model import ServedModel, as_list
+from mlform.serving.predlog import PredictionLogger
+from mlform.serving.router import Snapshot
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+JSON = [(b"content-type", b"application/json")]
+TEXT = [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")]
+THREAD_ROWS = 256  # bigger requests run in a worker thread, off the event loop
+
+
+class Server:
+    """Holds the current snapshot; the ASGI callable is ``__call__``."""
+
+    def __init__(self, snapshot: Snapshot | None) -> None:
+        self.snapshot = snapshot
+        self.metrics = Metrics()
+        self.logger: PredictionLogger | None = None
+        self.generation = 0
+        self.started = time.time()
+        if snapshot is not None:
+            self.install(snapshot)
+
+    def install(self, snapshot: Snapshot) -> None:
+        config = snapshot.config
+        if self.logger is None and config.prediction_log.folder:
+            self.logger = PredictionLogger(config.prediction_log, config.deployment)
+        self.metrics.models = [
+            (m.name, m.version, m.entry.sha256, config.deployment)
+            for group in snapshot.groups.values()
+            for m in group.versions.values()
+        ]
+        self.snapshot = snapshot  # one reference swap: the hot swap
+        self.generation += 1
+
+    # --- ASGI --------------------------------------------------------------------------
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        started = time.perf_counter()
+        labels = ["", "", _protocol(scope["path"])]
+        inference = labels[2] != "other"
+        self.metrics.in_flight += inference
+        rows = 0
+        try:
+            status, payload, headers, rows = await self._handle(scope, receive, labels)
+        except RequestError as error:
+            status, payload, headers = error.status, orjson.dumps({"error": error.message}), JSON
+        except Exception as error:  # a bug must not take the server down
+            status, payload, headers = (
+                500,
+                orjson.dumps({"error": f"internal error: {type(error).__name__}"}),
+                JSON,
+            )
+        finally:
+            self.metrics.in_flight -= inference
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [*headers, (b"content-length", str(len(payload)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
+        if inference:
+            self.metrics.observe(
+                labels[0], labels[1], labels[2], status, time.perf_counter() - started, rows
+            )
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.logger is not None:
+                    self.logger.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _body(self, scope: dict[str, Any], receive: Receive) -> Any:
+        limit = self.snapshot.config.limits.max_body_bytes if self.snapshot else 8 << 20
+        for key, value in scope["headers"]:
+            if key == b"content-length" and value.isdigit() and int(value) > limit:
+                raise RequestError(
+                    413, f"the request body is {int(value):,} bytes; the limit is {limit:,}"
+                )
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise RequestError(413, f"the request body is over the limit of {limit:,} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+        try:
+            return orjson.loads(b"".join(chunks))
+        except orjson.JSONDecodeError as error:
+            raise bad_request(f"the request body is not valid JSON: {error}") from None
+
+    # --- routing -----------------------------------------------------------------------
+    async def _handle(
+        self, scope: dict[str, Any], receive: Receive, labels: list[str]
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]], int]:
+        method, path = scope["method"], scope["path"]
+        parts = [p for p in path.split("/") if p]
+        get, post = method in ("GET", "HEAD"), method == "POST"
+        if path == "/metrics" and get:
+            return 200, self.metrics.render().encode(), TEXT, 0
+        if parts[:1] == ["v2"]:
+            return await self._v2(parts[1:], get, post, scope, receive, labels)
+        if parts[:2] == ["v1", "models"] and len(parts) == 3:
+            return await self._v1(parts[2], get, post, scope, receive, labels)
+        if parts == ["mlform", "status"] and get:
+            return 200, orjson.dumps(self.status()), JSON, 0
+        raise not_found(f"no route for {method} {path}")
+
+    def _snapshot(self) -> Snapshot:
+        if self.snapshot is None:
+            raise RequestError(503, "no model is loaded yet")
+        return self.snapshot
+
+    async def _v2(
+        self,
+        parts: list[str],
+        get: bool,
+        post: bool,
+        scope: dict[str, Any],
+        receive: Receive,
+        labels: list[str],
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]], int]:
+        if parts == ["health", "live"] and get:
+            return 200, b'{"live":true}', JSON, 0
+        if parts == ["health", "ready"] and get:
+            ready = self.snapshot is not None and bool(self.snapshot.groups)
+            if not ready:
+                raise RequestError(503, "not ready: no model is loaded")
+            return 200, b'{"ready":true}', JSON, 0
+        if not parts and get:
+            return (
+                200,
+                orjson.dumps({"name": "mlform", "version": __version__, "extensions": []}),
+                JSON,
+                0,
+            )
+        if len(parts) < 2 or parts[0] != "models":
+            raise not_found(f"no route for /v2/{'/'.join(parts)}")
+        group = self._snapshot().group(parts[1])
+        rest = parts[2:]
+        version: ServedModel | None = None
+        if rest[:1] == ["versions"]:
+            if len(rest) < 2:
+                raise not_found("a version is missing after /versions/")
+            version = group.version(rest[1])
+            rest = rest[2:]
+        if not rest and get:
+            model = version or group.default
+            return 200, orjson.dumps(model.metadata(list(group.versions))), JSON, 0
+        if rest == ["ready"] and get:
+            model = version or group.default
+            return (
+                200,
+                orjson.dumps({"name": model.name, "version": model.version, "ready": True}),
+                JSON,
+                0,
+            )
+        if rest == ["infer"] and post:
+            body = await self._body(scope, receive)
+            return await self._infer_v2(
+                body,
+                group.pick(_request_id(body, scope)) if version is None else version,
+                labels,
+                scope,
+            )
+        if rest == ["feedback"] and post and version is None:
+            return self._feedback(group.name, await self._body(scope, receive))
+        raise RequestError(
+            405 if rest in (["infer"], ["ready"], [], ["feedback"]) else 404,
+            f"no route for {scope['method']} {scope['path']}",
+        )
+
+    async def _infer_v2(
+        self, body: Any, model: ServedModel, labels: list[str], scope: dict[str, Any]
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]], int]:
+        labels[0], labels[1] = model.name, model.version
+        request = protocol.parse_v2(body, model, self._snapshot().config.limits.max_batch)
+        identifier = request.id or _header(scope, b"x-request-id") or uuid.uuid4().hex
+        outputs = await self._run(model, request)
+        self._log(model, "v2", identifier, request, outputs)
+        response = protocol.v2_response(model, outputs, request, identifier)
+        return 200, orjson.dumps(response), JSON, request.rows
+
+    async def _v1(
+        self,
+        target: str,
+        get: bool,
+        post: bool,
+        scope: dict[str, Any],
+        receive: Receive,
+        labels: list[str],
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]], int]:
+        name, _, verb = target.partition(":")
+        group = self._snapshot().group(name)
+        if not verb and get:
+            return 200, orjson.dumps({"name": name, "ready": True}), JSON, 0
+        if verb == "predict" and post:
+            body = await self._body(scope, receive)
+            model = group.pick(_request_id(body, scope))
+            labels[0], labels[1] = model.name, model.version
+            request = protocol.parse_v1(body, model, self._snapshot().config.limits.max_batch)
+            identifier = request.id or _header(scope, b"x-request-id") or uuid.uuid4().hex
+            outputs = await self._run(model, request)
+            self._log(model, "v1", identifier, request, outputs)
+            return (
+                200,
+                orjson.dumps(protocol.v1_response(model, outputs)),
+                [*JSON, (b"x-request-id", identifier.encode())],
+                request.rows,
+            )
+        raise RequestError(
+            405 if verb in ("", "predict") else 404,
+            f"no route for {scope['method']} {scope['path']}",
+        )
+
+    async def _run(self, model: ServedModel, request: protocol.Request) -> dict[str, Any]:
+        if request.rows <= THREAD_ROWS:
+            return model.run(request.columns)
+        timeout = self._snapshot().config.limits.timeout_seconds
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(model.run, request.columns), timeout)
+        except TimeoutError:
+            raise RequestError(503, f"inference took longer than {timeout:g} s") from None
+
+    def _log(
+        self,
+        model: ServedModel,
+        protocol_name: str,
+        identifier: str,
+        request: protocol.Request,
+        outputs: dict[str, Any],
+    ) -> None:
+        if self.logger is None:
+            return
+        inputs = {name: as_list(values) for name, values in request.columns.items()}
+        results = {name: _rows(values) for name, values in outputs.items()}
+        self.logger.log(
+            model.name, model.version, protocol_name, identifier, inputs, results, request.rows
+        )
+        self.metrics.dropped = self.logger.dropped
+
+    def _feedback(self, model: str, body: Any) -> tuple[int, bytes, list[tuple[bytes, bytes]], int]:
+        items = body.get("feedback", [body]) if isinstance(body, dict) else None
+        if not isinstance(items, list) or not items:
+            raise bad_request("feedback is {request_id, label[, row]} or {feedback: [...]} ")
+        clean = []
+        for index, item in enumerate(items):
+            if (
+                not isinstance(item, dict)
+                or not isinstance(item.get("request_id"), str)
+                or "label" not in item
+            ):
+                raise bad_request(f"feedback[{index}] needs a string 'request_id' and a 'label'")
+            row = item.get("row", 0)
+            if not isinstance(row, int) or isinstance(row, bool) or row < 0:
+                raise bad_request(f"feedback[{index}]: 'row' must be a non-negative integer")
+            label = item["label"]
+            if not isinstance(label, str | int | float) or isinstance(label, bool):
+                raise bad_request(f"feedback[{index}]: 'label' must be a number or a string")
+            clean.append({"request_id": item["request_id"], "row": row, "label": label})
+        if self.logger is None:
+            raise RequestError(
+                409, "this deployment keeps no prediction log, so feedback cannot be joined"
+            )
+        self.logger.record_feedback(model, clean)
+        return 200, orjson.dumps({"recorded": len(clean)}), JSON, 0
+
+    def status(self) -> dict[str, Any]:
+        snapshot = self.snapshot
+        return {
+            "deployment": snapshot.config.deployment if snapshot else None,
+            "config": snapshot.config.digest if snapshot else None,
+            "generation": self.generation,
+            "uptime_seconds": round(time.time() - self.started, 1),
+            "models": [
+                {
+                    "model": m.name,
+                    "version": m.version,
+                    "sha256": m.entry.sha256,
+                    "weight": m.entry.weight,
+                }
+                for group in (snapshot.groups.values() if snapshot else [])
+                for m in group.versions.values()
+            ],
+        }
+
+
+def _protocol(path: str) -> str:
+    if path.startswith("/v2/models/") and path.endswith("/infer"):
+        return "v2"
+    if path.startswith("/v1/models/") and path.endswith(":predict"):
+        return "v1"
+    return "other"
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            text: str = value.decode("latin-1")
+            return text
+    return None
+
+
+def _request_id(body: Any, scope: dict[str, Any]) -> str | None:
+    if isinstance(body, dict) and isinstance(body.get("id"), str):
+        identifier: str = body["id"]
+        return identifier
+    return _header(scope, b"x-request-id")
+
+
+def _rows(values: Any) -> list[Any]:
+    import numpy as np
+
+    array = np.asarray(values)
+    if array.ndim <= 1 or array.shape[1:] == (1,):
+        return as_list(array)
+    return [as_list(row) for row in array]

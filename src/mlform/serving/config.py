@@ -1,0 +1,65 @@
+"""What a server serves: written by mlform as JSON, read by the server at start and on reload."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ServedVersion:
+    model: str
+    version: str  # "v0.1.0"
+    path: str  # the ONNX file
+    sha256: str = ""
+    weight: int = 100  # share of unversioned traffic to this model name, in percent
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_batch: int = 10_000
+    timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class PredictionLog:
+    folder: str = ""  # empty: no logging
+    sample_rate: float = 1.0
+    max_bytes: int = 16 * 1024 * 1024
+    backups: int = 10
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    deployment: str
+    host: str = "127.0.0.1"
+    port: int = 8080
+    models: tuple[ServedVersion, ...] = ()
+    limits: Limits = field(default_factory=Limits)
+    prediction_log: PredictionLog = field(default_factory=PredictionLog)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ServeConfig:
+        return cls(
+            deployment=data["deployment"],
+            host=data.get("host", "127.0.0.1"),
+            port=int(data.get("port", 8080)),
+            models=tuple(ServedVersion(**m) for m in data.get("models", [])),
+            limits=Limits(**data.get("limits", {})),
+            prediction_log=PredictionLog(**data.get("prediction_log", {})),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> ServeConfig:
+        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))

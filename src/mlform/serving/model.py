@@ -1,0 +1,99 @@
+"""One ONNX model version, loaded in onnxruntime, with the signature clients must follow."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlform.serving.config import ServedVersion
+
+ONNX_TO_V2 = {
+    "tensor(double)": "FP64",
+    "tensor(float)": "FP32",
+    "tensor(string)": "BYTES",
+    "tensor(int64)": "INT64",
+    "tensor(int32)": "INT32",
+    "tensor(bool)": "BOOL",
+}
+
+
+@dataclass(frozen=True)
+class Tensor:
+    name: str
+    datatype: str  # V2 datatype
+    shape: tuple[int, ...]  # -1 for the batch dimension
+    nullable: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "datatype": self.datatype, "shape": list(self.shape)}
+
+
+class ServedModel:
+    """An onnxruntime session and what it takes and gives."""
+
+    def __init__(self, entry: ServedVersion) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        # One thread per run: requests run side by side, and small inputs are faster so.
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        self.entry = entry
+        self.session = ort.InferenceSession(
+            str(Path(entry.path)), options, providers=["CPUExecutionProvider"]
+        )
+        meta = self.session.get_modelmeta().custom_metadata_map
+        nullable = json.loads(meta.get("mlform.nullable", "{}"))
+        self.inputs = tuple(
+            Tensor(
+                i.name, ONNX_TO_V2.get(i.type, i.type), (-1, 1), bool(nullable.get(i.name, True))
+            )
+            for i in self.session.get_inputs()
+        )
+        self.outputs = tuple(
+            Tensor(
+                o.name,
+                ONNX_TO_V2.get(o.type, o.type),
+                tuple(-1 if not isinstance(d, int) else d for d in (o.shape or [-1])),
+            )
+            for o in self.session.get_outputs()
+        )
+        self.by_name = {t.name: t for t in self.inputs}
+        self.task = meta.get("mlform.task", "")
+        self.classes = json.loads(meta.get("mlform.classes", "[]"))
+        self.output_names = [o.name for o in self.outputs]
+
+    @property
+    def name(self) -> str:
+        return self.entry.model
+
+    @property
+    def version(self) -> str:
+        return self.entry.version
+
+    def run(self, columns: dict[str, Any]) -> dict[str, Any]:
+        """Outputs by name for the given [N, 1] input columns."""
+        values = self.session.run(self.output_names, columns)
+        return dict(zip(self.output_names, values, strict=True))
+
+    def metadata(self, versions: list[str]) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "versions": versions,
+            "platform": "onnxruntime_onnx",
+            "inputs": [t.to_json() for t in self.inputs],
+            "outputs": [t.to_json() for t in self.outputs],
+            "properties": {"version": self.version, "sha256": self.entry.sha256, "task": self.task},
+        }
+
+
+def as_list(values: Any) -> list[Any]:
+    array = np.asarray(values)
+    if array.dtype == object:
+        return [v.decode() if isinstance(v, bytes) else str(v) for v in array.ravel().tolist()]
+    flat: list[Any] = array.ravel().tolist()
+    return flat

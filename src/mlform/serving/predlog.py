@@ -1,0 +1,130 @@
+"""Prediction and feedback logs for monitoring: JSON Lines, rotated by size, written by a
+background thread so a request never waits for the disk.
+
+One prediction record per row::
+
+    {"timestamp": "2026-11-26T23:59:59.123Z", "request_id": "…", "row": 0,
+     "deployment": "credit-risk-local", "model": "credit-risk", "version": "v0.1.0",
+     "protocol": "v2", "inputs": {"age": 35.0, …}, "outputs": {"label": 0, "probabilities": [0.8, 0.2]}}
+
+One feedback record per labelled row (``POST /v2/models/{name}/feedback``)::
+
+    {"timestamp": "…", "request_id": "…", "row": 0, "model": "credit-risk", "label": 1}
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import queue
+import random
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from mlform.serving.config import PredictionLog
+
+QUEUE_LIMIT = 100_000
+
+
+def timestamp() -> str:
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
+
+
+class RecordWriter:
+    """A rotating JSON Lines file fed through a bounded queue."""
+
+    def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8", delay=True
+        )
+        self.handler.setFormatter(logging.Formatter("%(message)s"))
+        self.queue: queue.Queue[list[dict[str, Any]] | None] = queue.Queue(QUEUE_LIMIT)
+        self.dropped = 0
+        self.thread = threading.Thread(target=self._drain, name=f"log-{path.name}", daemon=True)
+        self.thread.start()
+
+    def put(self, records: list[dict[str, Any]]) -> None:
+        try:
+            self.queue.put_nowait(records)
+        except queue.Full:
+            self.dropped += len(records)
+
+    def _drain(self) -> None:
+        import orjson
+
+        while True:
+            batch = self.queue.get()
+            if batch is None:
+                break
+            for record in batch:
+                try:  # NaN (a missing value) is written as null
+                    message = orjson.dumps(
+                        record, option=orjson.OPT_SERIALIZE_NUMPY, default=str
+                    ).decode()
+                    self.handler.emit(
+                        logging.LogRecord("mlform", logging.INFO, "", 0, message, None, None)
+                    )
+                except Exception:  # a record that cannot be written must not stop the writer
+                    self.dropped += 1
+        self.handler.close()
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join(timeout=10)
+
+
+class PredictionLogger:
+    def __init__(self, config: PredictionLog, deployment: str) -> None:
+        self.deployment = deployment
+        self.rate = config.sample_rate
+        folder = Path(config.folder)
+        self.predictions = RecordWriter(
+            folder / "predictions.jsonl", config.max_bytes, config.backups
+        )
+        self.feedback = RecordWriter(folder / "feedback.jsonl", config.max_bytes, config.backups)
+
+    def log(
+        self,
+        model: str,
+        version: str,
+        protocol: str,
+        request_id: str,
+        inputs: dict[str, list[Any]],
+        outputs: dict[str, list[Any]],
+        rows: int,
+    ) -> None:
+        if self.rate < 1.0 and random.random() >= self.rate:
+            return
+        now = timestamp()
+        records = []
+        for row in range(rows):
+            records.append(
+                {
+                    "timestamp": now,
+                    "request_id": request_id,
+                    "row": row,
+                    "deployment": self.deployment,
+                    "model": model,
+                    "version": version,
+                    "protocol": protocol,
+                    "inputs": {k: v[row] for k, v in inputs.items()},
+                    "outputs": {k: v[row] for k, v in outputs.items()},
+                }
+            )
+        self.predictions.put(records)
+
+    def record_feedback(self, model: str, items: list[dict[str, Any]]) -> None:
+        now = timestamp()
+        self.feedback.put([{"timestamp": now, "model": model, **item} for item in items])
+
+    @property
+    def dropped(self) -> int:
+        return self.predictions.dropped + self.feedback.dropped
+
+    def close(self) -> None:
+        self.predictions.close()
+        self.feedback.close()
