@@ -24,27 +24,39 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import math
 import os
-import platform
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+import _common  # noqa: E402
 import gen_repo  # noqa: E402
+from _common import (  # noqa: E402
+    RESULTS,
+    ROOT,
+    Precondition,
+    Series,
+    alternate,
+    find_tool,
+    fmt,
+    git_revision,
+    interpreter_of,
+    machine,
+    render_table,
+    versions,
+    warm_files,
+)
+from _common import tail as _tail  # noqa: E402
 
 EXAMPLE = "examples/credit-risk"
 SCHEMA = "schemas/mlform.schema.json"
-RESULTS = HERE / "RESULTS.md"
 SECTION = "## Issue 2 — validate"
 
 LIMIT_EXAMPLE_MS = 300.0
@@ -53,168 +65,16 @@ LIMIT_REPO_MS = 1000.0
 FORBIDDEN = ("sklearn", "onnx", "onnxruntime", "dvc", "pandas")
 # Reported too, but not a failure on their own: heavy packages the forbidden ones pull in.
 ALSO_WATCHED = ("skl2onnx", "numpy", "scipy", "pyarrow", "joblib", "jinja2")
-
-
-# ------------------------------------------------------------------------------------------
-# Timing
-# ------------------------------------------------------------------------------------------
-@dataclass
-class Series:
-    label: str
-    argv: list[str]
-    shown: str  # the command as a person types it, from the repository root
-    samples_ms: list[float] = field(default_factory=list)
-
-    def run_once(self) -> subprocess.CompletedProcess[str]:
-        start = time.perf_counter()
-        proc = subprocess.run(self.argv, cwd=ROOT, capture_output=True, text=True, check=False)
-        self.samples_ms.append((time.perf_counter() - start) * 1000.0)
-        if proc.returncode != 0:
-            raise Precondition(
-                f"`{self.shown}` exited {proc.returncode} during timing:\n{_tail(proc)}"
-            )
-        return proc
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.samples_ms)
-
-    @property
-    def p90(self) -> float:
-        """Nearest-rank 90th percentile."""
-        ordered = sorted(self.samples_ms)
-        return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
-
-    @property
-    def minimum(self) -> float:
-        return min(self.samples_ms)
-
-
-class Precondition(Exception):
-    pass
-
-
-def _tail(proc: subprocess.CompletedProcess[str], lines: int = 15) -> str:
-    text = (proc.stdout or "") + (proc.stderr or "")
-    return "\n".join(text.strip().splitlines()[-lines:])
-
-
-def alternate(series: list[Series], rounds: int) -> None:
-    """Run each command once per round; even rounds in order, odd rounds reversed."""
-    for i in range(rounds):
-        for s in series if i % 2 == 0 else reversed(series):
-            s.run_once()
-
-
-def warm_files(paths: list[Path]) -> int:
-    """Read every file once so the first timed run does not pay for the disk."""
-    total = 0
-    for path in paths:
-        if path.is_file():
-            total += len(path.read_bytes())
-        elif path.is_dir():
-            for sub in path.rglob("*"):
-                if sub.is_file():
-                    total += len(sub.read_bytes())
-    return total
-
-
-# ------------------------------------------------------------------------------------------
-# Tools and the machine
-# ------------------------------------------------------------------------------------------
-def find_tool(name: str, given: str | None) -> Path:
-    if given:
-        return Path(given)
-    beside = Path(sys.executable).parent / name
-    if beside.exists():
-        return beside
-    found = shutil.which(name)
-    if not found:
-        raise Precondition(f"'{name}' not found next to {sys.executable} or on PATH")
-    return Path(found)
-
-
-def interpreter_of(script: Path) -> str:
-    """The Python a console script runs under (its shebang), else this one."""
-    try:
-        first = script.read_text(errors="replace").splitlines()[0]
-    except (OSError, IndexError):
-        return sys.executable
-    if first.startswith("#!") and "python" in first:
-        candidate = first[2:].strip().split()[0]
-        if Path(candidate).exists():
-            return candidate
-    return sys.executable
-
-
-def _read(path: str) -> str:
-    try:
-        return Path(path).read_text()
-    except OSError:
-        return ""
-
-
-def machine(python: str) -> dict[str, str]:
-    cpuinfo = _read("/proc/cpuinfo")
-    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
-    mem = re.search(r"^MemTotal:\s*(\d+) kB", _read("/proc/meminfo"), re.M)
-    os_name = re.search(r'^PRETTY_NAME="?([^"\n]+)"?', _read("/etc/os-release"), re.M)
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count() or 0
-    version = subprocess.run(
-        [
-            python,
-            "-c",
-            "import sys, platform; print(platform.python_implementation(), sys.version.split()[0])",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    return {
-        "cpu": model.group(1).strip() if model else platform.processor() or "unknown",
-        "cores": f"{os.cpu_count()} logical ({usable} usable by this process)",
-        "ram": f"{int(mem.group(1)) / 1024 / 1024:.1f} GiB" if mem else "unknown",
-        "python": f"{version} ({python})",
-        "os": f"{os_name.group(1) if os_name else platform.system()}, kernel {platform.release()} ({platform.machine()})",
-    }
-
-
-def versions(python: str) -> str:
-    code = (
-        "import importlib.metadata as m\n"
-        "out = []\n"
-        "for d in ('mlform', 'pydantic', 'pydantic-core', 'ruamel.yaml', 'click', 'check-jsonschema', 'jsonschema'):\n"
-        "    try: out.append(f'{d} {m.version(d)}')\n"
-        "    except m.PackageNotFoundError: pass\n"
-        "print(', '.join(out))\n"
-    )
-    return subprocess.run(
-        [python, "-c", code], capture_output=True, text=True, check=False
-    ).stdout.strip()
-
-
-def git_revision() -> str:
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "src"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + (" (src/ has uncommitted changes)" if dirty else "")
+# Versions recorded with the results.
+PACKAGES = (
+    "mlform",
+    "pydantic",
+    "pydantic-core",
+    "ruamel.yaml",
+    "click",
+    "check-jsonschema",
+    "jsonschema",
+)
 
 
 # ------------------------------------------------------------------------------------------
@@ -334,10 +194,6 @@ def profile(python: str, repo: str) -> str:
 # ------------------------------------------------------------------------------------------
 # Report
 # ------------------------------------------------------------------------------------------
-def fmt(ms: float) -> str:
-    return f"{ms:,.0f} ms" if ms >= 100 else f"{ms:.1f} ms"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Benchmarks of `mlform validate` (issue 2).")
     parser.add_argument(
@@ -491,7 +347,7 @@ def run(args: argparse.Namespace, started: float) -> int:
     ]
     elapsed = time.perf_counter() - started
 
-    table = render_table([baseline, example, ml_repo, cjs_repo], args)
+    table = render_table([baseline, example, ml_repo, cjs_repo])
     print()
     print(table)
     print()
@@ -519,7 +375,7 @@ def run(args: argparse.Namespace, started: float) -> int:
             ratio=ratio,
             imports=imports,
             host=machine(python),
-            tool_versions=versions(python),
+            tool_versions=versions(python, PACKAGES),
             documents=documents,
             files=len(files),
             elapsed=elapsed,
@@ -527,33 +383,6 @@ def run(args: argparse.Namespace, started: float) -> int:
         write_section(section)
         print(f"Wrote the '{SECTION[3:]}' section of {os.path.relpath(RESULTS, ROOT)}.")
     return 0 if all(ok for *_, ok, _ in results) else 1
-
-
-def render_table(series: list[Series], args: argparse.Namespace) -> str:
-    rows = [("command", "runs", "median", "p90", "min", "max")]
-    for s in series:
-        rows.append(
-            (
-                s.label,
-                str(len(s.samples_ms)),
-                fmt(s.median),
-                fmt(s.p90),
-                fmt(s.minimum),
-                fmt(max(s.samples_ms)),
-            )
-        )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = []
-    for n, row in enumerate(rows):
-        lines.append(
-            "  ".join(
-                c.ljust(w) if i == 0 else c.rjust(w)
-                for i, (c, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def render_section(
@@ -650,21 +479,7 @@ def render_section(
 
 
 def write_section(section: str) -> None:
-    if RESULTS.exists():
-        text = RESULTS.read_text()
-    else:
-        text = "# Benchmark results\n\nEach section is written by its benchmark with `--write-results`; see README.md.\n"
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip("\n") == SECTION), None)
-    if start is None:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = next(
-            (j for j in range(start + 1, len(lines)) if lines[j].startswith("## ")), len(lines)
-        )
-        after = "".join(lines[end:])
-        text = "".join(lines[:start]) + section + ("\n" + after if after else "")
-    RESULTS.write_text(text)
+    _common.write_section(SECTION, section)
 
 
 if __name__ == "__main__":

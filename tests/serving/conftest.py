@@ -121,7 +121,7 @@ def row_inputs(frame: pd.DataFrame, columns: list[str] | None = None) -> list[di
     for name in names:
         values = frame[name].tolist()
         if name in numeric:
-            data = [None if v != v else float(v) for v in values]
+            data = [None if pd.isna(v) else float(v) for v in values]
             out.append({"name": name, "shape": [len(values), 1], "datatype": "FP64", "data": data})
         else:
             out.append(
