@@ -179,10 +179,15 @@ def register(start: Path, name: str, part: str | None = None) -> Registered:
         "registered_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     created = registry.register(name, version, record)
+    pipeline = root / Layout(graph.artifacts).training(model.spec.training).pipeline
+    kept = {
+        "model.onnx": onnx_file,
+        **({"pipeline.joblib": pipeline} if pipeline.is_file() else {}),
+    }
     stored = registry.keep(
         name,
         created.version,
-        onnx_file,
+        kept,
         {**record, "version": created.version, "commit": created.commit},
     )
     return Registered(created, reason, stored)

@@ -214,11 +214,15 @@ class Registry:
     def store(self, model: str, version: str) -> Path:
         return self.root / ".mlform" / "registry" / model / version
 
-    def keep(self, model: str, version: str, onnx: Path, record: dict[str, Any]) -> Path:
+    def keep(
+        self, model: str, version: str, files: dict[str, Path], record: dict[str, Any]
+    ) -> Path:
+        """Copy a version's files (model.onnx, pipeline.joblib) into the local store."""
         folder = self.store(model, version)
         folder.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(onnx, folder / "model.onnx.partial")
-        os.replace(folder / "model.onnx.partial", folder / "model.onnx")
+        for name, source in files.items():
+            shutil.copyfile(source, folder / f"{name}.partial")
+            os.replace(folder / f"{name}.partial", folder / name)
         (folder / "record.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
         return folder / "model.onnx"
 

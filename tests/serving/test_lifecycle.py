@@ -27,17 +27,28 @@ def test_canary_split_is_deterministic_by_request_id(trained: Trained, tmp_path:
         inputs = row_inputs(trained.test.head(1))
         chosen: dict[str, str] = {}
         for i in range(400):
-            status, body = live.call("POST", "/v2/models/credit-risk/infer", {"id": f"customer-{i}", "inputs": inputs})
+            status, body = live.call(
+                "POST", "/v2/models/credit-risk/infer", {"id": f"customer-{i}", "inputs": inputs}
+            )
             assert status == 200
             chosen[f"customer-{i}"] = body["model_version"]
         versions = Counter(chosen.values())
         assert set(versions) == {"v0.1.0", "v0.2.0"}
         assert 20 <= versions["v0.2.0"] <= 60  # 10 % of 400, give or take
         for identifier in list(chosen)[:60]:  # the same id always lands on the same version
-            body = live.call("POST", "/v2/models/credit-risk/infer", {"id": identifier, "inputs": inputs})[1]
+            body = live.call(
+                "POST", "/v2/models/credit-risk/infer", {"id": identifier, "inputs": inputs}
+            )[1]
             assert body["model_version"] == chosen[identifier]
-        assert live.call("GET", "/v2/models/credit-risk")[1]["properties"]["version"] == "v0.1.0"  # the stable one
-        assert live.call("POST", "/v2/models/credit-risk/versions/v0.2.0/infer", {"inputs": inputs})[1]["model_version"] == "v0.2.0"
+        assert (
+            live.call("GET", "/v2/models/credit-risk")[1]["properties"]["version"] == "v0.1.0"
+        )  # the stable one
+        assert (
+            live.call("POST", "/v2/models/credit-risk/versions/v0.2.0/infer", {"inputs": inputs})[
+                1
+            ]["model_version"]
+            == "v0.2.0"
+        )
     finally:
         daemon.stop(tmp_path)
 
@@ -53,7 +64,7 @@ def test_hot_swap_fails_no_request(trained: Trained, tmp_path: Path) -> None:
         while not stop.is_set():
             try:
                 status, body = live.call("POST", "/v2/models/credit-risk/infer", {"inputs": inputs})
-            except Exception as error:  # noqa: BLE001 - every failure counts
+            except Exception as error:
                 failures.append(repr(error))
                 continue
             if status != 200:
@@ -80,7 +91,9 @@ def test_hot_swap_fails_no_request(trained: Trained, tmp_path: Path) -> None:
     assert seen["v0.1.0"] > 0 and seen["v0.2.0"] > 0
 
 
-def test_a_failed_reload_keeps_serving_the_previous_models(trained: Trained, tmp_path: Path) -> None:
+def test_a_failed_reload_keeps_serving_the_previous_models(
+    trained: Trained, tmp_path: Path
+) -> None:
     live = start(trained, tmp_path)
     try:
         config = json.loads((tmp_path / "config.json").read_text())
@@ -89,7 +102,9 @@ def test_a_failed_reload_keeps_serving_the_previous_models(trained: Trained, tmp
         record = json.loads((tmp_path / "server.json").read_text())
         os.kill(record["pid"], signal.SIGHUP)
         time.sleep(1.0)
-        status, body = live.call("POST", "/v2/models/credit-risk/infer", {"inputs": row_inputs(trained.test.head(1))})
+        status, body = live.call(
+            "POST", "/v2/models/credit-risk/infer", {"inputs": row_inputs(trained.test.head(1))}
+        )
         assert status == 200 and body["model_version"] == "v0.1.0"
         assert "reload failed" in (tmp_path / "server.log").read_text()
     finally:
@@ -126,7 +141,11 @@ def test_graceful_shutdown_finishes_requests_in_flight(trained: Trained, tmp_pat
 def test_stop_and_status(trained: Trained, tmp_path: Path) -> None:
     live = start(trained, tmp_path)
     running = daemon.status(tmp_path)
-    assert running is not None and running.url == live.url and running.status["deployment"] == "credit-risk-local"
+    assert (
+        running is not None
+        and running.url == live.url
+        and running.status["deployment"] == "credit-risk-local"
+    )
     assert daemon.stop(tmp_path) is True
     assert daemon.status(tmp_path) is None
     assert daemon.stop(tmp_path) is False

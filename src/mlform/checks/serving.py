@@ -33,6 +33,13 @@ def check_deployments(ctx: Context) -> None:
                 "E202",
                 f"stage '{spec.stage}' is not one of Model '{spec.model}''s stages: {', '.join(stages)}{suggestion(spec.stage, stages)}",
             )
+        if target == "kserve" and project is not None and project.spec.remote is None:
+            ctx.report(
+                doc,
+                ("spec", "target"),
+                "E217",
+                "a kserve Deployment needs the Project's spec.remote: its storageUri is where the model is published",
+            )
         if target in ("kserve", "triton") and spec.protocol == "v1":
             ctx.report(
                 doc,

@@ -28,6 +28,8 @@ def compile_(path: Path, check: bool) -> int:
         raise SpecInvalid("the specs have errors")
     compiled = compile_project(path, check=check)
     root = compiled.validation.workspace.root
+    for note in compiled.notes:
+        click.echo(click.style("note: ", fg="cyan") + note)
     if check:
         for file in compiled.files:
             if file.path in compiled.changed:

@@ -74,6 +74,12 @@ def shell_join(words: list[str]) -> str:
     return " ".join(shlex.quote(w) for w in words)
 
 
+def pbtxt_string(value: Any) -> str:
+    """A protobuf text-format string literal."""
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
 def comment(value: Any) -> str:
     """A one-line comment body: newlines, which would end the comment, are flattened."""
     return " ".join(str(value).split())
@@ -89,7 +95,13 @@ def environment() -> SandboxedEnvironment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(to_yaml=to_yaml, to_json=to_json, shell_quote=shell_quote, comment=comment)
+    env.filters.update(
+        to_yaml=to_yaml,
+        to_json=to_json,
+        shell_quote=shell_quote,
+        comment=comment,
+        pbtxt_string=pbtxt_string,
+    )
     return env
 
 

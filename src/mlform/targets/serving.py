@@ -1,0 +1,189 @@
+"""Deployments for clusters: a KServe InferenceService, a Triton model repository, or MLServer
+model settings, rendered for the version each Deployment selects from the registry.
+
+A Deployment whose selector matches no registered version yet renders nothing; compile
+reports it. Everything goes under the Deployment's ``output_dir`` (default
+``<Project.deploy_dir>/<deployment>/``), ready for Argo CD or Flux to sync.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+from mlform.errors import UserError
+from mlform.project import ProjectGraph
+from mlform.registry import Registry, Version
+from mlform.render import render
+from mlform.spec import Deployment
+from mlform.targets import RenderedFile
+
+TRITON_TYPES = {
+    "FP64": "TYPE_FP64",
+    "FP32": "TYPE_FP32",
+    "BYTES": "TYPE_STRING",
+    "INT64": "TYPE_INT64",
+    "INT32": "TYPE_INT32",
+    "BOOL": "TYPE_BOOL",
+}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    files: list[RenderedFile]
+    notes: list[str]  # deployments not rendered, and why
+
+
+def output_dir(graph: ProjectGraph, deployment: Deployment) -> PurePosixPath:
+    if deployment.spec.output_dir:
+        return PurePosixPath(deployment.spec.output_dir)
+    return PurePosixPath(graph.project.spec.deploy_dir) / deployment.metadata.name
+
+
+def render_deployments(graph: ProjectGraph) -> Rendered:
+    from mlform.serving.deploy import select
+
+    files: list[RenderedFile] = []
+    notes: list[str] = []
+    registry = Registry(graph.root)
+    for deployment in graph.all(Deployment):
+        target = graph.target(deployment)
+        if target == "local":
+            continue
+        try:
+            version = select(registry, deployment).version
+            onnx = registry.onnx_path(version)
+        except UserError as why:
+            notes.append(
+                f"Deployment '{deployment.metadata.name}' ({target}) is not rendered: {why.message}"
+            )
+            continue
+        folder = output_dir(graph, deployment)
+        if target == "kserve":
+            files.append(
+                RenderedFile(
+                    str(folder / "inferenceservice.yaml"), kserve(graph, deployment, version)
+                )
+            )
+        elif target == "triton":
+            files.extend(triton(registry, deployment, version, folder, onnx.read_bytes()))
+        else:
+            files.extend(mlserver(registry, deployment, version, folder))
+    return Rendered(files, notes)
+
+
+def _labels(deployment: Deployment, version: Version) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/managed-by": "mlform",
+        "app.kubernetes.io/name": deployment.metadata.name,
+        "mlform.dev/model": version.model,
+        "mlform.dev/version": version.version,
+    }
+
+
+def kserve(graph: ProjectGraph, deployment: Deployment, version: Version) -> str:
+    spec = deployment.spec
+    remote = graph.project.spec.remote
+    if remote is None:  # validation reports E217 first; this guards the API
+        raise UserError(
+            f"Deployment '{deployment.metadata.name}' targets kserve, which needs the Project's spec.remote"
+        )
+    model: dict[str, Any] = {
+        "modelFormat": {"name": "onnx"},
+        "protocolVersion": "v2",
+        "storageUri": f"{remote.url.rstrip('/')}/models/{version.model}/{version.version}",
+    }
+    if spec.resources:
+        model["resources"] = spec.resources.model_dump(mode="json", exclude_none=True)
+    if spec.env:
+        model["env"] = [{"name": k, "value": v} for k, v in sorted(spec.env.items())]
+    predictor: dict[str, Any] = {"minReplicas": spec.replicas.min, "maxReplicas": spec.replicas.max}
+    if spec.autoscaling:
+        predictor["scaleMetric"] = spec.autoscaling.metric
+        predictor["scaleTarget"] = spec.autoscaling.target
+    if spec.canary:
+        predictor["canaryTrafficPercent"] = spec.canary.traffic_percent
+    predictor["model"] = model
+    metadata: dict[str, Any] = {
+        "name": deployment.metadata.name,
+        "labels": _labels(deployment, version),
+        "annotations": {
+            "mlform.dev/sha256": str(version.record.get("sha256", "")),
+            "mlform.dev/commit": version.commit,
+        },
+    }
+    if spec.namespace:
+        metadata["namespace"] = spec.namespace
+    manifest = {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": metadata,
+        "spec": {"predictor": predictor},
+    }
+    return render("deploy/inferenceservice.yaml.j2", manifest=manifest, sources=[version.tag])
+
+
+def triton_number(registry: Registry, version: Version) -> int:
+    """Triton versions are integers: the version's position in the registry (1-based)."""
+    return [v.version for v in registry.versions(version.model)].index(version.version) + 1
+
+
+def triton(
+    registry: Registry, deployment: Deployment, version: Version, folder: PurePosixPath, onnx: bytes
+) -> list[RenderedFile]:
+    number = triton_number(registry, version)
+    signature = version.record.get("signature") or []
+    outputs = version.record.get("outputs") or []
+    classes = version.record.get("classes") or []
+    task = version.record.get("task")
+    output_tensors = []
+    for output in outputs:
+        name = output["name"]
+        if task == "classification" and name == "probabilities":
+            output_tensors.append(
+                {"name": name, "type": "TYPE_FP32", "dims": [len(classes) or -1], "reshape": None}
+            )
+        elif task == "classification" and name == "label":
+            label_type = "TYPE_STRING" if any(isinstance(c, str) for c in classes) else "TYPE_INT64"
+            output_tensors.append({"name": name, "type": label_type, "dims": [1], "reshape": []})
+        else:
+            output_tensors.append({"name": name, "type": "TYPE_FP32", "dims": [1], "reshape": None})
+    context = {
+        "name": version.model,
+        "version": number,
+        "max_batch_size": 256,
+        "inputs": [
+            {"name": i["name"], "type": TRITON_TYPES[i["datatype"]], "dims": [1]} for i in signature
+        ],
+        "outputs": output_tensors,
+        "instances": max(deployment.spec.replicas.min, 1),
+        "tag": version.tag,
+    }
+    model_dir = folder / version.model
+    return [
+        RenderedFile(str(model_dir / "config.pbtxt"), render("deploy/config.pbtxt.j2", **context)),
+        RenderedFile(str(model_dir / str(number) / "model.onnx"), onnx),
+    ]
+
+
+def mlserver(
+    registry: Registry, deployment: Deployment, version: Version, folder: PurePosixPath
+) -> list[RenderedFile]:
+    pipeline = registry.store(version.model, version.version) / "pipeline.joblib"
+    if not pipeline.is_file():
+        raise UserError(
+            f"MLServer serves the scikit-learn pipeline, which is not in the local store of {version.tag}"
+        )
+    settings = {
+        "name": version.model,
+        "implementation": "mlserver_sklearn.SKLearnModel",
+        "parameters": {"uri": "./model.joblib", "version": version.version},
+    }
+    return [
+        RenderedFile(
+            str(folder / "model-settings.json"),
+            render("deploy/model-settings.json.j2", settings=settings),
+        ),
+        RenderedFile(str(folder / "model.joblib"), pipeline.read_bytes()),
+    ]
