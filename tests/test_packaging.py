@@ -45,7 +45,15 @@ def test_wheel_installs_and_compiles_outside_the_repo(tmp_path: Path) -> None:
         (project / name).unlink()
     run(venv / "bin" / "mlform", "compile", cwd=project)
     assert {name: (project / name).read_text() for name in golden} == golden
-    run(venv / "bin" / "mlform", "init", "fresh", "--example", "diabetes-regression", cwd=tmp_path)
+    run(
+        venv / "bin" / "mlform",
+        "init",
+        "fresh",
+        "--example",
+        "diabetes-regression",
+        "--no-git",
+        cwd=tmp_path,
+    )
     assert run(venv / "bin" / "mlform", "compile", "--check", cwd=tmp_path / "fresh").endswith(
         "up to date (2 files).\n"
     )

@@ -82,17 +82,15 @@ def _stale_stages(root: Path, model: str) -> list[str]:
     return sorted(name.split(":")[-1] for name in status)
 
 
-def _require_committed(graph: ProjectGraph, name: str) -> None:
-    """A version is tagged on HEAD, so the inputs that made it must be committed there."""
+def _uncommitted(graph: ProjectGraph) -> list[str]:
+    """Spec and data files that differ from HEAD (rendered files are derived from specs)."""
     from mlform.spec import Dataset
 
-    inputs = [*graph.sources, "params.yaml", "dvc.yaml"]
-    inputs += [d.spec.source.path for d in graph.all(Dataset)]
-    inputs += [
-        f"{d.spec.source.path}.dvc"
-        for d in graph.all(Dataset)
-        if (graph.root / f"{d.spec.source.path}.dvc").exists()
-    ]
+    inputs = list(graph.sources)
+    for dataset in graph.all(Dataset):
+        inputs.append(dataset.spec.source.path)
+        if (graph.root / f"{dataset.spec.source.path}.dvc").exists():
+            inputs.append(f"{dataset.spec.source.path}.dvc")
     try:
         done = subprocess.run(
             ["git", "status", "--porcelain", "--", *inputs],
@@ -103,12 +101,7 @@ def _require_committed(graph: ProjectGraph, name: str) -> None:
         )
     except FileNotFoundError:
         raise UserError("git is not installed; the model registry lives in git tags") from None
-    changed = [line[3:] for line in done.stdout.splitlines() if line.strip()]
-    if changed:
-        raise UserError(
-            f"commit the specs and data of Model '{name}' first: a version is tagged on a "
-            f"commit, and these files differ from it: {', '.join(changed[:5])}"
-        )
+    return [line[3:] for line in done.stdout.splitlines() if line.strip()]
 
 
 def _onnx_metadata(path: Path) -> dict[str, Any]:
@@ -125,21 +118,39 @@ def _onnx_metadata(path: Path) -> dict[str, Any]:
     return out
 
 
-def register(start: Path, name: str, part: str | None = None) -> Registered:
-    """Register the model's reviewed ONNX file as a new version (git tag + local store)."""
-    graph = _graph(start)
+def register(
+    start: Path,
+    name: str,
+    part: str | None = None,
+    *,
+    graph: ProjectGraph | None = None,
+    from_apply: bool = False,
+) -> Registered:
+    """Register the model's reviewed ONNX file as a new version (git tag + local store).
+
+    ``from_apply``: the reconciler just ran the pipeline, so DVC is not asked again; an ONNX
+    file that is already registered is that version (a revert rolls back to it); and specs
+    that differ from HEAD are allowed but recorded as ``dirty`` in the version's record.
+    """
+    graph = graph or _graph(start)
     model = _model(graph, name)
     root = graph.root
     paths = Layout(graph.artifacts).model(name)
     review_file, onnx_file = root / paths.review, root / paths.onnx
     if not review_file.is_file() or not onnx_file.is_file():
         raise UserError(f"Model '{name}' has not been reviewed yet; run `dvc repro review-{name}`")
-    stale = _stale_stages(root, name)
-    if stale:
+    if not from_apply:
+        stale = _stale_stages(root, name)
+        if stale:
+            raise UserError(
+                f"the pipeline of Model '{name}' is not up to date ({', '.join(stale)}); run `dvc repro review-{name}`"
+            )
+    dirty = _uncommitted(graph)
+    if dirty and not from_apply:
         raise UserError(
-            f"the pipeline of Model '{name}' is not up to date ({', '.join(stale)}); run `dvc repro review-{name}`"
+            f"commit the specs and data of Model '{name}' first: a version is tagged on a "
+            f"commit, and these files differ from it: {', '.join(dirty[:5])}"
         )
-    _require_committed(graph, name)
     review = json.loads(review_file.read_text())
     sha256 = hashlib.sha256(onnx_file.read_bytes()).hexdigest()
     if review.get("sha256") != sha256:
@@ -151,15 +162,21 @@ def register(start: Path, name: str, part: str | None = None) -> Registered:
         raise UserError(
             f"Model '{name}' did not pass review (failed: {', '.join(failed)}); no version is registered"
         )
-    meta = _onnx_metadata(onnx_file)
     registry = Registry(root)
     previous = registry.versions(name)
-    latest = previous[-1] if previous else None
     same = next((v for v in reversed(previous) if v.record.get("sha256") == sha256), None)
     if same is not None:
+        if from_apply:
+            return Registered(
+                same,
+                "this exact model is already registered",
+                registry.store(name, same.version) / "model.onnx",
+            )
         raise UserError(
             f"{same.tag} is this exact model (sha256 {sha256[:12]}…); nothing new to register"
         )
+    meta = _onnx_metadata(onnx_file)
+    latest = previous[-1] if previous else None
     choice, reason = _bump(model.spec.registry.bump if part is None else part, meta, latest)
     version = bump(latest.version if latest else None, choice, model.spec.registry.initial_version)
     record = {
@@ -177,8 +194,9 @@ def register(start: Path, name: str, part: str | None = None) -> Registered:
         "spec_hash": meta.get("spec_hash"),
         "data_hash": meta.get("training_data_hash"),
         "registered_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **({"dirty": dirty} if dirty else {}),
     }
-    created = registry.register(name, version, record)
+    created = registry.register(name, version, record, same_commit_ok=from_apply)
     pipeline = root / Layout(graph.artifacts).training(model.spec.training).pipeline
     kept = {
         "model.onnx": onnx_file,

@@ -188,10 +188,12 @@ class Registry:
         except UserError:
             return False
 
-    def register(self, model: str, version: str, record: dict[str, Any]) -> Version:
+    def register(
+        self, model: str, version: str, record: dict[str, Any], *, same_commit_ok: bool = False
+    ) -> Version:
         commit = self.head()
         for existing in self.versions(model):
-            if existing.commit == commit:
+            if existing.commit == commit and not same_commit_ok:
                 raise UserError(
                     f"{existing.tag} is already registered at this commit ({commit[:8]}); "
                     "commit the change that produced the new model, then register it"

@@ -20,9 +20,14 @@ class ValidationResult:
         return not self.diagnostics.has_errors
 
 
-def validate(path: Path) -> ValidationResult:
-    """Read the project containing ``path`` and collect every diagnostic of every file."""
+def validate(path: Path, environment: str | None = None) -> ValidationResult:
+    """Read the project containing ``path`` (with ``environment``'s overlays applied) and
+    collect every diagnostic of every file."""
     workspace = read_workspace(path)
+    if environment is not None:
+        from mlform.reconcile.environments import apply_overlays
+
+        workspace = apply_overlays(workspace, environment)
     diagnostics = Diagnostics(list(workspace.diagnostics.items))
     diagnostics.extend(run_checks(workspace).items)
     return ValidationResult(workspace, diagnostics)

@@ -24,8 +24,12 @@ def passed_review(version: Version) -> bool:
     return isinstance(review, dict) and bool(review) and all(v == "pass" for v in review.values())
 
 
-def select(registry: Registry, deployment: Deployment) -> Selection:
-    """The version a Deployment asks for, or a UserError saying why there is none."""
+def select(registry: Registry, deployment: Deployment, current: str | None = None) -> Selection:
+    """The version a Deployment asks for, or a UserError saying why there is none.
+
+    ``current``: the version the pipeline of the applied commit produced. ``latest-passing``
+    then means that version, so reverting a commit rolls the deployment back to it.
+    """
     spec, model = deployment.spec, deployment.spec.model
     if spec.stage:
         chosen = registry.stage_version(model, spec.stage)
@@ -37,6 +41,8 @@ def select(registry: Registry, deployment: Deployment) -> Selection:
     if spec.version and spec.version != "latest-passing":
         return Selection(registry.find(model, spec.version), "pinned")
     passing = [v for v in registry.versions(model) if passed_review(v)]
+    if current is not None and current in [v.version for v in passing]:
+        return Selection(registry.find(model, current), "latest-passing (this commit's model)")
     if not passing:
         raise UserError(
             f"Model '{model}' has no registered version that passed review (`mlform models register {model}`)"
@@ -56,7 +62,10 @@ def served_version(registry: Registry, version: Version, weight: int) -> ServedV
 
 
 def server_config(
-    graph: ProjectGraph, deployment: Deployment, previous: ServeConfig | None = None
+    graph: ProjectGraph,
+    deployment: Deployment,
+    previous: ServeConfig | None = None,
+    current: str | None = None,
 ) -> ServeConfig:
     """What the Deployment's local server should serve now.
 
@@ -64,7 +73,7 @@ def server_config(
     served before keeps the rest, until the canary becomes the only version (promotion).
     """
     registry = Registry(graph.root)
-    chosen = select(registry, deployment).version
+    chosen = select(registry, deployment, current).version
     stable = _stable(previous, deployment.spec.model)
     canary = deployment.spec.canary
     models: tuple[ServedVersion, ...]

@@ -42,35 +42,39 @@ def output_dir(graph: ProjectGraph, deployment: Deployment) -> PurePosixPath:
 
 
 def render_deployments(graph: ProjectGraph) -> Rendered:
-    from mlform.serving.deploy import select
-
     files: list[RenderedFile] = []
     notes: list[str] = []
-    registry = Registry(graph.root)
     for deployment in graph.all(Deployment):
         target = graph.target(deployment)
         if target == "local":
             continue
         try:
-            version = select(registry, deployment).version
-            onnx = registry.onnx_path(version)
+            files.extend(render_deployment(graph, deployment)[0])
         except UserError as why:
             notes.append(
                 f"Deployment '{deployment.metadata.name}' ({target}) is not rendered: {why.message}"
             )
-            continue
-        folder = output_dir(graph, deployment)
-        if target == "kserve":
-            files.append(
-                RenderedFile(
-                    str(folder / "inferenceservice.yaml"), kserve(graph, deployment, version)
-                )
-            )
-        elif target == "triton":
-            files.extend(triton(registry, deployment, version, folder, onnx.read_bytes()))
-        else:
-            files.extend(mlserver(registry, deployment, version, folder))
     return Rendered(files, notes)
+
+
+def render_deployment(
+    graph: ProjectGraph, deployment: Deployment, current: str | None = None
+) -> tuple[list[RenderedFile], str]:
+    """The files of one cluster Deployment, and the version they deploy."""
+    from mlform.serving.deploy import select
+
+    registry = Registry(graph.root)
+    version = select(registry, deployment, current).version
+    folder = output_dir(graph, deployment)
+    target = graph.target(deployment)
+    if target == "kserve":
+        return [
+            RenderedFile(str(folder / "inferenceservice.yaml"), kserve(graph, deployment, version))
+        ], version.version
+    if target == "triton":
+        onnx = registry.onnx_path(version).read_bytes()
+        return triton(registry, deployment, version, folder, onnx), version.version
+    return mlserver(registry, deployment, version, folder), version.version
 
 
 def _labels(deployment: Deployment, version: Version) -> dict[str, str]:

@@ -1,0 +1,256 @@
+"""`mlform plan`, `apply`, `show`, `destroy`, `status`, `force-unlock`."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mlform.errors import UserError
+
+PROJECT = click.option(
+    "--project",
+    "path",
+    type=click.Path(path_type=Path, exists=True),
+    default=Path("."),
+    show_default=True,
+    help="The project (or a path inside it).",
+)
+ENV = click.option("--env", "environment", help="The environment (its overlays and its own state).")
+LOCK = click.option(
+    "--lock-timeout",
+    default="0s",
+    show_default=True,
+    help="How long to wait for another operation's lock, e.g. 30s, 5m.",
+)
+
+
+def seconds(text: str) -> float:
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h)?", text.strip())
+    if not match:
+        raise UserError(f"'{text}' is not a duration like 30s or 5m")
+    value, unit = float(match.group(1)), match.group(2) or "s"
+    return value * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
+
+
+def _progress(message: str) -> None:
+    click.echo(message)
+
+
+def _emit_plan(plan: Any, output: str) -> None:
+    from mlform.reconcile import report
+
+    if output == "json":
+        click.echo(json.dumps(plan.to_json(), indent=2))
+    elif output == "markdown":
+        click.echo(report.markdown(plan))
+    else:
+        click.echo(report.text(plan, click.style if sys.stdout.isatty() else None))
+
+
+@click.command(name="plan")
+@PROJECT
+@ENV
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Save the plan for `mlform apply FILE`.",
+)
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes, 1 on error."
+)
+def plan_(
+    path: Path, environment: str | None, output: str, out_file: Path | None, detailed_exitcode: bool
+) -> int:
+    """What apply would do: specs vs recorded state vs what is actually there."""
+    from mlform.fsutil import write_atomic
+    from mlform.reconcile.run import plan_only
+
+    plan, _ = plan_only(path, environment)
+    _emit_plan(plan, output)
+    if out_file is not None:
+        write_atomic(out_file, (json.dumps(plan.to_json(), indent=2) + "\n").encode())
+        click.echo(
+            f"\nSaved the plan to {out_file}; apply exactly it with: mlform apply {out_file}",
+            err=True,
+        )
+    if plan.errors:
+        return 1
+    return 2 if detailed_exitcode and plan.has_changes else 0
+
+
+def _confirm(plan: Any) -> bool:
+    from mlform.reconcile import report
+
+    click.echo(report.text(plan, click.style if sys.stdout.isatty() else None))
+    return click.confirm("\nDo you want to perform these actions?", default=False)
+
+
+def _run_apply(
+    path: Path,
+    environment: str | None,
+    plan_file: Path | None,
+    auto_approve: bool,
+    lock_timeout: str,
+    destroy: bool = False,
+) -> int:
+    from mlform.reconcile import report
+    from mlform.reconcile.plan import Plan
+    from mlform.reconcile.run import apply_plan, destroy_plan, load
+
+    saved = Plan.from_json(json.loads(plan_file.read_text())) if plan_file else None
+    if saved is not None:
+        environment = environment or (saved.environment if saved.environment != "default" else None)
+    wanted = load(path, environment)
+    if destroy:
+        wanted = destroy_plan(wanted)
+    if saved is None and not auto_approve and not sys.stdin.isatty():
+        raise UserError(
+            "apply needs confirmation, but there is no terminal to ask on",
+            hint="Pass --auto-approve, or apply a saved plan: mlform plan --out plan.json && mlform apply plan.json",
+        )
+
+    def show_or_ask(plan: Any) -> bool:
+        if saved is None and not auto_approve:
+            return _confirm(plan)
+        click.echo(report.text(plan, click.style if sys.stdout.isatty() else None) + "\n")
+        return True
+
+    plan, outcome = apply_plan(
+        wanted,
+        saved,
+        seconds(lock_timeout),
+        _progress,
+        show_or_ask,
+        "destroy" if destroy else "apply",
+    )
+    add, change, destroyed = plan.counts()
+    if not plan.has_changes:
+        click.echo("No changes. Nothing to apply.")
+        return 0
+    if outcome.ok:
+        click.echo(
+            click.style(
+                f"Apply complete! Resources: {add} added, {change} changed, {destroyed} destroyed.",
+                fg="green",
+                bold=True,
+            )
+        )
+        return 0
+    click.echo(
+        click.style(
+            f"Apply failed: {len(outcome.failed)} failed, {len(outcome.skipped)} not applied because of them, {len(outcome.applied)} applied.",
+            fg="red",
+            bold=True,
+        )
+    )
+    for address, message in outcome.failed.items():
+        click.echo(f"  ✗ {address}: {message}")
+    for address, message in outcome.skipped.items():
+        click.echo(f"  - {address}: {message}")
+    click.echo("What was serving before keeps serving.")
+    return 1
+
+
+@click.command(name="apply")
+@click.argument(
+    "plan_file", required=False, type=click.Path(path_type=Path, exists=True, dir_okay=False)
+)
+@PROJECT
+@ENV
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@LOCK
+def apply_(
+    plan_file: Path | None,
+    path: Path,
+    environment: str | None,
+    auto_approve: bool,
+    lock_timeout: str,
+) -> int:
+    """Make the world match the specs (or exactly a saved plan)."""
+    return _run_apply(path, environment, plan_file, auto_approve, lock_timeout)
+
+
+@click.command(name="destroy")
+@PROJECT
+@ENV
+@click.option("--auto-approve", is_flag=True)
+@LOCK
+def destroy(path: Path, environment: str | None, auto_approve: bool, lock_timeout: str) -> int:
+    """Tear an environment down: stop servers, remove rendered deployments, forget its state."""
+    return _run_apply(path, environment, None, auto_approve, lock_timeout, destroy=True)
+
+
+@click.command(name="show")
+@click.argument("plan_file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+def show(plan_file: Path, as_json: bool) -> int:
+    """Print a saved plan."""
+    from mlform.reconcile.plan import Plan
+
+    try:
+        plan = Plan.from_json(json.loads(plan_file.read_text()))
+    except (ValueError, KeyError, TypeError) as error:
+        raise UserError(
+            f"{plan_file} is not a plan saved by `mlform plan --out` ({error})"
+        ) from None
+    _emit_plan(plan, "json" if as_json else "text")
+    return 0
+
+
+@click.command(name="status")
+@PROJECT
+@ENV
+@click.option("--json", "as_json", is_flag=True)
+def status(path: Path, environment: str | None, as_json: bool) -> int:
+    """Sync and health of every resource, like Argo CD; applied and attempted revisions."""
+    from mlform.reconcile.run import status as run
+
+    info = run(path, environment)
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return 0
+    click.echo(f"Environment {info['environment']}: {info['sync']}, {info['health']}")
+    click.echo(f"  applied revision:   {info['applied_revision'] or '-'}")
+    click.echo(f"  attempted revision: {info['attempted_revision'] or '-'}")
+    if info["last_failure"]:
+        click.echo(f"  last failure:       {'; '.join(info['last_failure']['errors'])}")
+    width = max((len(r["address"]) for r in info["resources"]), default=10)
+    for row in info["resources"]:
+        extra = row["detail"] or row["reason"]
+        click.echo(
+            f"  {row['address']:<{width}}  {row['sync']:<9}  {row['health']:<11}  {extra}".rstrip()
+        )
+    return 0
+
+
+@click.command(name="force-unlock")
+@click.argument("lock_id")
+@PROJECT
+@ENV
+def force_unlock(lock_id: str, path: Path, environment: str | None) -> int:
+    """Remove a stuck lock (only when no operation holds it)."""
+    from mlform.reconcile.state import DEFAULT_ENV
+    from mlform.reconcile.state import force_unlock as run
+    from mlform.workspace import find_root
+
+    holder = run(find_root(path), environment or DEFAULT_ENV, lock_id)
+    click.echo(
+        f"Removed the lock {lock_id} of {holder.get('Who')} ({holder.get('Operation')}, since {holder.get('Created')})."
+    )
+    return 0
+
+
+COMMANDS = [plan_, apply_, destroy, show, status, force_unlock]

@@ -1,0 +1,387 @@
+"""apply: carry out a plan in dependency order, recording state after every step.
+
+Rendered files first; then the pipeline (`dvc repro` of exactly the affected stages),
+registration of versions that passed review, deployments (the local server is started or
+hot-swapped; cluster targets get their manifests), then monitors and retrain policies.
+Deletions run first, dependents before what they depend on. A failure stops what depends
+on it, leaves the previous deployment serving, and is reported with what did and did not
+happen. State is saved after every resource, so a killed apply loses at most the step it
+was in, and the next apply converges.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from mlform.errors import UserError
+from mlform.fsutil import write_all
+from mlform.layout import Layout
+from mlform.project import ProjectGraph
+from mlform.reconcile.observe import file_sha, files_stats
+from mlform.reconcile.plan import Change, Plan
+from mlform.reconcile.resources import PIPELINE, Resource
+from mlform.reconcile.state import State, now
+from mlform.spec import Dataset, Deployment, Model, Training
+from mlform.targets import RenderedFile
+from mlform.tools import executable
+
+Progress = Callable[[str], None]
+
+
+class Crash:
+    """Test hook: ``MLFORM_CRASH_AT=N`` kills this process (SIGKILL) at the N-th checkpoint."""
+
+    def __init__(self) -> None:
+        self.at = int(os.environ.get("MLFORM_CRASH_AT", "0") or 0)
+        self.count = 0
+
+    def point(self) -> None:
+        self.count += 1
+        if self.at and self.count == self.at:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass
+class Outcome:
+    applied: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # not applied because of a failure
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+@dataclass
+class Context:
+    graph: ProjectGraph
+    resources: dict[str, Resource]
+    files: dict[str, RenderedFile]
+    state: State
+    revision: str | None
+    progress: Progress
+    crash: Crash = field(default_factory=Crash)
+
+    @property
+    def root(self) -> Path:
+        return self.graph.root
+
+    def record(
+        self, resource: Resource, outputs: dict[str, Any] | None = None, error: str | None = None
+    ) -> None:
+        previous = self.state.resources.get(resource.address, {})
+        self.state.resources[resource.address] = {
+            "type": resource.type,
+            "name": resource.name,
+            "spec_hash": resource.spec_hash,
+            "meta_hash": resource.meta_hash,
+            "spec": resource.spec,
+            "meta": resource.meta,
+            "depends_on": list(resource.depends_on),
+            "prevent_destroy": resource.prevent_destroy,
+            "status": "failed" if error else "applied",
+            **({"error": error} if error else {}),
+            "outputs": outputs if outputs is not None else previous.get("outputs", {}),
+            "applied_at": now(),
+        }
+        self.crash.point()
+        self.state.save()
+        self.crash.point()
+
+
+def apply(ctx: Context, plan: Plan) -> Outcome:
+    outcome = Outcome()
+    changes = [c for c in plan.changes if c.is_change]
+    for change in reversed([c for c in changes if "delete" in c.actions]):
+        _step(ctx, outcome, change, partial(_destroy, ctx, change))
+    pending = [c for c in changes if "create" in c.actions or c.actions == ["update"]]
+    pipeline = [c for c in pending if c.type in PIPELINE and not c.metadata_only]
+    for change in pending:
+        if change.type == "file":
+            _step(ctx, outcome, change, partial(_file, ctx, change))
+    if pipeline:
+        _pipeline(ctx, outcome, pipeline)
+    for change in pending:
+        if change.type == "file" or (change.type in PIPELINE and not change.metadata_only):
+            continue
+        if change.metadata_only:
+            _step(ctx, outcome, change, partial(ctx.record, ctx.resources[change.address]))
+        elif change.type == "deployment":
+            _step(ctx, outcome, change, partial(_deploy, ctx, change))
+        else:  # monitor, retrain: recorded (monitoring rules are installed by a later release)
+            _step(ctx, outcome, change, partial(ctx.record, ctx.resources[change.address], {}))
+    return outcome
+
+
+def _blocked(ctx: Context, outcome: Outcome, change: Change) -> str | None:
+    for dependency in change.depends_on:
+        if dependency in outcome.failed or dependency in outcome.skipped:
+            return f"not applied: {dependency} failed"
+    return None
+
+
+def _step(ctx: Context, outcome: Outcome, change: Change, work: Callable[[], None]) -> None:
+    why = _blocked(ctx, outcome, change)
+    if why:
+        outcome.skipped[change.address] = why
+        ctx.progress(f"{change.address}: skipped ({why})")
+        return
+    ctx.progress(f"{change.address}: {_doing(change)}…")
+    try:
+        work()
+    except UserError as error:
+        _fail(ctx, outcome, change, error.message)
+        return
+    outcome.applied.append(change.address)
+    ctx.progress(f"{change.address}: {_done(change)}")
+
+
+def _fail(ctx: Context, outcome: Outcome, change: Change, message: str) -> None:
+    outcome.failed[change.address] = message
+    resource = ctx.resources.get(change.address)
+    if resource is not None:
+        ctx.record(resource, error=message)
+    ctx.progress(f"{change.address}: FAILED: {message}")
+
+
+def _doing(change: Change) -> str:
+    return (
+        {"create": "creating", "update": "updating", "delete": "destroying"}[change.actions[0]]
+        if len(change.actions) == 1
+        else "replacing"
+    )
+
+
+def _done(change: Change) -> str:
+    return (
+        {"create": "created", "update": "updated", "delete": "destroyed"}[change.actions[0]]
+        if len(change.actions) == 1
+        else "replaced"
+    )
+
+
+# --- files -------------------------------------------------------------------------------
+def _file(ctx: Context, change: Change) -> None:
+    rendered = ctx.files[change.name]
+    write_all([(ctx.root / rendered.path, rendered.data)])
+    ctx.record(ctx.resources[change.address], {"sha256": file_sha(ctx.root / rendered.path)})
+
+
+# --- the pipeline ------------------------------------------------------------------------
+def _stage_paths(graph: ProjectGraph, resource: Resource) -> list[str]:
+    """Inputs and outputs whose size and mtime say whether the resource changed outside."""
+    layout = Layout(graph.artifacts)
+    if resource.type == "dataset":
+        data = layout.dataset(resource.name)
+        source = graph.get(Dataset, resource.name).spec.source.path
+        return [source, *(str(p) for p in (data.checks, data.train, data.test, data.profile))]
+    if resource.type == "training":
+        trained = layout.training(resource.name)
+        return [str(trained.pipeline), str(trained.predictions), str(trained.metrics)]
+    if resource.type == "model":
+        model = layout.model(resource.name)
+        return [str(model.onnx), str(model.review)]
+    return []
+
+
+def _targets(graph: ProjectGraph, changes: list[Change]) -> list[tuple[str, list[str]]]:
+    """(stage to reproduce, pipeline resources it brings up to date), models first."""
+    addresses = {c.address for c in changes}
+    covered: set[str] = set()
+    out: list[tuple[str, list[str]]] = []
+    for model in graph.all(Model):
+        training = graph.training_of(model)
+        chain = [
+            f"dataset.{graph.dataset_of(training).metadata.name}",
+            f"featureset.{training.spec.features}",
+            f"training.{training.metadata.name}",
+            f"model.{model.metadata.name}",
+        ]
+        if addresses & set(chain):
+            out.append((f"review-{model.metadata.name}", [a for a in chain if a in addresses]))
+            covered |= set(chain)
+    for training in graph.all(Training):
+        chain = [
+            f"dataset.{graph.dataset_of(training).metadata.name}",
+            f"featureset.{training.spec.features}",
+            f"training.{training.metadata.name}",
+        ]
+        rest = [a for a in chain if a in addresses and a not in covered]
+        if rest:
+            out.append((f"evaluate-{training.metadata.name}", rest))
+            covered |= set(chain)
+    for dataset in graph.all(Dataset):
+        address = f"dataset.{dataset.metadata.name}"
+        if address in addresses:  # the profile is no model's input, but monitoring's reference
+            out.append(
+                (f"profile-{dataset.metadata.name}", [] if address in covered else [address])
+            )
+            covered.add(address)
+    for change in changes:  # a feature set no training uses: nothing to run
+        if change.address not in covered and change.type == "featureset":
+            out.append(("", [change.address]))
+    return out
+
+
+def _pipeline(ctx: Context, outcome: Outcome, changes: list[Change]) -> None:
+    by_address = {c.address: c for c in changes}
+    for stage, addresses in _targets(ctx.graph, changes):
+        blocked = [a for a in addresses if _blocked(ctx, outcome, by_address[a])]
+        if blocked:
+            for address in addresses:
+                outcome.skipped[address] = f"not applied: {', '.join(blocked)} blocked"
+            continue
+        if stage:
+            ctx.progress(f"dvc repro {stage}…")
+            ctx.crash.point()
+            failure = _repro(ctx.root, stage)
+            ctx.crash.point()
+            if failure is not None:
+                failed_stage, message = failure
+                for address in addresses:
+                    _fail(
+                        ctx,
+                        outcome,
+                        by_address[address],
+                        message
+                        if _owns(address, failed_stage)
+                        else f"not applied: stage {failed_stage} failed",
+                    )
+                continue
+        for address in addresses:
+            resource = ctx.resources[address]
+            outputs: dict[str, Any] = {
+                "stats": files_stats(ctx.root, _stage_paths(ctx.graph, resource))
+            }
+            if resource.type == "model":
+                try:
+                    outputs.update(_register(ctx, resource))
+                except UserError as error:
+                    _fail(ctx, outcome, by_address[address], error.message)
+                    continue
+            ctx.record(resource, outputs)
+            outcome.applied.append(address)
+            ctx.progress(
+                f"{address}: {_done(by_address[address])}"
+                + (f" ({outputs['version']})" if "version" in outputs else "")
+            )
+
+
+def _owns(address: str, stage: str) -> bool:
+    kind, _, name = address.partition(".")
+    prefixes = {
+        "dataset": ("check-", "profile-", "split-"),
+        "training": ("train-", "evaluate-"),
+        "model": ("export-", "review-"),
+    }
+    return any(stage == f"{p}{name}" for p in prefixes.get(kind, ()))
+
+
+def _repro(root: Path, stage: str) -> tuple[str, str] | None:
+    """None on success, else (failed stage, the located diagnostics it printed)."""
+    env = {
+        **os.environ,
+        "PATH": f"{Path(executable('dvc')).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    done = subprocess.run(
+        [executable("dvc"), "repro", stage],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    if done.returncode == 0:
+        return None
+    output = done.stdout + done.stderr
+    failed = stage
+    for line in output.splitlines():
+        if line.startswith("ERROR: failed to reproduce '"):
+            failed = line.split("'")[1]
+    located = [line for line in output.splitlines() if ": error E" in line]
+    return failed, "; ".join(located) or (output.strip().splitlines() or ["dvc repro failed"])[-1]
+
+
+def _register(ctx: Context, resource: Resource) -> dict[str, Any]:
+    from mlform.models import register
+
+    done = register(ctx.root, resource.name, graph=ctx.graph, from_apply=True)
+    ctx.crash.point()
+    return {
+        "version": done.version.version,
+        "sha256": done.version.record.get("sha256"),
+        "registered": done.reason,
+    }
+
+
+# --- deployments -------------------------------------------------------------------------
+def _deploy(ctx: Context, change: Change) -> None:
+    from mlform.serving import daemon
+    from mlform.serving.config import ServeConfig
+    from mlform.serving.deploy import server_config, state_dir
+
+    resource = ctx.resources[change.address]
+    deployment = ctx.graph.get(Deployment, resource.name)
+    current = (
+        ctx.state.resources.get(f"model.{deployment.spec.model}", {})
+        .get("outputs", {})
+        .get("version")
+    )
+    if ctx.graph.target(deployment) == "local":
+        folder = state_dir(ctx.root, resource.name)
+        previous = (
+            ServeConfig.load(folder / "config.json") if (folder / "config.json").exists() else None
+        )
+        config = server_config(ctx.graph, deployment, previous, current=current)
+        ctx.crash.point()
+        running = daemon.apply(folder, config)
+        ctx.crash.point()
+        models = [{"version": m.version, "weight": m.weight} for m in config.models]
+        ctx.record(
+            resource, {"target": "local", "url": running.url, "pid": running.pid, "models": models}
+        )
+        ctx.progress(
+            f"{change.address}: serving {', '.join(f'{m.version} ({m.weight}%)' for m in config.models)} at {running.url}"
+        )
+        return
+    from mlform.targets.serving import render_deployment
+
+    rendered, version = render_deployment(ctx.graph, deployment, current=current)
+    write_all((ctx.root / f.path, f.data) for f in rendered)
+    ctx.record(
+        resource,
+        {
+            "target": ctx.graph.target(deployment),
+            "version": version,
+            "files": {f.path: file_sha(ctx.root / f.path) for f in rendered},
+        },
+    )
+
+
+def _undeploy(ctx: Context, address: str, recorded: dict[str, Any]) -> None:
+    from mlform.serving import daemon
+    from mlform.serving.deploy import state_dir
+
+    outputs = recorded.get("outputs") or {}
+    if outputs.get("target") == "local":
+        daemon.stop(state_dir(ctx.root, recorded["name"]))
+    for path in outputs.get("files") or {}:
+        (ctx.root / path).unlink(missing_ok=True)
+
+
+def _destroy(ctx: Context, change: Change) -> None:
+    recorded = ctx.state.resources.get(change.address, {})
+    if change.type == "deployment":
+        _undeploy(ctx, change.address, recorded)
+    elif change.type == "file":
+        (ctx.root / change.name).unlink(missing_ok=True)
+    ctx.crash.point()
+    ctx.state.resources.pop(change.address, None)
+    ctx.state.save()

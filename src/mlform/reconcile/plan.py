@@ -1,0 +1,346 @@
+"""plan = f(desired resources, recorded state, observed world): pure, returns data.
+
+Actions follow Terraform: ``no-op``, ``create``, ``update``, ``delete``, and ``delete`` +
+``create`` for a replacement. Every action carries a reason a person can read, and changes
+to metadata alone (labels, description, owner) are told apart: they are recorded, nothing
+retrains or redeploys.
+"""
+
+from __future__ import annotations
+
+import graphlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from mlform.reconcile.resources import ORDER, PIPELINE, Resource
+
+FORMAT_VERSION = "1.2"
+
+# Changing these fields of a Deployment replaces it (stop the old server, start anew).
+REPLACE_FIELDS = {"deployment": ("target", "local.host", "local.port")}
+
+
+@dataclass
+class Field:
+    path: str
+    before: Any
+    after: Any
+
+
+@dataclass
+class Change:
+    address: str
+    type: str
+    name: str
+    actions: list[str]
+    reason: str
+    action_reason: str = ""  # Terraform-style machine-readable reason
+    fields: list[Field] = field(default_factory=list)
+    metadata_only: bool = False
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    depends_on: list[str] = field(default_factory=list)
+
+    @property
+    def symbol(self) -> str:
+        return (
+            {"create": "+", "update": "~", "delete": "-", "no-op": " "}.get(self.actions[0], "?")
+            if len(self.actions) == 1
+            else "-/+"
+        )
+
+    @property
+    def is_change(self) -> bool:
+        return self.actions != ["no-op"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "mode": "managed",
+            "type": self.type,
+            "name": self.name,
+            "action_reason": self.action_reason or None,
+            "reason": self.reason,
+            "metadata_only": self.metadata_only,
+            "change": {
+                "actions": self.actions,
+                "before": self.before,
+                "after": self.after,
+                "fields": [asdict(f) for f in self.fields],
+            },
+        }
+
+
+@dataclass
+class Observed:
+    """What is actually there, by address: a problem description, or nothing."""
+
+    drift: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class Plan:
+    environment: str
+    serial: int
+    lineage: str
+    revision: str | None
+    changes: list[Change]
+    drift: list[Change]
+    errors: list[str]
+    state_exists: bool = True
+    specs: str | None = None  # digest of the desired resources, so a saved plan can be checked
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.is_change for c in self.changes)
+
+    def counts(self) -> tuple[int, int, int]:
+        add = sum(1 for c in self.changes if "create" in c.actions)
+        change = sum(1 for c in self.changes if c.actions == ["update"])
+        destroy = sum(1 for c in self.changes if "delete" in c.actions)
+        return add, change, destroy
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "mlform_environment": self.environment,
+            "applyable": not self.errors,
+            "complete": True,
+            "errored": bool(self.errors),
+            "prior_state": {"serial": self.serial, "lineage": self.lineage},
+            "revision": self.revision,
+            "specs": self.specs,
+            "resource_changes": [c.to_json() for c in self.changes],
+            "resource_drift": [c.to_json() for c in self.drift],
+            "checks": [
+                {
+                    "address": {"kind": "prevent_destroy"},
+                    "status": "fail",
+                    "problems": [{"message": e}],
+                }
+                for e in self.errors
+            ]
+            or [{"address": {"kind": "prevent_destroy"}, "status": "pass", "problems": []}],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Plan:
+        def change(item: dict[str, Any]) -> Change:
+            body = item["change"]
+            return Change(
+                item["address"],
+                item["type"],
+                item["name"],
+                body["actions"],
+                item.get("reason", ""),
+                item.get("action_reason") or "",
+                [Field(**f) for f in body.get("fields", [])],
+                item.get("metadata_only", False),
+                body.get("before"),
+                body.get("after"),
+            )
+
+        errors = [
+            p["message"]
+            for c in data.get("checks", [])
+            if c["status"] == "fail"
+            for p in c["problems"]
+        ]
+        prior = data["prior_state"]
+        return cls(
+            data.get("mlform_environment", "default"),
+            prior["serial"],
+            prior["lineage"],
+            data.get("revision"),
+            [change(c) for c in data["resource_changes"]],
+            [change(c) for c in data.get("resource_drift", [])],
+            errors,
+            specs=data.get("specs"),
+        )
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(data, dict) and data:
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: data}
+
+
+def field_changes(before: dict[str, Any], after: dict[str, Any], prefix: str) -> list[Field]:
+    old, new = flatten(before, prefix), flatten(after, prefix)
+    return [
+        Field(k, old.get(k), new.get(k))
+        for k in sorted(set(old) | set(new))
+        if old.get(k) != new.get(k)
+    ]
+
+
+def _order(resources: dict[str, dict[str, Any]]) -> list[str]:
+    sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
+    for address, item in resources.items():
+        sorter.add(address, *[d for d in item["depends_on"] if d in resources])
+    order = list(sorter.static_order())
+    rank = {t: i for i, t in enumerate(ORDER)}
+    # Stable, readable order: by type, then dependency order, then name.
+    return sorted(order, key=lambda a: (rank[resources[a]["type"]], order.index(a)))
+
+
+def plan(
+    desired: dict[str, Resource],
+    state: Any,
+    observed: Observed,
+    environment: str,
+    revision: str | None,
+) -> Plan:
+    recorded: dict[str, dict[str, Any]] = state.resources
+    everything = {a: {"type": r.type, "depends_on": list(r.depends_on)} for a, r in desired.items()}
+    for address, item in recorded.items():
+        everything.setdefault(
+            address,
+            {
+                "type": item["type"],
+                "depends_on": [
+                    d for d in item.get("depends_on", []) if d in desired or d in recorded
+                ],
+            },
+        )
+    changes: dict[str, Change] = {}
+    drift: list[Change] = []
+    errors: list[str] = []
+    for address in _order(everything):
+        resource, before = desired.get(address), recorded.get(address)
+        if resource is None:
+            assert before is not None
+            change = Change(
+                address,
+                before["type"],
+                before["name"],
+                ["delete"],
+                "no longer declared",
+                "delete_because_no_resource_config",
+                before=before.get("spec"),
+                depends_on=before.get("depends_on", []),
+            )
+            if before.get("prevent_destroy"):
+                errors.append(
+                    f"{address} has prevent_destroy set and would be destroyed ({change.reason}); remove the protection from its spec or environment first"
+                )
+            changes[address] = change
+            continue
+        after = {"spec": resource.spec, "meta": resource.meta}
+        base = Change(
+            address,
+            resource.type,
+            resource.name,
+            ["no-op"],
+            "",
+            before=None
+            if before is None
+            else {"spec": before.get("spec"), "meta": before.get("meta")},
+            after=after,
+            depends_on=list(resource.depends_on),
+        )
+        if before is None:
+            base.actions, base.reason, base.action_reason = ["create"], "not yet applied", "create"
+            changes[address] = base
+            continue
+        base.fields = field_changes(before.get("spec", {}), resource.spec, "spec")
+        meta_fields = field_changes(before.get("meta", {}), resource.meta, "metadata")
+        upstream = [
+            d
+            for d in resource.depends_on
+            if d in changes
+            and changes[d].is_change
+            and not changes[d].metadata_only
+            and _propagates(changes[d], resource)
+        ]
+        problem = observed.drift.get(address)
+        if base.fields:
+            replaced = [
+                f.path
+                for f in base.fields
+                if f.path.removeprefix("spec.") in REPLACE_FIELDS.get(resource.type, ())
+            ]
+            if replaced:
+                base.actions, base.action_reason = (
+                    ["delete", "create"],
+                    "replace_because_cannot_update",
+                )
+                base.reason = f"{', '.join(replaced)} changed, which needs a replacement"
+            else:
+                base.actions, base.action_reason = ["update"], "update_because_spec_changed"
+                base.reason = (
+                    "spec changed: "
+                    + "; ".join(_short(f) for f in base.fields[:3])
+                    + (f"; and {len(base.fields) - 3} more" if len(base.fields) > 3 else "")
+                )
+        elif before.get("status") == "failed":
+            base.actions, base.action_reason, base.reason = (
+                ["update"],
+                "update_because_last_apply_failed",
+                f"the last apply failed: {before.get('error', 'unknown error')}",
+            )
+        elif upstream:
+            base.actions, base.action_reason, base.reason = (
+                ["update"],
+                "update_because_upstream_changed",
+                f"upstream changed: {', '.join(upstream)}",
+            )
+        elif problem:
+            base.actions, base.action_reason, base.reason = (
+                ["update"],
+                "update_because_changed_outside",
+                f"changed outside of mlform: {problem}",
+            )
+        elif meta_fields:
+            base.actions, base.action_reason, base.metadata_only = (
+                ["update"],
+                "update_metadata_only",
+                True,
+            )
+            base.reason = "metadata only (nothing retrains or redeploys): " + ", ".join(
+                f.path for f in meta_fields
+            )
+        base.fields += meta_fields
+        if problem:
+            drift.append(
+                Change(
+                    address,
+                    resource.type,
+                    resource.name,
+                    ["update"],
+                    f"changed outside of mlform: {problem}",
+                    "update_because_changed_outside",
+                )
+            )
+        changes[address] = base
+    return Plan(
+        environment,
+        state.serial,
+        state.lineage,
+        revision,
+        list(changes.values()),
+        drift,
+        errors,
+        state.exists,
+    )
+
+
+def _propagates(upstream: Change, resource: Resource) -> bool:
+    """Pipeline changes flow down the pipeline, and a model's to its deployments; monitors
+    and retrain policies do not re-install for a new version."""
+    return resource.type in PIPELINE or (resource.type == "deployment" and upstream.type == "model")
+
+
+def _short(f: Field) -> str:
+    return f"{f.path} {_value(f.before)} → {_value(f.after)}"
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 40 else text[:37] + "…"

@@ -1,0 +1,147 @@
+"""Every spec becomes addressed resources with dependencies; rendered files too.
+
+A resource's ``spec`` is what, when it changes, makes work (retraining, redeploying); its
+``meta`` (labels, description, owner) is recorded but changes nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlform.project import ProjectGraph
+from mlform.spec import Dataset, Deployment, FeatureSet, Model, Monitor, RetrainPolicy, Training
+
+ORDER = ("file", "dataset", "featureset", "training", "model", "deployment", "monitor", "retrain")
+PIPELINE = ("dataset", "featureset", "training", "model")
+
+
+def digest(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Resource:
+    type: str
+    name: str
+    spec: dict[str, Any]
+    meta: dict[str, Any] = field(default_factory=dict)
+    depends_on: tuple[str, ...] = ()
+    prevent_destroy: bool = False
+
+    @property
+    def address(self) -> str:
+        return f'file["{self.name}"]' if self.type == "file" else f"{self.type}.{self.name}"
+
+    @property
+    def spec_hash(self) -> str:
+        return digest(self.spec)
+
+    @property
+    def meta_hash(self) -> str:
+        return digest(self.meta)
+
+
+def _meta(document: Any) -> dict[str, Any]:
+    metadata = document.metadata
+    return {
+        "labels": dict(metadata.labels),
+        "description": metadata.description,
+        "owner": metadata.owner,
+    }
+
+
+def _spec(document: Any) -> dict[str, Any]:
+    data: dict[str, Any] = document.spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return data
+
+
+def desired(
+    graph: ProjectGraph, files: dict[str, str], environment: str | None = None
+) -> dict[str, Resource]:
+    """The resources the specs declare, by address. ``files`` maps rendered paths to sha256."""
+    protected = False
+    if environment:
+        env = graph.project.spec.environments.get(environment)
+        protected = bool(env and env.prevent_destroy)
+    out: dict[str, Resource] = {}
+
+    def add(resource: Resource) -> None:
+        out[resource.address] = resource
+
+    for path, sha in sorted(files.items()):
+        add(Resource("file", path, {"sha256": sha}))
+    for d in graph.all(Dataset):
+        add(Resource("dataset", d.metadata.name, _spec(d), _meta(d), (), protected))
+    for f in graph.all(FeatureSet):
+        add(
+            Resource(
+                "featureset",
+                f.metadata.name,
+                _spec(f),
+                _meta(f),
+                (f"dataset.{f.spec.dataset}",),
+                protected,
+            )
+        )
+    for t in graph.all(Training):
+        spec = {
+            **_spec(t),
+            "dataset": graph.dataset_of(t).metadata.name,
+            "seed": graph.seed(t.spec.seed),
+        }
+        depends = (f"dataset.{spec['dataset']}", f"featureset.{t.spec.features}")
+        add(Resource("training", t.metadata.name, spec, _meta(t), depends, protected))
+    for m in graph.all(Model):
+        spec = _spec(m)
+        spec["export"]["opset"] = graph.opset(m)
+        add(
+            Resource(
+                "model",
+                m.metadata.name,
+                spec,
+                _meta(m),
+                (f"training.{m.spec.training}",),
+                protected,
+            )
+        )
+    for dep in graph.all(Deployment):
+        if dep.spec.environments and environment not in dep.spec.environments:
+            continue  # declared for other environments only
+        spec = {**_spec(dep), "target": graph.target(dep)}
+        add(
+            Resource(
+                "deployment",
+                dep.metadata.name,
+                spec,
+                _meta(dep),
+                (f"model.{dep.spec.model}",),
+                protected or dep.spec.prevent_destroy,
+            )
+        )
+    for mon in graph.all(Monitor):
+        if f"deployment.{mon.spec.deployment}" in out:
+            add(
+                Resource(
+                    "monitor",
+                    mon.metadata.name,
+                    _spec(mon),
+                    _meta(mon),
+                    (f"deployment.{mon.spec.deployment}",),
+                    protected,
+                )
+            )
+    for p in graph.all(RetrainPolicy):
+        add(
+            Resource(
+                "retrain",
+                p.metadata.name,
+                _spec(p),
+                _meta(p),
+                (f"model.{p.spec.model}",),
+                protected,
+            )
+        )
+    return out
