@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class UserError(Exception):
     """Bad input or a refused operation: a clear message, exit code 1, no traceback."""
@@ -13,4 +15,9 @@ class UserError(Exception):
 
 
 class SpecInvalid(UserError):
-    """The specs have errors; the diagnostics were already reported."""
+    """The specs have errors. ``diagnostics`` (when given) are printed by the CLI; without
+    them, the command printed them already."""
+
+    def __init__(self, message: str, diagnostics: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.diagnostics = diagnostics or []

@@ -97,6 +97,39 @@ def init(
     return created
 
 
+CI_FILES = {"github": ".github/workflows/mlform.yml", "gitlab": ".gitlab-ci.yml"}
+
+
+def write_ci(directory: Path, system: str, environment: str | None, branch: str = "main") -> Path:
+    """A CI workflow: validate, plan (and comment it) on pull requests; apply on ``branch``.
+
+    The workflow is written at the git repository's root; the project may be a subfolder.
+    """
+    import subprocess
+
+    from mlform.render import render
+
+    top = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    root = Path(top) if top else directory
+    project = directory.resolve().relative_to(root.resolve()).as_posix() or "."
+    text = render(
+        f"ci/{system}.yml.j2",
+        branch=branch,
+        project=project,
+        env_name=environment or "default",
+        env_flag=f" --env {environment}" if environment else "",
+    )
+    path = root / CI_FILES[system]
+    write_all([(path, text.encode())])
+    return path
+
+
 def init_repositories(directory: Path) -> None:
     """git init (unless already inside a work tree) and dvc init (unless DVC is set up)."""
     import subprocess

@@ -134,8 +134,10 @@ def suggestion(word: Any, candidates: list[str]) -> str:
     if not isinstance(word, str):
         return ""
     close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
-    if not close and len(word) >= 3:  # an abbreviation: 'prod' for 'production'
-        close = [c for c in candidates if c.startswith(word)][:1]
+    if not close and len(word) >= 3:  # an abbreviation: 'prod' for 'production', or back
+        close = [
+            c for c in candidates if c.startswith(word) or (len(c) >= 3 and word.startswith(c))
+        ][:1]
     return f" — did you mean '{close[0]}'?" if close else ""
 
 

@@ -26,7 +26,19 @@ def main(argv: list[str] | None = None) -> NoReturn:
             reconfigure(errors="replace")
     try:
         code = cli.main(args=argv, prog_name="mlform", standalone_mode=False)
-    except SpecInvalid:
+    except SpecInvalid as invalid:
+        if invalid.diagnostics:
+            from mlform.cli.output import print_diagnostics
+
+            print_diagnostics(invalid.diagnostics)
+            errors = sum(1 for d in invalid.diagnostics if d.severity.value == "error")
+            click.echo(
+                click.style(
+                    f"Found {errors} error{'s' if errors != 1 else ''} in the specs; nothing was changed.",
+                    fg="red",
+                    bold=True,
+                )
+            )
         code = EXIT_INVALID
     except UserError as exc:
         click.echo(click.style("Error: ", fg="red", bold=True) + exc.message, err=True)

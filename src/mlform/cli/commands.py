@@ -107,11 +107,31 @@ def schema_estimators() -> int:
 @click.option("--example", help="Copy a shipped example (credit-risk, diabetes-regression).")
 @click.option("--force", is_flag=True, help="Write into a folder that is not empty.")
 @click.option("--no-git", is_flag=True, help="Do not run git init and dvc init.")
-def init(directory: Path, example: str | None, force: bool, no_git: bool) -> int:
+@click.option(
+    "--ci",
+    type=click.Choice(["github", "gitlab"]),
+    help="Write a CI workflow (into an existing project too).",
+)
+@click.option("--env", "environment", help="The environment the CI workflow applies.")
+def init(
+    directory: Path,
+    example: str | None,
+    force: bool,
+    no_git: bool,
+    ci: str | None,
+    environment: str | None,
+) -> int:
     """Create a new spec repository in DIRECTORY (or a copy of an example), with git and DVC."""
     from mlform.scaffold import init as run
+    from mlform.scaffold import write_ci
 
+    if ci and (directory / "mlform.yaml").exists():  # add CI to an existing project
+        path = write_ci(directory, ci, environment)
+        click.echo(f"Wrote {path}.")
+        return 0
     created = run(directory, example=example, force=force, vcs=not no_git)
+    if ci:
+        created.append(str(write_ci(directory, ci, environment)))
     click.echo(
         f"Created {len(created)} files in {directory}. Next: `cd {directory} && mlform validate`."
     )

@@ -254,3 +254,58 @@ def force_unlock(lock_id: str, path: Path, environment: str | None) -> int:
 
 
 COMMANDS = [plan_, apply_, destroy, show, status, force_unlock]
+
+
+@click.command(name="reconcile")
+@PROJECT
+@ENV
+@LOCK
+def reconcile(path: Path, environment: str | None, lock_timeout: str) -> int:
+    """Apply the checked-out revision if it changed anything (what a push runs)."""
+    from mlform.reconcile.gitops import reconcile as run
+
+    result = run(path, environment, seconds(lock_timeout), _progress)
+    click.echo(click.style(result.message, fg="green" if result.code == 0 else "red", bold=True))
+    return result.code
+
+
+@click.group()
+def hooks() -> None:
+    """Git hooks that reconcile on every push."""
+
+
+@hooks.command(name="install")
+@click.option(
+    "--bare-repo",
+    "bare",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    required=True,
+    help="The bare repository people push to.",
+)
+@click.option(
+    "--worktree",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Where pushed revisions are checked out and applied.",
+)
+@click.option("--branch", default="main", show_default=True)
+@click.option(
+    "--project",
+    "project",
+    default=".",
+    show_default=True,
+    help="The project's folder inside the repository.",
+)
+@ENV
+def hooks_install(
+    bare: Path, worktree: Path, branch: str, project: str, environment: str | None
+) -> int:
+    """Install a post-receive hook: each push to BRANCH is checked out and reconciled."""
+    from mlform.reconcile.gitops import install_hook
+
+    hook = install_hook(bare, worktree, branch, environment, project)
+    click.echo(f"Installed {hook}: pushes to {branch} are reconciled in {worktree}.")
+    return 0
+
+
+COMMANDS.extend([reconcile, hooks])

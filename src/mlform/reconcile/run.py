@@ -46,7 +46,7 @@ def load(start: Path, environment: str | None) -> Desired:
 
     result = validate(start, environment)
     if not result.valid:
-        raise SpecInvalid("the specs have errors")
+        raise SpecInvalid("the specs have errors", result.diagnostics.sorted())
     graph = ProjectGraph.from_validation(result)
     files = {f.path: f for f in render_pipeline(graph)}
     shas = {path: hashlib.sha256(f.data).hexdigest() for path, f in files.items()}
