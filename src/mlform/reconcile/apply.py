@@ -192,10 +192,16 @@ def _stage_paths(graph: ProjectGraph, resource: Resource) -> list[str]:
 
 
 def _targets(graph: ProjectGraph, changes: list[Change]) -> list[tuple[str, list[str]]]:
-    """(stage to reproduce, pipeline resources it brings up to date), models first."""
+    """(stage to reproduce, pipeline resources it brings up to date) in order: profiles
+    first (monitoring's reference; no model needs them), then each model, each training
+    without a model, each dataset without a training."""
     addresses = {c.address for c in changes}
     covered: set[str] = set()
     out: list[tuple[str, list[str]]] = []
+    for dataset in graph.all(Dataset):
+        address = f"dataset.{dataset.metadata.name}"
+        if address in addresses:
+            out.append((f"profile-{dataset.metadata.name}", [address]))
     for model in graph.all(Model):
         training = graph.training_of(model)
         chain = [
@@ -219,13 +225,10 @@ def _targets(graph: ProjectGraph, changes: list[Change]) -> list[tuple[str, list
             covered |= set(chain)
     for dataset in graph.all(Dataset):
         address = f"dataset.{dataset.metadata.name}"
-        if address in addresses:  # the profile is no model's input, but monitoring's reference
-            out.append(
-                (f"profile-{dataset.metadata.name}", [] if address in covered else [address])
-            )
-            covered.add(address)
+        if address in addresses and address not in covered:
+            out.append((f"split-{dataset.metadata.name}", [address]))
     for change in changes:  # a feature set no training uses: nothing to run
-        if change.address not in covered and change.type == "featureset":
+        if change.type == "featureset" and change.address not in covered:
             out.append(("", [change.address]))
     return out
 
@@ -245,33 +248,56 @@ def _pipeline(ctx: Context, outcome: Outcome, changes: list[Change]) -> None:
             ctx.crash.point()
             if failure is not None:
                 failed_stage, message = failure
-                for address in addresses:
-                    _fail(
-                        ctx,
-                        outcome,
-                        by_address[address],
-                        message
-                        if _owns(address, failed_stage)
-                        else f"not applied: stage {failed_stage} failed",
-                    )
+                owner = next(
+                    (a for a in addresses if _owns(a, failed_stage)),
+                    addresses[-1] if addresses else "",
+                )
+                done, rest = _split_at(addresses, owner)
+                _record_pipeline(ctx, outcome, by_address, done)
+                for address in rest:
+                    if address == owner:
+                        _fail(ctx, outcome, by_address[address], message)
+                    else:
+                        outcome.skipped[address] = f"not applied: {owner} failed"
                 continue
-        for address in addresses:
-            resource = ctx.resources[address]
-            outputs: dict[str, Any] = {
-                "stats": files_stats(ctx.root, _stage_paths(ctx.graph, resource))
-            }
-            if resource.type == "model":
-                try:
-                    outputs.update(_register(ctx, resource))
-                except UserError as error:
-                    _fail(ctx, outcome, by_address[address], error.message)
-                    continue
-            ctx.record(resource, outputs)
+        _record_pipeline(ctx, outcome, by_address, addresses)
+
+
+def _split_at(addresses: list[str], owner: str) -> tuple[list[str], list[str]]:
+    """What the failed stage's owner depends on completed; it and the rest did not. A
+    feature set counts as done only with its training (its params are read by train)."""
+    if owner not in addresses:
+        return [], addresses
+    index = addresses.index(owner)
+    done = [
+        a
+        for a in addresses[:index]
+        if not (a.startswith("featureset.") and owner.startswith("training."))
+    ]
+    return done, [a for a in addresses if a not in done]
+
+
+def _record_pipeline(
+    ctx: Context, outcome: Outcome, by_address: dict[str, Change], addresses: list[str]
+) -> None:
+    for address in addresses:
+        resource = ctx.resources[address]
+        outputs: dict[str, Any] = {
+            "stats": files_stats(ctx.root, _stage_paths(ctx.graph, resource))
+        }
+        if resource.type == "model":
+            try:
+                outputs.update(_register(ctx, resource))
+            except UserError as error:
+                _fail(ctx, outcome, by_address[address], error.message)
+                continue
+        ctx.record(resource, outputs)
+        if address not in outcome.applied:
             outcome.applied.append(address)
-            ctx.progress(
-                f"{address}: {_done(by_address[address])}"
-                + (f" ({outputs['version']})" if "version" in outputs else "")
-            )
+        ctx.progress(
+            f"{address}: {_done(by_address[address])}"
+            + (f" ({outputs['version']})" if "version" in outputs else "")
+        )
 
 
 def _owns(address: str, stage: str) -> bool:
@@ -355,6 +381,10 @@ def _deploy(ctx: Context, change: Change) -> None:
 
     rendered, version = render_deployment(ctx.graph, deployment, current=current)
     write_all((ctx.root / f.path, f.data) for f in rendered)
+    before = (ctx.state.resources.get(change.address, {}).get("outputs") or {}).get("files") or {}
+    _remove(
+        ctx.root, [p for p in before if p not in {f.path for f in rendered}]
+    )  # an older version's files
     ctx.record(
         resource,
         {
@@ -372,8 +402,18 @@ def _undeploy(ctx: Context, address: str, recorded: dict[str, Any]) -> None:
     outputs = recorded.get("outputs") or {}
     if outputs.get("target") == "local":
         daemon.stop(state_dir(ctx.root, recorded["name"]))
-    for path in outputs.get("files") or {}:
-        (ctx.root / path).unlink(missing_ok=True)
+    _remove(ctx.root, list(outputs.get("files") or {}))
+
+
+def _remove(root: Path, paths: list[str]) -> None:
+    """Delete rendered files, and the folders they leave empty."""
+    for path in paths:
+        target = root / path
+        target.unlink(missing_ok=True)
+        folder = target.parent
+        while folder != root and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
 
 
 def _destroy(ctx: Context, change: Change) -> None:
