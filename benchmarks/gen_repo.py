@@ -597,7 +597,7 @@ def make_model(rng: random.Random, index: int) -> tuple[str, dict[str, dict[str,
     else:
         ordered = [c for c in categorical if "allowed" in CATEGORICAL[c]]
         ordinal: dict[str, Any] = {"handle_unknown": "use_encoded_value", "unknown_value": -1}
-        if ordered:
+        if ordered and len(ordered) == len(categorical):  # all or none (E209)
             ordinal["categories"] = {c: list(CATEGORICAL[c]["allowed"]) for c in ordered}
         steps = [{"impute": {"strategy": "most_frequent"}}, {"ordinal": ordinal}]
     transforms.append({"columns": sorted(categorical), "steps": steps})
