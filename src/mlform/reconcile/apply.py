@@ -89,11 +89,21 @@ class Context:
             "status": "failed" if error else "applied",
             **({"error": error} if error else {}),
             "outputs": outputs if outputs is not None else previous.get("outputs", {}),
+            # the versions of what it depends on when it was applied (a model's, for a
+            # deployment): when one moves, the plan updates this resource
+            "upstream": {
+                d: v for d in resource.depends_on if (v := _version(self.state, d)) is not None
+            },
             "applied_at": now(),
         }
         self.crash.point()
         self.state.save()
         self.crash.point()
+
+
+def _version(state: State, address: str) -> str | None:
+    version = (state.resources.get(address, {}).get("outputs") or {}).get("version")
+    return str(version) if version is not None else None
 
 
 def apply(ctx: Context, plan: Plan) -> Outcome:
@@ -367,7 +377,7 @@ def _deploy(ctx: Context, change: Change) -> None:
         )
         config = server_config(ctx.graph, deployment, previous, current=current)
         ctx.crash.point()
-        running = daemon.apply(folder, config)
+        running = daemon.apply(folder, config, ctx.crash.point)
         ctx.crash.point()
         models = [{"version": m.version, "weight": m.weight} for m in config.models]
         ctx.record(

@@ -49,7 +49,9 @@ def reconcile(
         )
     try:
         wanted = load(start, environment)
-    except SpecInvalid:
+    except SpecInvalid as invalid:
+        for diagnostic in invalid.diagnostics:
+            progress(diagnostic.format())
         _record_failure(
             root,
             env,

@@ -257,6 +257,8 @@ def plan(
             and not changes[d].metadata_only
             and _propagates(changes[d], resource)
         ]
+        if resource.type == "deployment":  # the model it serves moved on without it
+            upstream += [f"{d} is at {v}" for d, v in _moved(before, recorded) if d not in upstream]
         problem = observed.drift.get(address)
         if base.fields:
             replaced = [
@@ -327,6 +329,17 @@ def plan(
         errors,
         state.exists,
     )
+
+
+def _moved(before: dict[str, Any], recorded: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
+    """Dependencies whose version changed since this resource was applied (an apply that
+    stopped between a model and its deployment)."""
+    moved = []
+    for dependency, version in (before.get("upstream") or {}).items():
+        now = (recorded.get(dependency, {}).get("outputs") or {}).get("version")
+        if now is not None and now != version:
+            moved.append((dependency, str(now)))
+    return moved
 
 
 def _propagates(upstream: Change, resource: Resource) -> bool:

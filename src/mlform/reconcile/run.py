@@ -91,7 +91,10 @@ def apply_plan(
             f"Removed a stale lock {holder.get('ID')} of {holder.get('Who')} (process {holder.get('pid')} is gone)."
         ),
     ):
+        crash = applying.Crash()
+        crash.point()
         state = State.load(root, wanted.environment)
+        state.checkpoint = crash.point
         if saved is not None:
             if (saved.serial, saved.lineage) != (state.serial, state.lineage):
                 raise UserError(
@@ -114,8 +117,9 @@ def apply_plan(
             raise UserError("the plan cannot be applied:\n  " + "\n  ".join(current.errors))
         if confirm is not None and current.has_changes and not confirm(current):
             raise UserError("Apply cancelled.")
+        crash.point()
         context = applying.Context(
-            wanted.graph, wanted.resources, wanted.files, state, current.revision, progress
+            wanted.graph, wanted.resources, wanted.files, state, current.revision, progress, crash
         )
         outcome = applying.apply(context, current)
         state.attempted_revision = current.revision

@@ -55,6 +55,7 @@ class State:
     last_failure: dict[str, Any] | None = None
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)
     exists: bool = False
+    checkpoint: Callable[[], None] | None = field(default=None, repr=False)  # crash tests
 
     @classmethod
     def load(cls, root: Path, environment: str) -> State:
@@ -104,6 +105,8 @@ class State:
         if self.path.exists():
             backup = self.path.with_name(self.path.name + ".backup")
             write_atomic(backup, self.path.read_bytes())
+        if self.checkpoint is not None:
+            self.checkpoint()
         write_atomic(self.path, (json.dumps(self.to_json(), indent=2) + "\n").encode())
         self.exists = True
 

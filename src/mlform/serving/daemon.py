@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,9 @@ def status(folder: Path) -> Running | None:
     )
 
 
-def apply(folder: Path, config: ServeConfig) -> Running:
+def apply(
+    folder: Path, config: ServeConfig, checkpoint: Callable[[], None] | None = None
+) -> Running:
     """Serve ``config``: hot-swap a running server, or start one; wait until it serves it."""
     folder.mkdir(parents=True, exist_ok=True)
     running = status(folder)
@@ -85,6 +88,8 @@ def apply(folder: Path, config: ServeConfig) -> Running:
         stop(folder)
         running = None
     write_atomic(folder / "config.json", config.to_json().encode())
+    if checkpoint is not None:
+        checkpoint()
     if running is not None:
         if running.status.get("config") != config.digest:
             os.kill(running.pid, signal.SIGHUP)

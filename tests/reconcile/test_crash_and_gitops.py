@@ -1,0 +1,169 @@
+"""Crash safety (kill -9 an apply at every checkpoint) and reconciliation on every push."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.pipeline_helpers import edit, git
+from tests.reconcile.helpers import diabetes_project, mlform, predict, state, stop_servers
+
+pytestmark = pytest.mark.slow
+SPACE_A = "alpha: [0.01, 0.1, 1.0, 10.0]"
+SPACE_B = "alpha: [0.02, 0.2, 2.0, 20.0]"
+
+
+class Watcher:
+    """Keeps asking the server for predictions; every failure is recorded."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.failures: list[str] = []
+        self.versions: set[str] = set()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self.versions.add(predict(self.port)["model_version"])
+            except Exception as error:
+                self.failures.append(repr(error))
+            time.sleep(0.02)
+
+    def __enter__(self) -> Watcher:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def test_kill_9_at_every_point_of_an_apply_converges(tmp_path: Path) -> None:
+    root, port = diabetes_project(tmp_path / "crash")
+    spec = root / "ml/diabetes.yaml"
+    try:
+        mlform("apply", "--auto-approve", cwd=root)
+        edit(spec, SPACE_A, SPACE_B)
+        mlform("apply", "--auto-approve", cwd=root)  # the uninterrupted run of B
+        expected = {"v0.1.0": SPACE_A, "v0.2.0": SPACE_B}
+        edit(spec, SPACE_B, SPACE_A)
+        mlform("apply", "--auto-approve", cwd=root)
+        assert predict(port)["model_version"] == "v0.1.0"
+        points = 0
+        with Watcher(port) as watcher:
+            for point in range(1, 60):
+                target = "v0.2.0" if point % 2 else "v0.1.0"
+                current = expected["v0.1.0" if target == "v0.2.0" else "v0.2.0"]
+                edit(spec, current, expected[target])
+                crashed = mlform(
+                    "apply",
+                    "--auto-approve",
+                    cwd=root,
+                    check=False,
+                    extra_env={"MLFORM_CRASH_AT": str(point)},
+                )
+                if crashed.code == 0:  # past the last checkpoint: the apply finished
+                    break
+                assert crashed.code == -9, crashed.out
+                points += 1
+                json.loads((root / ".mlform/state/default.json").read_text())  # the state parses
+                mlform("apply", "--auto-approve", cwd=root)  # the next apply converges …
+                assert (
+                    state(root)["resources"]["model.diabetes-progression"]["outputs"]["version"]
+                    == target
+                )
+                assert predict(port)["model_version"] == target
+                assert (
+                    mlform("plan", "--detailed-exitcode", cwd=root).code == 0
+                )  # … to the same end
+        print(f"\nkilled at {points} distinct points; every next apply converged")
+        assert points >= 20
+        assert watcher.failures == []  # the last good version kept serving throughout
+        assert watcher.versions == {"v0.1.0", "v0.2.0"}
+        assert subprocess.run(
+            ["git", "tag"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.split() == ["diabetes-progression@v0.1.0", "diabetes-progression@v0.2.0"]
+    finally:
+        stop_servers(root)
+
+
+def push(repo: Path) -> str:
+    done = subprocess.run(
+        ["git", "push", "-q", "origin", "HEAD:main"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout + done.stderr
+
+
+def test_every_push_is_reconciled(tmp_path: Path) -> None:
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    dev, port = diabetes_project(tmp_path / "dev")
+    git("remote", "add", "origin", str(origin), cwd=dev)
+    worktree = tmp_path / "deployed"
+    try:
+        push(dev)
+        mlform(
+            "hooks",
+            "install",
+            "--bare-repo",
+            str(origin),
+            "--worktree",
+            str(worktree),
+            cwd=tmp_path,
+        )
+        git("commit", "-q", "--allow-empty", "-m", "trigger", cwd=dev)
+        first = push(dev)
+        assert (
+            "remote: revision " in first and " applied: 10 added, 0 changed, 0 destroyed" in first
+        )
+        assert predict(port)["model_version"] == "v0.1.0"
+
+        edit(dev / "ml/diabetes.yaml", SPACE_A, SPACE_B)
+        git("commit", "-qam", "other alphas", cwd=dev)
+        output = push(dev)
+        assert "remote: model.diabetes-progression: updated (v0.2.0)" in output
+        assert predict(port)["model_version"] == "v0.2.0"
+
+        git("revert", "--no-edit", "HEAD", cwd=dev)
+        output = push(dev)
+        assert (
+            "remote: model.diabetes-progression: updated (v0.1.0)" in output
+        )  # the same model: rolled back
+        assert predict(port)["model_version"] == "v0.1.0"
+
+        edit(dev / "ml/diabetes.yaml", "class: Ridge", "class: Ridgee")
+        git("commit", "-qam", "a typo", cwd=dev)
+        output = push(dev)
+        assert (
+            "remote: ml/diabetes.yaml:" in output
+            and "error E108" in output
+            and "has invalid specs; nothing was changed" in output
+        )
+        assert predict(port)["model_version"] == "v0.1.0"
+        recorded = state(worktree)
+        assert recorded["attempted_revision"] != recorded["applied_revision"]
+        assert recorded["last_failure"]["errors"] == [
+            "the specs have errors (run `mlform validate`)"
+        ]
+
+        origin_tags = subprocess.run(
+            ["git", "tag"], cwd=origin, capture_output=True, text=True, check=True
+        ).stdout.split()
+        assert origin_tags == [
+            "diabetes-progression@v0.1.0",
+            "diabetes-progression@v0.2.0",
+        ]  # the registry is pushed
+    finally:
+        stop_servers(worktree)
