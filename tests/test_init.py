@@ -62,10 +62,14 @@ def test_init_sets_up_git_and_dvc(tmp_path: Path, run_cli: Callable[..., Run]) -
     root = tmp_path / "demo"
     assert (root / ".git").is_dir() and (root / ".dvc").is_dir()
     assert (root / ".gitignore").read_text() == "/.mlform/\n"
+    log = subprocess.run(
+        ["git", "log", "--format=%s"], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert log.stdout == "mlform init\n"  # a first commit, so versions can be tagged at once
     status = subprocess.run(
         ["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True, check=True
     )
-    assert "A  .dvc/config" in status.stdout
+    assert status.stdout == ""
     # inside a repository that has DVC: neither is set up again
     assert run_cli("init", "nested", cwd=root).code == 0
     assert not (root / "nested" / ".git").exists() and not (root / "nested" / ".dvc").exists()

@@ -131,35 +131,52 @@ def write_ci(directory: Path, system: str, environment: str | None, branch: str 
 
 
 def init_repositories(directory: Path) -> None:
-    """git init (unless already inside a work tree) and dvc init (unless DVC is set up)."""
+    """git init (unless already inside a work tree) and dvc init (unless DVC is set up).
+
+    A repository created here gets a first commit, "mlform init", so that versions can be
+    tagged on it right away (with mlform's name when git has no identity configured).
+    """
     import subprocess
 
     from mlform.tools import executable
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            list(args), cwd=directory, capture_output=True, text=True, check=False
-        )
+        try:
+            return subprocess.run(
+                list(args), cwd=directory, capture_output=True, text=True, check=False
+            )
+        except FileNotFoundError:
+            raise UserError(
+                f"{Path(args[0]).name} is not installed",
+                hint="Install it, or pass --no-git to skip git init and dvc init.",
+            ) from None
 
     inside = run("git", "rev-parse", "--show-toplevel")
-    if inside.returncode != 0:
+    created = inside.returncode != 0
+    if created:
         if run("git", "init", "-q").returncode != 0:
-            raise UserError("git init failed; is git installed?", hint="Use --no-git to skip it.")
+            raise UserError("git init failed", hint="Use --no-git to skip it.")
         top = directory.resolve()
     else:
         top = Path(inside.stdout.strip())
     here = directory.resolve()
-    if any(
+    if not any(
         (folder / ".dvc").is_dir() for folder in (here, *here.parents) if folder.is_relative_to(top)
     ):
-        return
-    args = ["init", "-q"] + (["--subdir"] if here != top else [])
-    done = run(executable("dvc"), *args)
-    if done.returncode != 0:
-        raise UserError(
-            f"dvc init failed: {done.stderr.strip() or done.stdout.strip()}",
-            hint="Use --no-git to skip it.",
+        done = run(executable("dvc"), "init", "-q", *(["--subdir"] if here != top else []))
+        if done.returncode != 0:
+            raise UserError(
+                f"dvc init failed: {done.stderr.strip() or done.stdout.strip()}",
+                hint="Use --no-git to skip it.",
+            )
+    if created:
+        identity = (
+            []
+            if run("git", "config", "user.email").stdout.strip()
+            else ["-c", "user.name=mlform", "-c", "user.email=mlform@localhost"]
         )
+        run("git", "add", "-A")
+        run("git", *identity, "commit", "-q", "-m", "mlform init")
 
 
 def _point_modelines(directory: Path) -> None:
