@@ -109,34 +109,34 @@ def start(deployment: str | None, path: Path) -> int:
 
 
 @server.command(name="stop")
-@click.argument("deployment", required=False)
+@click.argument("deployment")
 @PROJECT
-def stop(deployment: str | None, path: Path) -> int:
-    """Stop the Deployment's server; requests in flight finish first."""
+def stop(deployment: str, path: Path) -> int:
+    """Stop the Deployment's server; requests in flight finish first (works on invalid specs too)."""
     from mlform.serving import daemon
     from mlform.serving.deploy import state_dir
+    from mlform.workspace import find_root
 
-    graph, chosen = _deployment(path, deployment)
-    name = chosen.metadata.name
-    stopped = daemon.stop(state_dir(graph.root, name))
+    stopped = daemon.stop(state_dir(find_root(path), deployment))
     click.echo(
-        f"Stopped the server of '{name}'." if stopped else f"The server of '{name}' is not running."
+        f"Stopped the server of '{deployment}'."
+        if stopped
+        else f"The server of '{deployment}' is not running."
     )
     return 0
 
 
 @server.command(name="status")
-@click.argument("deployment", required=False)
+@click.argument("deployment")
 @click.option("--json", "as_json", is_flag=True)
 @PROJECT
-def status_(deployment: str | None, as_json: bool, path: Path) -> int:
+def status_(deployment: str, as_json: bool, path: Path) -> int:
     """Whether the Deployment's server runs, and what it serves."""
     from mlform.serving import daemon
     from mlform.serving.deploy import state_dir
+    from mlform.workspace import find_root
 
-    graph, chosen = _deployment(path, deployment)
-    name = chosen.metadata.name
-    running = daemon.status(state_dir(graph.root, name))
+    running = daemon.status(state_dir(find_root(path), deployment))
     if as_json:
         click.echo(
             json.dumps(
@@ -147,13 +147,13 @@ def status_(deployment: str | None, as_json: bool, path: Path) -> int:
             )
         )
     elif running is None:
-        click.echo(f"'{name}': not running")
+        click.echo(f"'{deployment}': not running")
     else:
         models = ", ".join(
             f"{m['model']}@{m['version']} ({m['weight']}%)"
             for m in running.status.get("models", [])
         )
         click.echo(
-            f"'{name}': serving {models} at {running.url} (pid {running.pid}, generation {running.status.get('generation')})"
+            f"'{deployment}': serving {models} at {running.url} (pid {running.pid}, generation {running.status.get('generation')})"
         )
     return 0

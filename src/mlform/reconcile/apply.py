@@ -302,8 +302,9 @@ def _record_pipeline(
                 _fail(ctx, outcome, by_address[address], error.message)
                 continue
         ctx.record(resource, outputs)
-        if address not in outcome.applied:
-            outcome.applied.append(address)
+        if address in outcome.applied:
+            continue  # a dataset brought up to date by its profile, then by its model's stages
+        outcome.applied.append(address)
         ctx.progress(
             f"{address}: {_done(by_address[address])}"
             + (f" ({outputs['version']})" if "version" in outputs else "")
