@@ -55,7 +55,7 @@ def test_wheel_installs_and_compiles_outside_the_repo(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert run(venv / "bin" / "mlform", "compile", "--check", cwd=tmp_path / "fresh").endswith(
-        "up to date (2 files).\n"
+        "up to date (4 files).\n"
     )
     assert (EXAMPLES / "diabetes-regression" / "dvc.yaml").read_text() == (
         tmp_path / "fresh" / "dvc.yaml"

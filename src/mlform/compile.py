@@ -24,10 +24,11 @@ class CompileResult:
 def render_all(graph: ProjectGraph) -> tuple[list[RenderedFile], list[str]]:
     """Every file the specs produce, in a stable order, and notes on what was not rendered."""
     from mlform.targets.dvc import render_pipeline
+    from mlform.targets.prometheus import render_monitoring
     from mlform.targets.serving import render_deployments
 
     deployments = render_deployments(graph)
-    files = render_pipeline(graph) + deployments.files
+    files = render_pipeline(graph) + render_monitoring(graph) + deployments.files
     paths = [f.path for f in files]
     if len(set(paths)) != len(paths):  # pragma: no cover - targets own disjoint paths
         raise AssertionError(f"two targets render the same file: {paths}")

@@ -197,10 +197,19 @@ def register(
         **({"dirty": dirty} if dirty else {}),
     }
     created = registry.register(name, version, record, same_commit_ok=from_apply)
-    pipeline = root / Layout(graph.artifacts).training(model.spec.training).pipeline
+    layout = Layout(graph.artifacts)
+    training = layout.training(model.spec.training)
+    dataset = layout.dataset(graph.dataset_of(graph.training_of(model)).metadata.name)
+    # The version's reference for drift monitoring travels with it: the profile of the data
+    # it was trained on, and its predictions on the test split.
+    optional = {
+        "pipeline.joblib": root / training.pipeline,
+        "profile.json": root / dataset.profile,
+        "test_predictions.parquet": root / training.predictions,
+    }
     kept = {
         "model.onnx": onnx_file,
-        **({"pipeline.joblib": pipeline} if pipeline.is_file() else {}),
+        **{name: path for name, path in optional.items() if path.is_file()},
     }
     stored = registry.keep(
         name,

@@ -118,7 +118,8 @@ def read_workspace(start: Path) -> Workspace:
         specs = projects[0].model.spec.specs
     else:  # an invalid Project still says where the specs are, most of the time
         specs = _lenient_specs(ws.project_raw)
-    for path in _spec_files(ws, projects[0] if projects else None, specs):
+    outputs = _output_dirs(root, projects[0].model if projects else None)
+    for path in _spec_files(ws, projects[0] if projects else None, specs, outputs):
         _read(ws, path)
     for doc in ws.documents:
         if doc.kind == "Project" and doc.source != PROJECT_FILE:
@@ -147,7 +148,21 @@ def _error(ws: Workspace, path: Path, mark: tuple[int, int], code: str, message:
     )
 
 
-def _spec_files(ws: Workspace, project: SpecDocument | None, specs: list[str]) -> list[Path]:
+def _output_dirs(root: Path, project: Document | None) -> frozenset[Path]:
+    """Folders mlform writes (artifacts, rendered deployments and rules): never specs.
+
+    An invalid Project still names them, most of the time: its defaults then apply."""
+    if isinstance(project, Project):
+        spec = project.spec
+        dirs = (spec.artifacts, spec.deploy_dir, spec.monitoring.rules_dir)
+    else:
+        dirs = ("artifacts", "deploy", "monitoring/rules")
+    return frozenset(root / d for d in dirs)
+
+
+def _spec_files(
+    ws: Workspace, project: SpecDocument | None, specs: list[str], outputs: frozenset[Path]
+) -> list[Path]:
     """Spec files under the Project's `specs` entries, sorted, each once, never outside."""
     found: dict[Path, None] = {}
     for index, entry in enumerate(specs):
@@ -175,7 +190,7 @@ def _spec_files(ws: Workspace, project: SpecDocument | None, specs: list[str]) -
         if target.is_file():
             found[target] = None
         elif target.is_dir():
-            for path in _walk(ws, target):
+            for path in _walk(ws, target, outputs):
                 found[path] = None
         else:
             fail("E011", f"'{entry}' does not exist")
@@ -183,13 +198,13 @@ def _spec_files(ws: Workspace, project: SpecDocument | None, specs: list[str]) -
     return sorted(found)
 
 
-def _walk(ws: Workspace, top: Path) -> list[Path]:
+def _walk(ws: Workspace, top: Path, outputs: frozenset[Path]) -> list[Path]:
     files: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(top):
         here = Path(dirpath)
         keep = []
         for name in sorted(dirnames):
-            if name.startswith(".") or name in SKIP_DIRS:
+            if name.startswith(".") or name in SKIP_DIRS or here / name in outputs:
                 continue
             if (here / name).is_symlink() and not inside(ws.root, here / name):
                 _error(

@@ -26,7 +26,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, in
 def test_from_nothing_to_serving(project: tuple[Path, int]) -> None:
     root, port = project
     done = mlform("apply", "--auto-approve", cwd=root)
-    assert "Plan: 10 to add, 0 to change, 0 to destroy." in done.out
+    assert "Plan: 12 to add, 0 to change, 0 to destroy." in done.out
     assert "model.diabetes-progression: created (v0.1.0)" in done.out
     assert (
         f"deployment.diabetes-local: serving v0.1.0 (100%) at http://127.0.0.1:{port}" in done.out

@@ -109,22 +109,24 @@ def test_plan_exit_codes_formats_and_saved_plans(
 ) -> None:
     result = run_cli("plan", "--detailed-exitcode", cwd=credit)
     assert result.code == 2
-    assert result.out.rstrip().endswith("Plan: 9 to add, 0 to change, 0 to destroy.")
+    assert result.out.rstrip().endswith("Plan: 11 to add, 0 to change, 0 to destroy.")
     data = json.loads(run_cli("plan", "--format", "json", cwd=credit).out)
     assert data["format_version"] == "1.2" and data["applyable"] is True
-    assert [c["address"] for c in data["resource_changes"]][:3] == [
+    assert [c["address"] for c in data["resource_changes"]][:5] == [
         'file["dvc.yaml"]',
+        'file["monitoring/rules/credit-risk-local.rules.yml"]',
+        'file["monitoring/rules/credit-risk-local.test.yml"]',
         'file["params.yaml"]',
         "dataset.credit",
     ]
     markdown = run_cli("plan", "--format", "markdown", cwd=credit).out
     assert markdown.startswith(
-        "### mlform plan — `default`\n\n**Plan: 9 to add, 0 to change, 0 to destroy.**"
+        "### mlform plan — `default`\n\n**Plan: 11 to add, 0 to change, 0 to destroy.**"
     )
     saved = tmp_path / "plan.json"
     assert run_cli("plan", "--out", str(saved), cwd=credit).code == 0
     shown = run_cli("show", str(saved), cwd=credit)
-    assert shown.out.rstrip().endswith("Plan: 9 to add, 0 to change, 0 to destroy.")
+    assert shown.out.rstrip().endswith("Plan: 11 to add, 0 to change, 0 to destroy.")
     assert (
         json.loads(run_cli("show", str(saved), "--json", cwd=credit).out)["prior_state"]["serial"]
         == 0

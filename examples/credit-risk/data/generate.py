@@ -3,7 +3,8 @@
     python data/generate.py            # writes data/credit.csv (5,000 rows)
     python data/generate.py --rows 20000 --seed 7 --shift 0.5 --out /tmp/drifted.csv
 
-`--shift` moves incomes and loan amounts (data drift) for monitoring demos.
+`--shift` moves ages, incomes, loan amounts and the mix of loan purposes (data drift) for
+monitoring demos; `--shift 0` (the default) is the original population.
 Only numpy is needed; the output is byte-identical for the same arguments.
 """
 
@@ -23,12 +24,18 @@ HISTORY = ["good", "fair", "poor"]
 
 def generate(rows: int, seed: int, shift: float) -> list[dict[str, object]]:
     rng = np.random.default_rng(seed)
-    age = rng.integers(18, 76, rows)
+    age = np.clip(rng.integers(18, 76, rows) + int(round(shift * 8)), 18, 100)
     sex = rng.choice(["female", "male"], rows, p=[0.48, 0.52])
     income = np.round(rng.lognormal(10.4 + 0.004 * (age - 18) + shift * 0.4, 0.45, rows), 2)
     employment = np.round(np.clip(rng.normal((age - 18) * 0.35, 3.0), 0, None), 1)
     employment_missing = rng.random(rows) < 0.03
-    purpose = rng.choice(PURPOSES, rows, p=[0.3, 0.15, 0.2, 0.1, 0.25])
+    mix = min(max(shift, 0.0), 1.0) * 0.6
+    purpose = rng.choice(
+        PURPOSES,
+        rows,
+        p=(1 - mix) * np.array([0.3, 0.15, 0.2, 0.1, 0.25])
+        + mix * np.array([0.1, 0.3, 0.1, 0.4, 0.1]),
+    )
     housing = rng.choice(HOUSING, rows, p=[0.45, 0.45, 0.10])
     history = rng.choice(HISTORY, rows, p=[0.6, 0.28, 0.12])
     term = rng.choice([12, 24, 36, 48, 60], rows)

@@ -157,10 +157,11 @@ def stage(step: str, name: str, params_file: Path) -> int:
 def _more() -> list[click.Command]:
     from mlform.cli.experiments import experiments, metrics
     from mlform.cli.models import models
+    from mlform.cli.monitor import monitor, retrain
     from mlform.cli.reconcile import COMMANDS
     from mlform.cli.serve import serve, server
 
-    return [models, experiments, metrics, serve, server, *COMMANDS]
+    return [models, experiments, metrics, serve, server, monitor, retrain, *COMMANDS]
 
 
 ALL: list[click.Command] = [compile_, schema, init, stage, *_more()]

@@ -43,12 +43,13 @@ def revision(root: Path) -> str | None:
 
 def load(start: Path, environment: str | None) -> Desired:
     from mlform.targets.dvc import render_pipeline
+    from mlform.targets.prometheus import render_monitoring
 
     result = validate(start, environment)
     if not result.valid:
         raise SpecInvalid("the specs have errors", result.diagnostics.sorted())
     graph = ProjectGraph.from_validation(result)
-    files = {f.path: f for f in render_pipeline(graph)}
+    files = {f.path: f for f in [*render_pipeline(graph), *render_monitoring(graph)]}
     shas = {path: hashlib.sha256(f.data).hexdigest() for path, f in files.items()}
     env = environment or DEFAULT_ENV
     return Desired(result, graph, desired(graph, shas, environment), files, env)

@@ -40,7 +40,11 @@ def _representer() -> type:
     from ruamel.yaml.representer import SafeRepresenter
 
     class Representer(SafeRepresenter):
-        """Quotes YAML 1.1-ambiguous strings; a subclass, so no global state changes."""
+        """Quotes YAML 1.1-ambiguous strings and writes no anchors (a value used twice is
+        written twice: rendered files are read by people and by tools without aliases)."""
+
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
 
     Representer.add_representer(str, _represent_str)
     return Representer

@@ -62,3 +62,36 @@ def _svg(body: str, height: int = HEIGHT) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
         f'viewBox="0 0 {WIDTH} {height}" role="img">{body}</svg>'
     )
+
+
+def compare(
+    labels: Sequence[str],
+    reference: Sequence[float],
+    current: Sequence[float],
+    *,
+    colors: tuple[str, str] = ("#4c78a8", "#e45756"),
+) -> Markup:
+    """Two shares per bin side by side: the reference's and the current window's."""
+    if not labels:
+        return Markup("")
+    top = max(*reference, *current, 1e-12)
+    width = (WIDTH - 2 * PAD) / len(labels)
+    items = []
+    for i, label in enumerate(labels):
+        for j, (value, color) in enumerate(((reference[i], colors[0]), (current[i], colors[1]))):
+            height = (HEIGHT - 2 * PAD) * value / top
+            x = PAD + i * width + j * width / 2
+            tip = f"{label}: {'reference' if j == 0 else 'current'} {value:.1%}"
+            items.append(
+                f'<rect x="{x:.1f}" y="{HEIGHT - PAD - height:.1f}" width="{max(width / 2 - 1, 1):.1f}" '
+                f'height="{height:.1f}" fill="{color}"><title>{escape(tip)}</title></rect>'
+            )
+    legend = (
+        f'<rect x="{PAD}" y="4" width="10" height="10" fill="{colors[0]}"/>'
+        f'<text x="{PAD + 14}" y="13" font-size="10">reference</text>'
+        f'<rect x="{PAD + 80}" y="4" width="10" height="10" fill="{colors[1]}"/>'
+        f'<text x="{PAD + 94}" y="13" font-size="10">current</text>'
+        f'<text x="{PAD}" y="{HEIGHT - 6}" font-size="10">{escape(str(labels[0])[:20])}</text>'
+        f'<text x="{WIDTH - PAD}" y="{HEIGHT - 6}" font-size="10" text-anchor="end">{escape(str(labels[-1])[:20])}</text>'
+    )
+    return Markup(_svg("".join(items) + legend))

@@ -6,7 +6,7 @@ Routes (Open Inference Protocol V2, V1, and mlform's own):
     GET  /v2/models/{m}[/versions/{v}]         metadata
     GET  /v2/models/{m}[/versions/{v}]/ready
     POST /v2/models/{m}[/versions/{v}]/infer
-    POST /v2/models/{m}/feedback               ground-truth labels by request id
+    POST /v2/models/{m}/feedback               ground-truth labels by request id (+ extra columns)
     GET  /v1/models/{m}      POST /v1/models/{m}:predict
     GET  /metrics            GET /mlform/status
 """
@@ -138,7 +138,7 @@ class Server:
         parts = [p for p in path.split("/") if p]
         get, post = method in ("GET", "HEAD"), method == "POST"
         if path == "/metrics" and get:
-            return 200, self.metrics.render().encode(), TEXT, 0
+            return 200, self.metrics.render().encode() + self._exported(), TEXT, 0
         if parts[:1] == ["v2"]:
             return await self._v2(parts[1:], get, post, scope, receive, labels)
         if parts[:2] == ["v1", "models"] and len(parts) == 3:
@@ -298,13 +298,37 @@ class Server:
             label = item["label"]
             if not isinstance(label, str | int | float) or isinstance(label, bool):
                 raise bad_request(f"feedback[{index}]: 'label' must be a number or a string")
-            clean.append({"request_id": item["request_id"], "row": row, "label": label})
+            entry = {"request_id": item["request_id"], "row": row, "label": label}
+            columns = item.get("columns")
+            if columns is not None:
+                if not _flat_record(columns):
+                    raise bad_request(
+                        f"feedback[{index}]: 'columns' must map at most {MAX_FEEDBACK_COLUMNS} "
+                        "names to strings, numbers, booleans or null"
+                    )
+                entry["columns"] = columns
+            clean.append(entry)
         if self.logger is None:
             raise RequestError(
                 409, "this deployment keeps no prediction log, so feedback cannot be joined"
             )
         self.logger.record_feedback(model, clean)
         return 200, orjson.dumps({"recorded": len(clean)}), JSON, 0
+
+    def _exported(self) -> bytes:
+        """The monitors' metric files, each complete (they are replaced atomically)."""
+        if self.snapshot is None:
+            return b""
+        out = b""
+        for name in self.snapshot.config.metrics_files:
+            try:
+                with open(name, "rb") as handle:
+                    data = handle.read(MAX_EXPORTED_BYTES + 1)
+            except OSError:
+                continue  # the monitor has not run yet
+            if len(data) <= MAX_EXPORTED_BYTES:
+                out += data if data.endswith(b"\n") else data + b"\n"
+        return out
 
     def status(self) -> dict[str, Any]:
         snapshot = self.snapshot
@@ -356,3 +380,22 @@ def _rows(values: Any) -> list[Any]:
     if array.ndim <= 1 or array.shape[1:] == (1,):
         return as_list(array)
     return [as_list(row) for row in array]
+
+
+MAX_FEEDBACK_COLUMNS = 256
+MAX_EXPORTED_BYTES = 4 * 1024 * 1024
+
+
+def _flat_record(value: Any) -> bool:
+    """Feedback's extra columns (what the model was not sent, e.g. an id or a sensitive
+    attribute the dataset needs): a small, flat mapping of names to scalars."""
+    return (
+        isinstance(value, dict)
+        and len(value) <= MAX_FEEDBACK_COLUMNS
+        and all(
+            isinstance(k, str)
+            and 0 < len(k) <= 128
+            and (v is None or isinstance(v, str | int | float | bool))
+            for k, v in value.items()
+        )
+    )

@@ -41,6 +41,8 @@ class ServeConfig:
     models: tuple[ServedVersion, ...] = ()
     limits: Limits = field(default_factory=Limits)
     prediction_log: PredictionLog = field(default_factory=PredictionLog)
+    # Monitors' exported scores (`mlform monitor run`), appended to /metrics as they are.
+    metrics_files: tuple[str, ...] = ()
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
@@ -58,6 +60,7 @@ class ServeConfig:
             models=tuple(ServedVersion(**m) for m in data.get("models", [])),
             limits=Limits(**data.get("limits", {})),
             prediction_log=PredictionLog(**data.get("prediction_log", {})),
+            metrics_files=tuple(data.get("metrics_files", ())),
         )
 
     @classmethod

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlform.errors import UserError
+from mlform.monitoring import monitor_dir
 from mlform.project import ProjectGraph
 from mlform.registry import Registry, Version
 from mlform.serving.config import PredictionLog, ServeConfig, ServedVersion
-from mlform.spec import Deployment
+from mlform.spec import Deployment, Monitor
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,11 @@ def server_config(
         port=deployment.spec.local.port,
         models=models,
         prediction_log=PredictionLog(folder=str(folder / "logs")),
+        metrics_files=tuple(
+            str(monitor_dir(graph.root, m.metadata.name) / "metrics.prom")
+            for m in graph.all(Monitor)
+            if m.spec.deployment == deployment.metadata.name
+        ),
     )
 
 

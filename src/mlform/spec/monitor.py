@@ -68,6 +68,9 @@ class Alerts(StrictModel):
     team: str | None = None
     runbook_url: str | None = None
     for_: Duration = Field(default="5m", alias="for")
+    evaluation_interval: Duration = Field(
+        default="30s", description="How often Prometheus evaluates the Monitor's rules."
+    )
     labels: dict[Annotated[str, Field(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")], str] = {}
 
 

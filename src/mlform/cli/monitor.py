@@ -1,0 +1,191 @@
+"""`mlform monitor run` and `mlform retrain check|run`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from mlform.project import ProjectGraph
+
+PROJECT = click.option(
+    "--project",
+    "path",
+    type=click.Path(path_type=Path, exists=True),
+    default=Path("."),
+    show_default=True,
+    help="The project (or a path inside it).",
+)
+FORMAT = click.option(
+    "--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+
+
+def load_graph(path: Path) -> ProjectGraph:
+    from mlform.errors import SpecInvalid
+    from mlform.project import ProjectGraph
+    from mlform.validate import validate
+
+    result = validate(path)
+    if not result.valid:
+        raise SpecInvalid("the specs have errors", result.diagnostics.sorted())
+    return ProjectGraph.from_validation(result)
+
+
+@click.group()
+def monitor() -> None:
+    """Drift and performance of deployed models."""
+
+
+@monitor.command(name="run")
+@click.argument("name", metavar="MONITOR")
+@click.option("--window", help="How far back to look, e.g. 30m, 1h, 7d (default: the Monitor's).")
+@click.option(
+    "--input",
+    "source",
+    type=click.Path(path_type=Path),
+    help="Score this file instead of the server's log: a prediction log (.jsonl) or a table "
+    "of inputs (.csv, .parquet).",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 2 when an alert condition holds (drift, or performance out of bounds).",
+)
+@FORMAT
+@PROJECT
+def run_monitor(
+    name: str,
+    window: str | None,
+    source: Path | None,
+    detailed_exitcode: bool,
+    output: str,
+    path: Path,
+) -> int:
+    """Score the Deployment's recent traffic against the served version's training data."""
+    from mlform.monitoring.monitor import run
+
+    outcome = run(load_graph(path), name, window, source)
+    if output == "json":
+        click.echo(json.dumps(outcome.result, indent=2, default=str))
+    else:
+        _print(outcome.result, outcome.folder)
+    return 2 if detailed_exitcode and outcome.alerts else 0
+
+
+def _print(result: dict[str, Any], folder: Path) -> None:
+    w = result["window"]
+    span = f" in the last {w['span']}" if w.get("span") else ""
+    click.echo(
+        f"Monitor {result['monitor']}: Model {result['model']} {result['version'] or ''}, "
+        f"{w['rows']:,} row(s){span} from {w['source']}"
+    )
+    for note in result["notes"]:
+        click.echo(click.style("note: ", fg="yellow") + note)
+    data = result.get("data_drift")
+    if data:
+        click.echo(
+            f"Data drift: {len(data['drifted'])} of {len(data['features'])} feature(s) drifted "
+            f"(share {data['share']:.2f}; dataset drift at {data['drift_share']:g}): "
+            + (click.style("dataset drift", fg="red") if data["detected"] else "no dataset drift")
+        )
+        width = max((len(f["feature"]) for f in data["features"]), default=0)
+        for f in data["features"]:
+            op = "<" if f["score_kind"] == "p_value" else "≥"
+            if not f["drifted"]:
+                op = "≥" if op == "<" else "<"
+            state = click.style("drifted", fg="red") if f["drifted"] else "ok"
+            click.echo(
+                f"  {f['feature']:<{width}}  {f['method']:<14} {f['score']:.4g} {op} {f['threshold']:g}  {state}"
+            )
+    prediction = result.get("prediction_drift")
+    if prediction and "score" in prediction:
+        state = click.style("drifted", fg="red") if prediction["detected"] else "stable"
+        click.echo(
+            f"Prediction drift ({prediction['of']}): {prediction['method']} "
+            f"{prediction['score']:.4g} (threshold {prediction['threshold']:g}): {state}"
+        )
+    performance = result.get("performance")
+    if performance:
+        value = performance.get("value")
+        shown = f" = {value:.4f}" if value is not None else ""
+        state = (
+            click.style("out of bounds", fg="red")
+            if performance.get("violated")
+            else performance["status"]
+        )
+        click.echo(
+            f"Performance: {performance['metric']}{shown} on {performance['labels']} labelled "
+            f"prediction(s): {state}"
+        )
+    alerts = result["alerts"]
+    click.echo(
+        "Alerts: " + (click.style(", ".join(alerts), fg="red", bold=True) if alerts else "none")
+    )
+    click.echo(f"Wrote {folder}/result.json, report.html and metrics.prom")
+
+
+@click.group()
+def retrain() -> None:
+    """Automated retraining under RetrainPolicies."""
+
+
+@retrain.command(name="check")
+@click.option("--model", help="Only this Model's policies.")
+@click.option("--run", "then_run", is_flag=True, help="Retrain every model whose policy says so.")
+@FORMAT
+@PROJECT
+def retrain_check(model: str | None, then_run: bool, output: str, path: Path) -> int:
+    """Evaluate every RetrainPolicy's triggers, cooldown and frequency; log the decisions.
+
+    Exit 0 when nothing needs retraining (or --run retrained it), 2 when a retrain is due
+    and --run was not given, 1 on errors."""
+    from mlform.monitoring import retrain as retraining
+
+    graph = load_graph(path)
+    decisions = retraining.check(graph, model=model)
+    if output == "json":
+        click.echo(json.dumps([d.to_json() for d in decisions], indent=2))
+    else:
+        for d in decisions:
+            verdict = (
+                click.style("retrain", fg="yellow", bold=True)
+                if d.retrain
+                else (f"blocked — {d.blocked}" if d.blocked else "no retrain")
+            )
+            click.echo(f"{d.policy} (Model {d.model}, serving {d.champion or '-'}): {verdict}")
+            for item in d.fired:
+                click.echo(f"  fired  {item['trigger']}: {item['why']}")
+            for item in d.quiet:
+                click.echo(f"  quiet  {item['trigger']}: {item['why']}")
+    due = [d for d in decisions if d.retrain]
+    if not then_run:
+        return 2 if due else 0
+    failed = False
+    for d in due:
+        reason = "; ".join(f"{i['trigger']}: {i['why']}" for i in d.fired)
+        done = retraining.run(graph, d.model, click.echo, d.policy, reason)
+        click.echo(f"{d.policy}: {done.outcome} — {done.reason}")
+        failed = failed or done.outcome == "rejected"
+        graph = load_graph(path)
+    return 0
+
+
+@retrain.command(name="run")
+@click.argument("model")
+@click.option("--policy", help="The RetrainPolicy, when the Model has several.")
+@click.option("--reason", default="requested by hand", show_default=True)
+@PROJECT
+def retrain_run(model: str, policy: str | None, reason: str, path: Path) -> int:
+    """Retrain MODEL now: new data and feedback, the pipeline, every gate, champion vs
+    challenger, then promote or propose as the policy says. Exit 0 when promoted or
+    proposed, 2 when the challenger was rejected."""
+    from mlform.monitoring import retrain as retraining
+
+    done = retraining.run(load_graph(path), model, click.echo, policy, reason)
+    tail = f" ({done.version})" if done.version else ""
+    click.echo(f"Retrain {done.outcome}{tail}: {done.reason}")
+    return 2 if done.outcome == "rejected" else 0

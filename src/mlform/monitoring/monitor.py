@@ -1,0 +1,373 @@
+"""`mlform monitor run MONITOR`: drift and performance of a Deployment over a window.
+
+Reads the window (see ``window``), compares it with the served version's reference (see
+``reference``) and writes, under ``.mlform/monitor/<monitor>/``:
+
+- ``result.json``: every score, threshold and decision, and what was not evaluated and why;
+- ``report.html``: a self-contained report with per-feature distribution plots;
+- ``metrics.prom``: the scores in Prometheus's text format (the local server appends it to
+  its ``/metrics``, so Prometheus scrapes them with the server's own metrics);
+- ``history.jsonl``: one summary line per run (what `mlform retrain check` reads).
+
+A window smaller than the Monitor's ``min_samples`` is ``insufficient_data``: nothing is
+scored and no drift metric is exported, so no alert can fire on too little evidence.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlform.errors import UserError
+from mlform.monitoring import drift, monitor_dir
+from mlform.monitoring.reference import (
+    VersionReference,
+    current_predictions,
+    load,
+    prediction_reference,
+)
+from mlform.monitoring.window import Window, read_file, read_log
+from mlform.project import ProjectGraph
+from mlform.runtime.outputs import clean, write_json, write_text
+from mlform.spec import Deployment, Model, Monitor
+
+UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+
+
+def duration_seconds(text: str) -> float:
+    parts = re.findall(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d|w|y)", text.strip())
+    if not parts or "".join(a + b for a, b in parts) != text.strip():
+        raise UserError(f"'{text}' is not a duration like 30s, 15m, 1h or 7d")
+    return sum(float(value) * UNITS[unit] for value, unit in parts)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: dict[str, Any]
+    folder: Path
+
+    @property
+    def alerts(self) -> list[str]:
+        return list(self.result.get("alerts", []))
+
+
+def find(graph: ProjectGraph, name: str) -> Monitor:
+    names = [m.metadata.name for m in graph.all(Monitor)]
+    if name not in names:
+        from mlform.schema_errors import suggestion
+
+        raise UserError(f"no Monitor '{name}'{suggestion(name, names) or ''}")
+    return graph.get(Monitor, name)
+
+
+def run(
+    graph: ProjectGraph,
+    name: str,
+    window: str | None = None,
+    source: Path | None = None,
+    now: float | None = None,
+) -> Outcome:
+    monitor = find(graph, name)
+    spec = monitor.spec
+    deployment = graph.deployment_of(monitor)
+    model = graph.model_of(deployment)
+    now = time.time() if now is None else now
+    span = window or spec.window
+    seconds = duration_seconds(span)
+    traffic = _window(graph, deployment, model, source, seconds, now)
+    version = _version(graph, deployment, traffic)
+    ref = load(graph, model, version)
+    result: dict[str, Any] = {
+        "monitor": name,
+        "deployment": deployment.metadata.name,
+        "model": model.metadata.name,
+        "version": version,
+        "reference": _shown(graph.root, ref.profile_path),
+        "window": {
+            "source": _shown(graph.root, Path(traffic.source)),
+            "span": span if source is None else None,
+            "since": traffic.since or None,
+            "rows": traffic.rows,
+            "versions": traffic.versions(),
+            "min_samples": spec.min_samples,
+            "corrupt_lines": traffic.corrupt.count,
+            "corrupt_examples": traffic.corrupt.where,
+        },
+        "ran_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+        "notes": [],
+        "alerts": [],
+    }
+    notes: list[str] = result["notes"]
+    if traffic.corrupt.count:
+        notes.append(
+            f"{traffic.corrupt.count} log line(s) skipped as corrupt, e.g. {traffic.corrupt.where[0]}"
+        )
+    if traffic.rows == 0:
+        result["status"] = "no_data"
+        notes.append(f"the window holds no predictions of Model '{model.metadata.name}'")
+    elif traffic.rows < spec.min_samples:
+        result["status"] = "insufficient_data"
+        notes.append(
+            f"the window holds {traffic.rows} prediction(s), fewer than min_samples "
+            f"({spec.min_samples}); nothing is scored"
+        )
+    else:
+        result["status"] = "ok"
+        if spec.data_drift:
+            result["data_drift"] = _data_drift(monitor, ref, traffic, notes)
+            if result["data_drift"]["detected"]:
+                result["alerts"].append("data_drift")
+        if spec.prediction_drift:
+            result["prediction_drift"] = _prediction_drift(monitor, ref, traffic, notes)
+            if result["prediction_drift"].get("detected"):
+                result["alerts"].append("prediction_drift")
+    if spec.performance and traffic.rows:
+        result["performance"] = _performance(monitor, ref, traffic, notes)
+        if result["performance"].get("violated"):
+            result["alerts"].append("performance")
+    folder = monitor_dir(graph.root, name)
+    _write(folder, result, ref, traffic, monitor)
+    return Outcome(result, folder)
+
+
+def _window(
+    graph: ProjectGraph,
+    deployment: Deployment,
+    model: Model,
+    source: Path | None,
+    seconds: float,
+    now: float,
+) -> Window:
+    if source is not None:
+        return read_file(source, model.metadata.name)
+    if graph.target(deployment) != "local":
+        raise UserError(
+            f"Deployment '{deployment.metadata.name}' targets {graph.target(deployment)}; its "
+            "prediction log is not on this machine, so give the traffic with --input FILE"
+        )
+    from mlform.serving.deploy import state_dir
+
+    folder = state_dir(graph.root, deployment.metadata.name) / "logs"
+    return read_log(folder, model.metadata.name, seconds, now)
+
+
+def _version(graph: ProjectGraph, deployment: Deployment, traffic: Window) -> str | None:
+    """The version most rows in the window were served by, else the one served now."""
+    counts = {v: n for v, n in traffic.versions().items() if v}
+    if counts:
+        return max(sorted(counts), key=lambda v: counts[v])
+    from mlform.serving.config import ServeConfig
+    from mlform.serving.deploy import state_dir
+
+    config = state_dir(graph.root, deployment.metadata.name) / "config.json"
+    if config.is_file():
+        served = ServeConfig.load(config).models
+        if served:
+            return max(served, key=lambda m: m.weight).version
+    from mlform.registry import Registry
+
+    versions = Registry(graph.root).versions(deployment.spec.model)
+    return versions[-1].version if versions else None
+
+
+# --- data drift ----------------------------------------------------------------------------
+def _data_drift(
+    monitor: Monitor, ref: VersionReference, traffic: Window, notes: list[str]
+) -> dict[str, Any]:
+    import pandas as pd
+
+    spec = monitor.spec.data_drift
+    assert spec is not None
+    frame = traffic.inputs()
+    features = spec.features or ref.inputs or list(ref.columns)
+    results: list[dict[str, Any]] = []
+    skipped: dict[str, str] = {}
+    for feature in features:
+        reference = ref.feature(feature)
+        if reference is None:
+            skipped[feature] = "not in the reference profile (or of a kind drift does not cover)"
+            continue
+        if feature not in frame.columns or frame[feature].isna().all():
+            skipped[feature] = "missing from every record of the window"
+            continue
+        numeric = isinstance(reference, drift.NumericReference)
+        values = (
+            pd.to_numeric(frame[feature], errors="coerce")
+            if numeric
+            else frame[feature].dropna().astype(str)
+        )
+        override = spec.per_feature.get(feature)
+        method = (
+            (override.method if override else None)
+            or (spec.methods.numeric if numeric else spec.methods.categorical)
+            or drift.default_method(reference, numeric)
+        )
+        if numeric and method == "chi2":
+            skipped[feature] = "chi2 compares categories; give a numeric method"
+            continue
+        if not numeric and method in ("ks", "wasserstein"):
+            skipped[feature] = f"{method} compares numbers; give a categorical method"
+            continue
+        if override is not None and override.threshold is not None:
+            threshold = override.threshold
+        else:
+            threshold = spec.thresholds.get(method, drift.DEFAULT_THRESHOLDS[method])  # type: ignore[call-overload]
+        scored = drift.feature_drift(feature, reference, values, method, threshold)
+        entry = scored.to_json()
+        entry["kind"] = "numeric" if numeric else "categorical"
+        entry["rows"] = int(pd.Series(values).notna().sum())
+        results.append(entry)
+    for feature, why in skipped.items():
+        notes.append(f"feature '{feature}' not scored: {why}")
+    drifted = [r["feature"] for r in results if r["drifted"]]
+    share = len(drifted) / len(results) if results else 0.0
+    return {
+        "features": results,
+        "skipped": skipped,
+        "drifted": drifted,
+        "share": share,
+        "drift_share": spec.drift_share,
+        "detected": bool(results) and share >= spec.drift_share,
+    }
+
+
+def _prediction_drift(
+    monitor: Monitor, ref: VersionReference, traffic: Window, notes: list[str]
+) -> dict[str, Any]:
+    spec = monitor.spec.prediction_drift
+    assert spec is not None
+    found = prediction_reference(ref)
+    if found is None:
+        notes.append("prediction drift not scored: the version's test predictions are missing")
+        return {"skipped": "no test predictions"}
+    reference, what = found
+    current = current_predictions(ref, traffic.outputs())
+    present = np.isfinite(current).any() if isinstance(current, np.ndarray) else bool(current)
+    if not present:
+        notes.append("prediction drift not scored: the window holds no predictions")
+        return {"skipped": "no predictions in the window"}
+    numeric = isinstance(reference, drift.NumericReference)
+    method = spec.method or drift.default_method(reference, numeric)
+    if numeric and method == "chi2":
+        method = "psi"
+        notes.append("prediction drift: chi2 compares categories; psi is used instead")
+    if not numeric and method in ("ks", "wasserstein"):
+        method = "jensen-shannon"
+        notes.append(f"prediction drift: {spec.method} compares numbers; jensen-shannon is used")
+    threshold = spec.threshold if spec.threshold is not None else drift.DEFAULT_THRESHOLDS[method]
+    scored = drift.feature_drift("prediction", reference, current, method, threshold)
+    out = scored.to_json()
+    out["of"] = what
+    out["detected"] = out.pop("drifted")
+    return out
+
+
+# --- performance on labelled traffic -------------------------------------------------------
+def _performance(
+    monitor: Monitor, ref: VersionReference, traffic: Window, notes: list[str]
+) -> dict[str, Any]:
+    from mlform.catalog.metrics import METRICS
+    from mlform.runtime import scores
+
+    spec = monitor.spec.performance
+    assert spec is not None
+    positions, labels = traffic.labelled()
+    out: dict[str, Any] = {
+        "metric": spec.metric,
+        "labels": len(positions),
+        "min_labels": spec.min_labels,
+        "label_records": traffic.label_records,
+        "unjoined_labels": traffic.unjoined_labels,
+        "min": spec.min,
+        "max": spec.max,
+    }
+    if traffic.unjoined_labels:
+        notes.append(
+            f"{traffic.unjoined_labels} label(s) match no prediction in the window "
+            "(unknown request_id/row, or the prediction is older than the window)"
+        )
+    if len(positions) < spec.min_labels:
+        out["status"] = "insufficient_labels"
+        notes.append(
+            f"performance not scored: {len(positions)} labelled prediction(s) in the window, "
+            f"fewer than min_labels ({spec.min_labels})"
+        )
+        return out
+    outputs = traffic.outputs()
+    chosen = [outputs[i] for i in positions]
+    value: float | None
+    if METRICS[spec.metric].task == "classification":
+        classes = ref.classes
+        truth = np.array([_as_class(label, classes) for label in labels], dtype=object)
+        predicted = np.array([_as_class(o.get("label"), classes) for o in chosen], dtype=object)
+        probabilities = [o.get("probabilities") for o in chosen]
+        have = all(isinstance(p, list) and len(p) == len(classes) for p in probabilities)
+        matrix = np.asarray(probabilities, dtype=np.float64) if have else None
+        values = scores.classification(truth, predicted, matrix, classes, [spec.metric])
+        value = values.get(spec.metric)
+        if value is None:
+            notes.append(f"performance: {spec.metric} needs the predicted probabilities")
+    else:
+        truth_f = np.asarray(labels, dtype=np.float64)
+        predicted_f = np.array(
+            [
+                next(iter(v for v in o.values() if isinstance(v, int | float)), np.nan)
+                for o in chosen
+            ],
+            dtype=np.float64,
+        )
+        value = scores.regression(truth_f, predicted_f, [spec.metric]).get(spec.metric)
+    if value is None or not np.isfinite(value):
+        out["status"] = "not_scored"
+        return out
+    out["value"] = value
+    out["status"] = "ok"
+    low = spec.min is not None and value < spec.min
+    high = spec.max is not None and value > spec.max
+    out["violated"] = bool(low or high)
+    return out
+
+
+def _as_class(value: Any, classes: list[Any]) -> Any:
+    """A label as the model's classes spell it (feedback may send 1 or "1")."""
+    for known in classes:
+        if str(known) == str(value):
+            return known
+    return value
+
+
+# --- outputs ------------------------------------------------------------------------------
+def _shown(root: Path, path: Path) -> str:
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _write(
+    folder: Path, result: dict[str, Any], ref: VersionReference, traffic: Window, monitor: Monitor
+) -> None:
+    from mlform.monitoring.export import prometheus_text
+    from mlform.monitoring.report import html_report
+
+    write_text(folder / "report.html", html_report(result, ref, traffic, monitor))
+    write_text(folder / "metrics.prom", prometheus_text(result))
+    write_json(folder / "result.json", result)
+    summary = {
+        "ran_at": result["ran_at"],
+        "status": result["status"],
+        "version": result["version"],
+        "rows": result["window"]["rows"],
+        "alerts": result["alerts"],
+        "share": result.get("data_drift", {}).get("share"),
+        "performance": result.get("performance", {}).get("value"),
+        "metric": result.get("performance", {}).get("metric"),
+    }
+    with (folder / "history.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(clean(summary), sort_keys=True) + "\n")

@@ -1,0 +1,196 @@
+"""A window of production traffic: the local server's prediction log, or a file given.
+
+The server writes one JSON record per predicted row to ``predictions.jsonl`` and rotates it
+by size (``predictions.jsonl.1`` is the newest backup). A window is every record of the
+model whose timestamp is within the last ``window`` seconds, read oldest file first. Lines
+that are not a JSON object with the expected fields are counted and located, never fatal:
+the server may be writing the last line right now.
+
+Ground-truth labels come from ``feedback.jsonl`` (same rotation) and join a prediction by
+``(request_id, row)``; the last label given for a row wins.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlform.errors import UserError
+
+MAX_LOCATED = 5  # corrupt lines named in messages; the rest are only counted
+Fields = dict[str, type | tuple[type, ...]]
+PREDICTION: Fields = {"timestamp": str, "request_id": str, "inputs": dict}
+FEEDBACK: Fields = {"timestamp": str, "request_id": str, "label": (str, int, float)}
+
+
+@dataclass
+class Corrupt:
+    count: int = 0
+    where: list[str] = field(default_factory=list)
+
+    def add(self, path: Path, line: int, why: str) -> None:
+        self.count += 1
+        if len(self.where) < MAX_LOCATED:
+            self.where.append(f"{path}:{line}: {why}")
+
+
+@dataclass
+class Window:
+    """Records of one model within the window, oldest first."""
+
+    source: str
+    since: str  # ISO timestamp of the window's start ('' when the input is a file)
+    records: list[dict[str, Any]]
+    corrupt: Corrupt
+    labels: dict[tuple[str, int], Any] = field(default_factory=dict)
+    unjoined_labels: int = 0
+    label_records: int = 0
+
+    @property
+    def rows(self) -> int:
+        return len(self.records)
+
+    def versions(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for record in self.records:
+            version = str(record.get("version") or "")
+            counts[version] = counts.get(version, 0) + 1
+        return counts
+
+    def inputs(self) -> Any:
+        """The inputs as a DataFrame (a column per input seen in any record)."""
+        import pandas as pd
+
+        return pd.DataFrame.from_records([r["inputs"] for r in self.records])
+
+    def outputs(self) -> list[dict[str, Any]]:
+        return [r.get("outputs") or {} for r in self.records]
+
+    def labelled(self) -> tuple[list[int], list[Any]]:
+        """Positions of the records that have a label, and those labels."""
+        positions, labels = [], []
+        for i, record in enumerate(self.records):
+            key = (str(record.get("request_id")), int(record.get("row") or 0))
+            if key in self.labels:
+                positions.append(i)
+                labels.append(self.labels[key])
+        return positions, labels
+
+
+def iso(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + ".000Z"
+
+
+def rotated(path: Path) -> list[Path]:
+    """The log and its backups, oldest first."""
+    backups = []
+    for candidate in path.parent.glob(path.name + ".*"):
+        suffix = candidate.name[len(path.name) + 1 :]
+        if suffix.isdigit():
+            backups.append((int(suffix), candidate))
+    return [p for _, p in sorted(backups, reverse=True)] + ([path] if path.exists() else [])
+
+
+def _lines(
+    paths: list[Path], since: str, corrupt: Corrupt, required: Fields
+) -> list[dict[str, Any]]:
+    import orjson
+
+    out: list[dict[str, Any]] = []
+    cutoff = _epoch(since) if since else 0.0
+    for path in paths:
+        try:
+            if since and path.stat().st_mtime < cutoff - 1:
+                continue  # every record in it is older than the window
+            data = path.read_bytes()
+        except OSError as error:
+            raise UserError(f"cannot read {path}: {error.strerror}") from None
+        for number, line in enumerate(data.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                corrupt.add(path, number, "not a JSON object")
+                continue
+            if not isinstance(record, dict):
+                corrupt.add(path, number, "not a JSON object")
+                continue
+            wrong = [k for k, kind in required.items() if not isinstance(record.get(k), kind)]
+            if wrong:
+                corrupt.add(path, number, f"the record lacks {', '.join(map(repr, wrong))}")
+                continue
+            if since and str(record.get("timestamp", "")) < since:
+                continue
+            out.append(record)
+    return out
+
+
+def _epoch(stamp: str) -> float:
+    import calendar
+
+    return float(calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")))
+
+
+def read_log(folder: Path, model: str, window_seconds: float, now: float | None = None) -> Window:
+    """Predictions of ``model`` in the last ``window_seconds``, with their labels."""
+    now = time.time() if now is None else now
+    since = iso(now - window_seconds)
+    corrupt = Corrupt()
+    records = [
+        r
+        for r in _lines(rotated(folder / "predictions.jsonl"), since, corrupt, PREDICTION)
+        if r.get("model") == model
+    ]
+    window = Window(str(folder / "predictions.jsonl"), since, records, corrupt)
+    feedback = _lines(rotated(folder / "feedback.jsonl"), since, corrupt, FEEDBACK)
+    _join(window, feedback, model)
+    return window
+
+
+def _join(window: Window, feedback: list[dict[str, Any]], model: str) -> None:
+    known = {(str(r.get("request_id")), int(r.get("row") or 0)) for r in window.records}
+    for item in feedback:
+        if item.get("model") not in (None, model):
+            continue
+        window.label_records += 1
+        key = (str(item.get("request_id")), int(item.get("row") or 0))
+        if key in known:
+            window.labels[key] = item["label"]
+        else:
+            window.unjoined_labels += 1
+
+
+def read_file(path: Path, model: str) -> Window:
+    """A window from a file: a prediction log (.jsonl) or a table of inputs (.csv, .parquet).
+
+    A table's columns are the inputs; a column named like the Dataset's target is not an
+    input (give labels through the feedback path)."""
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    corrupt = Corrupt()
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".json", ".log"):
+        records = [
+            r
+            for r in _lines([path], "", corrupt, {"inputs": dict})
+            if r.get("model") in (None, model)
+        ]
+        return Window(str(path), "", records, corrupt)
+    if suffix not in (".csv", ".parquet"):
+        raise UserError(f"{path}: give a prediction log (.jsonl) or a table (.csv, .parquet)")
+    import pandas as pd
+
+    try:
+        frame = pd.read_parquet(path) if suffix == ".parquet" else pd.read_csv(path)
+    except Exception as error:  # pyarrow/pandas raise many kinds for a bad file
+        raise UserError(f"{path}: cannot read it as {suffix[1:]}: {error}") from None
+    frame = frame.astype(object).where(frame.notna(), None)
+    rows = frame.to_dict("records")
+    records = [
+        {"request_id": f"{path.name}", "row": i, "inputs": row, "outputs": {}}
+        for i, row in enumerate(rows)
+    ]
+    return Window(str(path), "", records, corrupt)
