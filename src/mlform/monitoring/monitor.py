@@ -172,7 +172,10 @@ def _version(graph: ProjectGraph, deployment: Deployment, traffic: Window) -> st
             return max(served, key=lambda m: m.weight).version
     from mlform.registry import Registry
 
-    versions = Registry(graph.root).versions(deployment.spec.model)
+    try:
+        versions = Registry(graph.root).versions(deployment.spec.model)
+    except UserError:  # not a git repository: nothing is registered
+        return None
     return versions[-1].version if versions else None
 
 

@@ -125,9 +125,55 @@ def apply(ctx: Context, plan: Plan) -> Outcome:
             _step(ctx, outcome, change, partial(ctx.record, ctx.resources[change.address]))
         elif change.type == "deployment":
             _step(ctx, outcome, change, partial(_deploy, ctx, change))
-        else:  # monitor, retrain: recorded (monitoring rules are installed by a later release)
+        elif change.type == "monitor":
+            _step(ctx, outcome, change, partial(_monitor, ctx, change))
+        else:  # retrain: recorded; `mlform retrain check` acts on it
             _step(ctx, outcome, change, partial(ctx.record, ctx.resources[change.address], {}))
+    rules = [c for c in changes if c.type == "file" and c.name.endswith(".rules.yml")]
+    if rules and not any(c.type == "monitor" for c in pending) and _prometheus(ctx):
+        try:  # rules re-rendered (a new mlform) while the Monitors stayed the same
+            ctx.progress(_reload_prometheus(ctx))
+        except UserError as error:
+            _fail(ctx, outcome, rules[0], error.message)
     return outcome
+
+
+# --- monitors ------------------------------------------------------------------------------
+def _prometheus(ctx: Context) -> str | None:
+    return ctx.graph.project.spec.monitoring.prometheus_url
+
+
+def _monitor(ctx: Context, change: Change) -> None:
+    """The Monitor's rules are file resources (written before this); tell Prometheus."""
+    from mlform.spec import Monitor
+    from mlform.targets.prometheus import rules_dir
+
+    monitor = ctx.graph.get(Monitor, change.name)
+    folder = rules_dir(ctx.graph, monitor)
+    outputs: dict[str, Any] = {"rules": f"{folder}/{change.name}.rules.yml"}
+    if _prometheus(ctx):
+        outputs["prometheus"] = _reload_prometheus(ctx)
+    ctx.record(ctx.resources[change.address], outputs)
+
+
+def _reload_prometheus(ctx: Context) -> str:
+    import urllib.error
+    import urllib.request
+
+    url = f"{str(_prometheus(ctx)).rstrip('/')}/-/reload"
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=10):
+            pass
+    except urllib.error.HTTPError as error:
+        hint = " (start Prometheus with --web.enable-lifecycle)" if error.code in (403, 405) else ""
+        raise UserError(
+            f"Prometheus refused to reload its rules: POST {url}: HTTP {error.code}{hint}"
+        ) from None
+    except OSError as error:
+        raise UserError(
+            f"could not ask Prometheus to reload its rules: POST {url}: {error}"
+        ) from None
+    return f"Prometheus reloaded its rules ({url})"
 
 
 def _blocked(ctx: Context, outcome: Outcome, change: Change) -> str | None:

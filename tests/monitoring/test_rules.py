@@ -1,0 +1,118 @@
+"""Rendered Prometheus rules are accepted by the real promtool, and their rendered unit tests
+pass — and fail when a rule is wrong, so they test something."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mlform.compile import compile_project
+from tests.conftest import copy_example
+
+EXAMPLES = {"credit-risk": "credit-risk-local", "diabetes-regression": "diabetes-local"}
+
+
+def promtool() -> str:
+    found = shutil.which("promtool")
+    if found is None:
+        if os.environ.get("CI") or os.environ.get("MLFORM_REQUIRE_PROMTOOL"):
+            pytest.fail("promtool is not installed (Debian package `prometheus`)")
+        pytest.skip("promtool is not installed (apt-get install prometheus)")
+    return found
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([promtool(), *args], cwd=cwd, capture_output=True, text=True, check=False)
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = {}
+    for example in EXAMPLES:
+        root = copy_example(example, tmp_path_factory.mktemp("rules") / example)
+        compile_project(root)
+        out[example] = root / "monitoring" / "rules"
+    return out
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES))
+def test_promtool_accepts_the_rules(compiled: dict[str, Path], example: str) -> None:
+    monitor = EXAMPLES[example]
+    done = run("check", "rules", f"{monitor}.rules.yml", cwd=compiled[example])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SUCCESS: 8 rules found" in done.stdout
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES))
+def test_the_rendered_unit_tests_pass(compiled: dict[str, Path], example: str) -> None:
+    done = run("test", "rules", f"{EXAMPLES[example]}.test.yml", cwd=compiled[example])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SUCCESS" in done.stdout
+
+
+def test_the_unit_tests_catch_a_wrong_rule(compiled: dict[str, Path], tmp_path: Path) -> None:
+    folder = shutil.copytree(compiled["credit-risk"], tmp_path / "rules")
+    rules = folder / "credit-risk-local.rules.yml"
+    text = rules.read_text()
+    wrong = text.replace(
+        'mlform_dataset_drift_share{monitor="credit-risk-local"} >= 0.5',
+        'mlform_dataset_drift_share{monitor="credit-risk-local"} >= 5',
+    )
+    assert wrong != text
+    rules.write_text(wrong)
+    assert run("check", "rules", rules.name, cwd=folder).returncode == 0  # still valid PromQL
+    done = run("test", "rules", "credit-risk-local.test.yml", cwd=folder)
+    assert done.returncode == 1
+    assert "alertname: MLformDatasetDrift" in done.stdout + done.stderr
+
+
+def test_every_objective_has_an_alert_with_labels_and_annotations(
+    compiled: dict[str, Path],
+) -> None:
+    from ruamel.yaml import YAML
+
+    data = YAML(typ="safe").load(
+        (compiled["credit-risk"] / "credit-risk-local.rules.yml").read_text()
+    )
+    (group,) = data["groups"]
+    assert group["name"] == "mlform-credit-risk-local" and group["interval"] == "30s"
+    alerts = {r["alert"]: r for r in group["rules"] if "alert" in r}
+    assert sorted(alerts) == [
+        "MLformDatasetDrift",
+        "MLformErrorRateHigh",
+        "MLformFeatureDrift",
+        "MLformLatencyHigh",
+        "MLformPerformanceLow",
+        "MLformPredictionDrift",
+    ]
+    for rule in alerts.values():
+        assert rule["for"] == "10m"
+        assert rule["labels"]["severity"] == "warning" and rule["labels"]["team"] == "risk-ml"
+        assert "{{ $value" in rule["annotations"]["description"]
+        assert rule["annotations"]["runbook_url"] == "https://runbooks.example.com/credit-risk"
+    assert alerts["MLformPerformanceLow"]["expr"] == (
+        'mlform_model_performance{monitor="credit-risk-local",metric="roc_auc"} < 0.65 and on '
+        '(monitor, metric) mlform_model_performance_labels{monitor="credit-risk-local"} >= 200'
+    )
+    assert {r["labels"]["objective"] for r in alerts.values()} == {
+        "latency",
+        "error_rate",
+        "feature_drift",
+        "data_drift",
+        "prediction_drift",
+        "performance",
+    }
+
+
+def test_compiled_rules_match_the_committed_examples(compiled: dict[str, Path]) -> None:
+    for example, monitor in EXAMPLES.items():
+        for suffix in ("rules", "test"):
+            name = f"{monitor}.{suffix}.yml"
+            committed = (
+                Path(__file__).parents[2] / "examples" / example / "monitoring" / "rules" / name
+            )
+            assert (compiled[example] / name).read_text() == committed.read_text()
