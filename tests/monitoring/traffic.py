@@ -23,9 +23,16 @@ def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def send(
-    base: str, model: str, csv_path: Path, rows: int, batch: int = 50, label: str | None = "default"
+    base: str,
+    model: str,
+    csv_path: Path,
+    rows: int,
+    batch: int = 50,
+    label: str | None = "default",
+    with_columns: bool = True,
 ) -> int:
-    """Send the first ``rows`` rows in batches; give each row's label as feedback."""
+    """Send the first ``rows`` rows in batches; give each row's label as feedback, with the
+    columns the model is not sent (id, date, sex) unless ``with_columns`` is False."""
     with csv_path.open(newline="") as handle:
         records = [r for _, r in zip(range(rows), csv.DictReader(handle), strict=False)]
     for start in range(0, len(records), batch):
@@ -49,7 +56,11 @@ def send(
                     "request_id": answer["id"],
                     "row": i,
                     "label": int(r[label]),
-                    "columns": {k: r[k] for k in ("applicant_id", "applied_at", "sex")},
+                    **(
+                        {"columns": {k: r[k] for k in ("applicant_id", "applied_at", "sex")}}
+                        if with_columns
+                        else {}
+                    ),
                 }
                 for i, r in enumerate(chunk)
             ]

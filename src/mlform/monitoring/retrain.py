@@ -13,6 +13,7 @@ A run, under the environment's lock:
 1. appends labelled production feedback to the Dataset's source (``include_feedback``), each
    row once (``appended.json`` keeps what was taken), and ``dvc add``s it when DVC tracks it;
 2. re-runs the pipeline up to the Model's review (``dvc repro review-<model>``): every gate;
+   and the Dataset's profile, the new version's drift reference;
 3. compares the challenger with the champion (the served version) on a common holdout: the
    new test split's rows the champion never trained on, both models through onnxruntime;
 4. promotes or not. A challenger that fails a gate or is worse than the champion (by the
@@ -420,8 +421,11 @@ def _retrain(
             )
             if result.appended and tracked:
                 _run(root, [executable("dvc"), "add", dataset.spec.source.path])
-        progress(f"dvc repro review-{model.metadata.name}…")
-        failed = _repro(root, f"review-{model.metadata.name}")
+        # The review runs every gate; the profile is the new version's drift reference.
+        failed = None
+        for stage in (f"review-{model.metadata.name}", f"profile-{dataset.metadata.name}"):
+            progress(f"dvc repro {stage}…")
+            failed = failed or _repro(root, stage)
         if failed:
             result.reason = f"the pipeline failed at {failed[0]}: {failed[1]}"
             return _reject(root, backup, result, progress)

@@ -1,0 +1,207 @@
+"""The closed loop on the credit-risk example, for real (git, DVC, the local server):
+deploy, drifted traffic with labels, the monitor fires, the policy retrains, the new version
+passes its gates and is deployed, and the next window's drift is back under the threshold.
+Then: a worse challenger is never deployed, propose mode commits on a branch only, and
+feedback without the dataset's columns is refused with nothing changed."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.pipeline_helpers import edit, git
+from tests.reconcile.helpers import mlform, state, stop_servers
+from tests.serving.conftest import free_port
+
+pytestmark = pytest.mark.slow
+
+sys.path.insert(0, str(Path(__file__).parent))
+from traffic import send  # noqa: E402
+
+MONITOR = "credit-risk-local"
+
+
+def generate(root: Path, out: Path, rows: int, seed: int, shift: float) -> Path:
+    subprocess.run(
+        [
+            sys.executable,
+            "data/generate.py",
+            "--rows",
+            str(rows),
+            "--seed",
+            str(seed),
+            "--shift",
+            str(shift),
+            "--out",
+            str(out),
+        ],
+        cwd=root,
+        check=True,
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    base = tmp_path_factory.mktemp("loop")
+    mlform("init", "credit-risk", "--example", "credit-risk", cwd=base)
+    root = base / "credit-risk"
+    port = free_port()
+    edit(root / "ml" / "deployment.yaml", "local: {port: 8085}", f"local: {{port: {port}}}")
+    edit(root / "ml" / "training.yaml", "budget: {n_iter: 6}", "budget: {n_iter: 2}")
+    git("commit", "-qam", "test settings", cwd=root)
+    yield root, f"http://127.0.0.1:{port}"
+    stop_servers(root)
+
+
+def monitor(root: Path, *args: str) -> dict:  # type: ignore[type-arg]
+    mlform("monitor", "run", MONITOR, *args, cwd=root, check=False)
+    data: dict = json.loads((root / ".mlform/monitor" / MONITOR / "result.json").read_text())  # type: ignore[type-arg]
+    return data
+
+
+def served(root: Path) -> str:
+    return str(state(root)["resources"]["model.credit-risk"]["outputs"]["version"])
+
+
+def test_the_whole_loop(project: tuple[Path, str], tmp_path: Path) -> None:
+    root, url = project
+    mlform("apply", "--auto-approve", cwd=root)
+    assert served(root) == "v0.1.0"
+
+    # Healthy traffic: no false alarm, nothing to retrain.
+    send(url, "credit-risk", generate(root, tmp_path / "a.csv", 300, 7, 0.0), 300)
+    assert mlform("monitor", "run", MONITOR, "--detailed-exitcode", cwd=root).code == 0
+    check = mlform("retrain", "check", cwd=root)
+    assert "credit-risk-retrain (Model credit-risk, serving v0.1.0): no retrain" in check.out
+
+    # The population moves: drifted traffic, with labels through the feedback path.
+    send(url, "credit-risk", generate(root, tmp_path / "b.csv", 1200, 9, 1.0), 1200)
+    fired = mlform("monitor", "run", MONITOR, "--detailed-exitcode", cwd=root, check=False)
+    assert fired.code == 2, fired.out
+    result = json.loads((root / ".mlform/monitor" / MONITOR / "result.json").read_text())
+    assert result["alerts"] == ["data_drift"] and result["window"]["rows"] == 1500
+    drifted_before = {f["feature"]: f["score"] for f in result["data_drift"]["features"]}
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
+        metrics = response.read().decode()
+    assert (
+        'mlform_dataset_drift_detected{monitor="credit-risk-local",model="credit-risk",'
+        'version="v0.1.0"} 1.0' in metrics
+    )
+
+    # New data lands (the upstream table now reflects the new population).
+    generate(root, root / "data" / "credit.csv", 5000, 43, 1.0)
+    git("commit", "-qam", "new data", cwd=root)
+    due = mlform("retrain", "check", cwd=root, check=False)
+    assert due.code == 2, due.out
+    assert "credit-risk-retrain (Model credit-risk, serving v0.1.0): retrain" in due.out
+    assert "  fired  monitor_alert: Monitor 'credit-risk-local' raised data_drift" in due.out
+    assert "  fired  new_data: data/credit.csv changed since the pipeline last ran" in due.out
+
+    done = mlform("retrain", "check", "--run", cwd=root)
+    assert "Appended 1500 labelled production row(s) to data/credit.csv" in done.out
+    assert "challenger wins" in done.out
+    assert "model.credit-risk: updated (v0.1.1)" in done.out
+    assert "credit-risk-retrain: promoted" in done.out
+    assert served(root) == "v0.1.1"
+    assert "mlform retrain: credit-risk" in git("log", "-1", "--format=%s", cwd=root).out
+    assert git("status", "--porcelain", "--", "data", "dvc.lock", cwd=root).out == ""
+    status = mlform("status", cwd=root)
+    assert "Environment default: Synced, Healthy" in status.out
+
+    # The next window, scored against v0.1.1's training data: drift is back under the bar.
+    start = time.time()
+    send(url, "credit-risk", generate(root, tmp_path / "c.csv", 600, 11, 1.0), 600)
+    window = f"{math.ceil(time.time() - start) + 1}s"
+    after = monitor(root, "--window", window)
+    assert after["version"] == "v0.1.1" and after["window"]["rows"] == 600
+    assert not after["data_drift"]["detected"], after["data_drift"]
+    scores = {f["feature"]: f for f in after["data_drift"]["features"]}
+    for feature in ("income", "loan_amount", "age"):
+        assert not scores[feature]["drifted"] and scores[feature]["score"] < drifted_before[feature]
+    # Retrained just now: the policy stays quiet (or its cooldown holds it back).
+    again = mlform("retrain", "check", cwd=root)
+    assert "serving v0.1.1): no retrain" in again.out or "blocked — cooldown" in again.out
+
+
+def test_a_worse_challenger_is_never_deployed(project: tuple[Path, str], tmp_path: Path) -> None:
+    root, url = project
+    before = served(root)
+    send(url, "credit-risk", generate(root, tmp_path / "d.csv", 300, 13, 1.0), 300)
+    model = root / "ml" / "model.yaml"
+    edit(model, "roc_auc: {min: 0.70}", "roc_auc: {min: 0.50}")  # gates let it through…
+    edit(model, "log_loss: {max: 0.60}", "log_loss: {max: 0.90}")
+    edit(model, "    no_regression: {stage: production, metric: roc_auc, tolerance: 0.01}\n", "")
+    edit(model, "      max: 0.10\n", "      max: 1.0\n")
+    training = root / "ml" / "training.yaml"  # …but a single stump is worse than the champion
+    text = training.read_text()
+    training.write_text(
+        text[: text.index("  estimator:")]
+        + "  estimator:\n    class: HistGradientBoostingClassifier\n"
+        + "    params: {max_iter: 1, max_leaf_nodes: 2}\n"
+        + text[text.index("  metrics:") :]
+    )
+    git("commit", "-qam", "a weak training", cwd=root)
+    data = (root / "data" / "credit.csv").read_bytes()
+    lock = (root / "dvc.lock").read_bytes()
+    tags = git("tag", cwd=root).out
+    done = mlform("retrain", "run", "credit-risk", cwd=root, check=False)
+    assert done.code == 2, done.out
+    assert "challenger loses" in done.out
+    assert "Nothing was registered or deployed; the data and dvc.lock are as they were." in done.out
+    assert (root / "data" / "credit.csv").read_bytes() == data
+    assert (root / "dvc.lock").read_bytes() == lock
+    assert git("tag", cwd=root).out == tags
+    assert served(root) == before
+    runs = (root / ".mlform/retrain/credit-risk-retrain/runs.jsonl").read_text().splitlines()
+    assert json.loads(runs[-1])["outcome"] == "rejected"
+    git("revert", "--no-edit", "HEAD", cwd=root)
+
+
+def test_propose_mode_commits_on_a_branch_only(project: tuple[Path, str], tmp_path: Path) -> None:
+    root, url = project
+    send(url, "credit-risk", generate(root, tmp_path / "e.csv", 300, 15, 1.0), 300)
+    policy = root / "ml" / "retrain.yaml"
+    edit(policy, "mode: auto", "mode: propose")
+    edit(policy, "min_improvement: 0.0", "min_improvement: -1")
+    git("commit", "-qam", "propose retrains", cwd=root)
+    head = git("rev-parse", "HEAD", cwd=root).out.strip()
+    data = (root / "data" / "credit.csv").read_bytes()
+    before = served(root)
+    done = mlform("retrain", "run", "credit-risk", cwd=root)
+    assert "Retrain proposed: committed on branch mlform/retrain-credit-risk-" in done.out
+    branch = done.out.split("committed on branch ")[1].split()[0]
+    assert git("rev-parse", "HEAD", cwd=root).out.strip() == head
+    assert (root / "data" / "credit.csv").read_bytes() == data
+    assert served(root) == before
+    changed = git("diff", "--name-only", head, branch, cwd=root).out.split()
+    assert changed == ["data/credit.csv", "dvc.lock"]
+    appended = int(done.out.split("Appended ")[1].split()[0])
+    assert appended >= 300  # this test's rows, and those the rejected retrain did not keep
+    proposed = git("show", f"{branch}:data/credit.csv", cwd=root).out
+    assert proposed.count("\n") == data.count(b"\n") + appended
+
+
+def test_feedback_without_the_dataset_columns_is_refused(
+    project: tuple[Path, str], tmp_path: Path
+) -> None:
+    root, url = project
+    rows = generate(root, tmp_path / "f.csv", 50, 17, 0.0)
+    send(url, "credit-risk", rows, 50, with_columns=False)
+    data = (root / "data" / "credit.csv").read_bytes()
+    done = mlform("retrain", "run", "credit-risk", cwd=root, check=False)
+    assert done.code == 1
+    assert (
+        "Error: labelled production rows lack values Dataset 'credit' requires: applicant_id "
+        "(50 row(s)), applied_at (50 row(s)), sex (50 row(s)); send them in the feedback's "
+        "`columns` (see docs/monitoring.md). Nothing was retrained." in done.out
+    )
+    assert (root / "data" / "credit.csv").read_bytes() == data
