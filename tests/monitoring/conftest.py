@@ -177,3 +177,16 @@ def _fresh_logs(scored: Scored) -> None:
 
     shutil.rmtree(scored.logs, ignore_errors=True)
     shutil.rmtree(scored.out, ignore_errors=True)
+
+
+def send(root: Path, url: str, csv_path: Path, rows: int, *extra: str) -> None:
+    """Production traffic with labels, sent by the example's own script (data/send.py)."""
+    done = subprocess.run(
+        [sys.executable, "data/send.py", str(csv_path), "--url", url, "--rows", str(rows), *extra],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith(f"Sent {rows} row(s) to {url}")

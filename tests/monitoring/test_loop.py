@@ -17,14 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.monitoring.conftest import send
 from tests.pipeline_helpers import edit, git
 from tests.reconcile.helpers import mlform, state, stop_servers
 from tests.serving.conftest import free_port
 
 pytestmark = pytest.mark.slow
-
-sys.path.insert(0, str(Path(__file__).parent))
-from traffic import send  # noqa: E402
 
 MONITOR = "credit-risk-local"
 
@@ -78,13 +76,13 @@ def test_the_whole_loop(project: tuple[Path, str], tmp_path: Path) -> None:
     assert served(root) == "v0.1.0"
 
     # Healthy traffic: no false alarm, nothing to retrain.
-    send(url, "credit-risk", generate(root, tmp_path / "a.csv", 300, 7, 0.0), 300)
+    send(root, url, generate(root, tmp_path / "a.csv", 300, 7, 0.0), 300)
     assert mlform("monitor", "run", MONITOR, "--detailed-exitcode", cwd=root).code == 0
     check = mlform("retrain", "check", cwd=root)
     assert "credit-risk-retrain (Model credit-risk, serving v0.1.0): no retrain" in check.out
 
     # The population moves: drifted traffic, with labels through the feedback path.
-    send(url, "credit-risk", generate(root, tmp_path / "b.csv", 1200, 9, 1.0), 1200)
+    send(root, url, generate(root, tmp_path / "b.csv", 1200, 9, 1.0), 1200)
     fired = mlform("monitor", "run", MONITOR, "--detailed-exitcode", cwd=root, check=False)
     assert fired.code == 2, fired.out
     result = json.loads((root / ".mlform/monitor" / MONITOR / "result.json").read_text())
@@ -110,7 +108,7 @@ def test_the_whole_loop(project: tuple[Path, str], tmp_path: Path) -> None:
     assert "Appended 1500 labelled production row(s) to data/credit.csv" in done.out
     assert "challenger wins" in done.out
     assert "model.credit-risk: updated (v0.1.1)" in done.out
-    assert "credit-risk-retrain: promoted" in done.out
+    assert "credit-risk-retrain: promoted v0.1.1 — " in done.out
     assert served(root) == "v0.1.1"
     assert "mlform retrain: credit-risk" in git("log", "-1", "--format=%s", cwd=root).out
     assert git("status", "--porcelain", "--", "data", "dvc.lock", cwd=root).out == ""
@@ -119,7 +117,7 @@ def test_the_whole_loop(project: tuple[Path, str], tmp_path: Path) -> None:
 
     # The next window, scored against v0.1.1's training data: drift is back under the bar.
     start = time.time()
-    send(url, "credit-risk", generate(root, tmp_path / "c.csv", 600, 11, 1.0), 600)
+    send(root, url, generate(root, tmp_path / "c.csv", 600, 11, 1.0), 600)
     window = f"{math.ceil(time.time() - start) + 1}s"
     after = monitor(root, "--window", window)
     assert after["version"] == "v0.1.1" and after["window"]["rows"] == 600
@@ -135,7 +133,7 @@ def test_the_whole_loop(project: tuple[Path, str], tmp_path: Path) -> None:
 def test_a_worse_challenger_is_never_deployed(project: tuple[Path, str], tmp_path: Path) -> None:
     root, url = project
     before = served(root)
-    send(url, "credit-risk", generate(root, tmp_path / "d.csv", 300, 13, 1.0), 300)
+    send(root, url, generate(root, tmp_path / "d.csv", 300, 13, 1.0), 300)
     model = root / "ml" / "model.yaml"
     edit(model, "roc_auc: {min: 0.70}", "roc_auc: {min: 0.50}")  # gates let it through…
     edit(model, "log_loss: {max: 0.60}", "log_loss: {max: 0.90}")
@@ -168,7 +166,7 @@ def test_a_worse_challenger_is_never_deployed(project: tuple[Path, str], tmp_pat
 
 def test_propose_mode_commits_on_a_branch_only(project: tuple[Path, str], tmp_path: Path) -> None:
     root, url = project
-    send(url, "credit-risk", generate(root, tmp_path / "e.csv", 300, 15, 1.0), 300)
+    send(root, url, generate(root, tmp_path / "e.csv", 300, 15, 1.0), 300)
     policy = root / "ml" / "retrain.yaml"
     edit(policy, "mode: auto", "mode: propose")
     edit(policy, "min_improvement: 0.0", "min_improvement: -1")
@@ -195,7 +193,7 @@ def test_feedback_without_the_dataset_columns_is_refused(
 ) -> None:
     root, url = project
     rows = generate(root, tmp_path / "f.csv", 50, 17, 0.0)
-    send(url, "credit-risk", rows, 50, with_columns=False)
+    send(root, url, rows, 50, "--no-columns")
     data = (root / "data" / "credit.csv").read_bytes()
     done = mlform("retrain", "run", "credit-risk", cwd=root, check=False)
     assert done.code == 1

@@ -17,14 +17,12 @@ from typing import Any
 
 import pytest
 
+from tests.monitoring.conftest import send
 from tests.pipeline_helpers import edit, git
 from tests.reconcile.helpers import mlform, stop_servers
 from tests.serving.conftest import free_port
 
 pytestmark = pytest.mark.slow
-
-sys.path.insert(0, str(Path(__file__).parent))
-from traffic import send  # noqa: E402
 
 MONITOR = "credit-risk-local"
 
@@ -141,7 +139,7 @@ def test_healthy_traffic_fires_no_drift_alert(stack: Stack, tmp_path: Path) -> N
         cwd=stack.root,
         check=True,
     )
-    send(stack.server, "credit-risk", csv, 400)
+    send(stack.root, stack.server, csv, 400)
     mlform("monitor", "run", MONITOR, cwd=stack.root)
     query = f"{stack.prometheus}/api/v1/query?query=mlform_dataset_drift_share"
     wait_for(lambda: get(query)["data"]["result"], 30, "the drift share to be scraped")
@@ -168,7 +166,7 @@ def test_drifted_traffic_fires_the_drift_alert(stack: Stack, tmp_path: Path) -> 
         cwd=stack.root,
         check=True,
     )
-    send(stack.server, "credit-risk", csv, 1600)
+    send(stack.root, stack.server, csv, 1600)
     mlform("monitor", "run", MONITOR, cwd=stack.root)
 
     def firing() -> list[dict[str, Any]]:

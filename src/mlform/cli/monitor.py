@@ -141,8 +141,8 @@ def retrain() -> None:
 def retrain_check(model: str | None, then_run: bool, output: str, path: Path) -> int:
     """Evaluate every RetrainPolicy's triggers, cooldown and frequency; log the decisions.
 
-    Exit 0 when nothing needs retraining (or --run retrained it), 2 when a retrain is due
-    and --run was not given, 1 on errors."""
+    Exit 0 when nothing needs retraining (or --run promoted or proposed it), 2 when a retrain
+    is due and --run was not given or its challenger was rejected, 1 on errors."""
     from mlform.monitoring import retrain as retraining
 
     graph = load_graph(path)
@@ -164,14 +164,15 @@ def retrain_check(model: str | None, then_run: bool, output: str, path: Path) ->
     due = [d for d in decisions if d.retrain]
     if not then_run:
         return 2 if due else 0
-    failed = False
+    rejected = False
     for d in due:
         reason = "; ".join(f"{i['trigger']}: {i['why']}" for i in d.fired)
         done = retraining.run(graph, d.model, click.echo, d.policy, reason)
-        click.echo(f"{d.policy}: {done.outcome} — {done.reason}")
-        failed = failed or done.outcome == "rejected"
+        tail = f" {done.version}" if done.version else ""
+        click.echo(f"{d.policy}: {done.outcome}{tail} — {done.reason}")
+        rejected = rejected or done.outcome == "rejected"
         graph = load_graph(path)
-    return 0
+    return 2 if rejected else 0
 
 
 @retrain.command(name="run")
