@@ -78,10 +78,18 @@ def main() -> None:
     parser.add_argument("--url", default="http://127.0.0.1:8085")
     parser.add_argument("--model", default="credit-risk")
     parser.add_argument("--rows", type=int, default=None)
-    parser.add_argument("--no-labels", action="store_true")
+    parser.add_argument("--no-labels", action="store_true", help="send no feedback")
+    parser.add_argument(
+        "--no-columns", action="store_true", help="feedback without applicant_id, applied_at, sex"
+    )
     args = parser.parse_args()
     sent = send(
-        args.url, args.model, args.csv, args.rows, label=None if args.no_labels else "default"
+        args.url,
+        args.model,
+        args.csv,
+        args.rows,
+        label=None if args.no_labels else "default",
+        with_columns=not args.no_columns,
     )
     print(f"Sent {sent} row(s) to {args.url}{'' if args.no_labels else ', with their labels'}.")
 

@@ -17,7 +17,7 @@ PATH_ARG = click.argument(
 @PATH_ARG
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 when rendered files are stale.")
 def compile_(path: Path, check: bool) -> int:
-    """Render the specs into DVC (and later serving and monitoring) configs."""
+    """Render the specs: the DVC pipeline, cluster deployments and Prometheus rules."""
     from mlform.cli.output import print_diagnostics
     from mlform.compile import compile_project, diff
     from mlform.validate import validate
