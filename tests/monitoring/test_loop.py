@@ -188,18 +188,58 @@ def test_propose_mode_commits_on_a_branch_only(project: tuple[Path, str], tmp_pa
     assert proposed.count("\n") == data.count(b"\n") + appended
 
 
-def test_feedback_without_the_dataset_columns_is_refused(
+def test_feedback_without_the_dataset_columns_is_skipped_and_reported(
     project: tuple[Path, str], tmp_path: Path
 ) -> None:
     root, url = project
     rows = generate(root, tmp_path / "f.csv", 50, 17, 0.0)
     send(root, url, rows, 50, "--no-columns")
     data = (root / "data" / "credit.csv").read_bytes()
+    lock = (root / "dvc.lock").read_bytes()
     done = mlform("retrain", "run", "credit-risk", cwd=root, check=False)
-    assert done.code == 1
+    assert done.code == 2, done.out
     assert (
-        "Error: labelled production rows lack values Dataset 'credit' requires: applicant_id "
-        "(50 row(s)), applied_at (50 row(s)), sex (50 row(s)); send them in the feedback's "
-        "`columns` (see docs/monitoring.md). Nothing was retrained." in done.out
+        "note: skipped 50 labelled row(s) that lack values Dataset 'credit' requires: "
+        "applicant_id (50), applied_at (50), sex (50); send them in the feedback's `columns` "
+        "(see docs/monitoring.md)" in done.out
+    )
+    assert "Appended 0 labelled production row(s) to data/credit.csv" in done.out
+    assert (
+        "Rejected: nothing new to train on: no labelled production rows to add, and "
+        "data/credit.csv is unchanged since the pipeline last ran." in done.out
     )
     assert (root / "data" / "credit.csv").read_bytes() == data
+    assert (root / "dvc.lock").read_bytes() == lock
+
+
+def test_a_canary_first_then_promotion(project: tuple[Path, str], tmp_path: Path) -> None:
+    root, url = project
+    edit(root / "ml" / "retrain.yaml", "mode: propose", "mode: auto")
+    edit(
+        root / "ml" / "deployment.yaml",
+        "  protocol: v2\n  local:",
+        "  protocol: v2\n  canary: {traffic_percent: 20}\n  local:",
+    )
+    git("commit", "-qam", "canary rollouts", cwd=root)
+    mlform("apply", "--auto-approve", cwd=root)
+    before = served(root)
+    send(root, url, generate(root, tmp_path / "g.csv", 300, 19, 1.0), 300)
+    done = mlform("retrain", "run", "credit-risk", cwd=root)
+    new = served(root)
+    assert new != before
+    assert f"serving {before} (80%), {new} (20%)" in done.out
+    status = mlform("status", cwd=root).out
+    assert "Progressing" in status
+    promoted = mlform("server", "promote", "credit-risk-local", cwd=root)
+    assert (
+        promoted.out.strip()
+        == f"Promoted credit-risk@{new} to 100% of 'credit-risk-local's traffic."
+    )
+    assert "Environment default: Synced, Healthy" in mlform("status", cwd=root).out
+    assert mlform("plan", "--detailed-exitcode", cwd=root, check=False).code == 0
+    again = mlform("server", "promote", "credit-risk-local", cwd=root, check=False)
+    assert again.code == 1
+    assert (
+        f"Error: Deployment 'credit-risk-local' serves {new} (100%): there is no canary to promote"
+        in again.out
+    )

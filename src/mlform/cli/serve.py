@@ -108,6 +108,20 @@ def start(deployment: str | None, path: Path) -> int:
     return 0
 
 
+@server.command(name="promote")
+@click.argument("deployment")
+@click.option("--env", "environment", help="The environment (default: default).")
+@click.option("--lock-timeout", default="0s", show_default=True, help="e.g. 30s, 5m.")
+@PROJECT
+def promote(deployment: str, environment: str | None, lock_timeout: str, path: Path) -> int:
+    """End a canary: the new version takes all of the Deployment's traffic."""
+    from mlform.cli.reconcile import seconds
+    from mlform.reconcile.run import promote_canary
+
+    click.echo(promote_canary(path, deployment, environment, seconds(lock_timeout)))
+    return 0
+
+
 @server.command(name="stop")
 @click.argument("deployment")
 @PROJECT

@@ -415,12 +415,18 @@ def _retrain(
     try:
         keys: list[str] = []
         if policy.spec.data.include_feedback:
-            result.appended, keys = append_feedback(graph, policy, dataset)
+            result.appended, keys = append_feedback(graph, policy, dataset, progress)
             progress(
                 f"Appended {result.appended} labelled production row(s) to {dataset.spec.source.path}"
             )
             if result.appended and tracked:
                 _run(root, [executable("dvc"), "add", dataset.spec.source.path])
+        if not result.appended and source_md5(source) == recorded_md5(root, dataset):
+            result.reason = (
+                "nothing new to train on: no labelled production rows to add, and "
+                f"{dataset.spec.source.path} is unchanged since the pipeline last ran"
+            )
+            return _reject(root, backup, result, progress)
         # The review runs every gate; the profile is the new version's drift reference.
         failed = None
         for stage in (f"review-{model.metadata.name}", f"profile-{dataset.metadata.name}"):
@@ -554,31 +560,41 @@ def _remember(graph: ProjectGraph, policy: RetrainPolicy, keys: list[str]) -> No
 
 
 def append_feedback(
-    graph: ProjectGraph, policy: RetrainPolicy, dataset: Dataset
+    graph: ProjectGraph, policy: RetrainPolicy, dataset: Dataset, progress: Progress
 ) -> tuple[int, list[str]]:
+    """Append the labelled rows that have every value the Dataset requires; report the
+    others (they stay in the log, and are offered again once complete rows are not)."""
     rows, keys = labelled_rows(graph, policy)
-    if not rows:
-        return 0, []
     columns = dataset.spec.columns
     missing: dict[str, int] = {}
-    for row in rows:
-        for name, column in columns.items():
-            if not column.nullable and row.get(name) in (None, ""):
-                missing[name] = missing.get(name, 0) + 1
+    complete, taken = [], []
+    for row, key in zip(rows, keys, strict=True):
+        lacking = [
+            name
+            for name, column in columns.items()
+            if not column.nullable and row.get(name) in (None, "")
+        ]
+        for name in lacking:
+            missing[name] = missing.get(name, 0) + 1
+        if not lacking:
+            complete.append(row)
+            taken.append(key)
     if missing:
-        listed = ", ".join(f"{k} ({n} row(s))" for k, n in sorted(missing.items()))
-        raise UserError(
-            f"labelled production rows lack values Dataset '{dataset.metadata.name}' requires: "
-            f"{listed}; send them in the feedback's `columns` (see docs/monitoring.md). "
-            "Nothing was retrained."
+        listed = ", ".join(f"{k} ({n})" for k, n in sorted(missing.items()))
+        progress(
+            f"note: skipped {len(rows) - len(complete)} labelled row(s) that lack values Dataset "
+            f"'{dataset.metadata.name}' requires: {listed}; send them in the feedback's "
+            "`columns` (see docs/monitoring.md)"
         )
+    if not complete:
+        return 0, []
     path = graph.root / dataset.spec.source.path
     fmt = dataset.spec.source.format or ("parquet" if path.suffix == ".parquet" else "csv")
     if fmt == "csv":
-        _append_csv(path, rows, columns, dataset.spec.source.delimiter)
+        _append_csv(path, complete, columns, dataset.spec.source.delimiter)
     else:
-        _append_parquet(path, rows)
-    return len(rows), keys
+        _append_parquet(path, complete)
+    return len(complete), taken
 
 
 def _cell(value: Any, dtype: str) -> str:

@@ -205,3 +205,37 @@ def _detail(recorded: dict[str, Any] | None) -> str:
     if "version" in outputs:
         return str(outputs["version"])
     return ""
+
+
+def promote_canary(start: Path, name: str, environment: str | None, lock_timeout: float) -> str:
+    """End a local Deployment's canary: its new version takes all the traffic, and the state
+    records it (so the next plan sees no drift and the next rollout starts from it)."""
+    from dataclasses import replace
+
+    from mlform.serving import daemon
+    from mlform.serving.config import ServeConfig
+    from mlform.serving.deploy import state_dir
+
+    wanted = load(start, environment)
+    root = wanted.graph.root
+    address = f"deployment.{name}"
+    with locked(root, wanted.environment, "promote", lock_timeout):
+        state = State.load(root, wanted.environment)
+        item = state.resources.get(address)
+        outputs = (item or {}).get("outputs") or {}
+        if item is None or outputs.get("target") != "local":
+            raise UserError(
+                f"'{address}' is not a local server that `mlform apply` started in "
+                f"environment '{wanted.environment}'"
+            )
+        folder = state_dir(root, name)
+        config = ServeConfig.load(folder / "config.json")
+        if len(config.models) < 2:
+            served = ", ".join(f"{m.version} ({m.weight}%)" for m in config.models)
+            raise UserError(f"Deployment '{name}' serves {served}: there is no canary to promote")
+        canary = config.models[-1]  # the rollout's new version (see serving.deploy)
+        daemon.apply(folder, replace(config, models=(replace(canary, weight=100),)))
+        outputs["models"] = [{"version": canary.version, "weight": 100}]
+        item["applied_at"] = now()
+        state.save()
+    return f"Promoted {canary.model}@{canary.version} to 100% of '{name}'s traffic."
