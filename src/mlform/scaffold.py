@@ -163,7 +163,7 @@ def init_repositories(directory: Path) -> None:
     if not any(
         (folder / ".dvc").is_dir() for folder in (here, *here.parents) if folder.is_relative_to(top)
     ):
-        done = run(executable("dvc"), "init", "-q", *(["--subdir"] if here != top else []))
+        done = run(executable("dvc"), "init", *(["--subdir"] if here != top else []))
         if done.returncode != 0:
             raise UserError(
                 f"dvc init failed: {done.stderr.strip() or done.stdout.strip()}",
