@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -141,3 +142,28 @@ def at(text: str) -> float:
 )
 def test_cron_schedules(cron: str, since: str, until: str, expected: bool) -> None:
     assert fired(cron, at(since), at(until)) is expected
+
+
+Draw = Callable[[np.random.Generator, int, float], np.ndarray]
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda rng, n, shift: rng.standard_t(2.1, n) + shift,
+        lambda rng, n, shift: rng.lognormal(shift, 2.0, n),
+        lambda rng, n, shift: np.where(rng.random(n) < 5e-4, 1e4, rng.normal(shift, 1, n)),
+    ],
+    ids=["student-t 2.1", "lognormal sigma 2", "normal with outliers"],
+)
+def test_heavy_tails_do_not_inflate_wasserstein(draw: Draw) -> None:
+    rng = np.random.default_rng(1)
+    reference = draw(rng, 100_000, 0.0)
+    ref = drift.NumericReference.from_values(reference)
+    for shift in (0.0, 0.5):
+        current = draw(rng, 200_000, shift)
+        score = drift.numeric_scores(ref, current, ("wasserstein",))["wasserstein"]
+        exact = stats.wasserstein_distance(reference, current) / np.std(reference)
+        assert abs(score - exact) <= 0.02, (shift, score, exact)
+        if shift == 0.0:
+            assert score < 0.05  # far under the default threshold 0.1, as the exact value is

@@ -200,11 +200,13 @@ def _data_drift(
             skipped[feature] = "missing from every record of the window"
             continue
         numeric = isinstance(reference, drift.NumericReference)
-        values = (
-            pd.to_numeric(frame[feature], errors="coerce")
-            if numeric
-            else frame[feature].dropna().astype(str)
-        )
+        column = frame[feature]
+        if numeric:
+            values = pd.to_numeric(column, errors="coerce")
+        elif isinstance(column.dtype, pd.CategoricalDtype):
+            values = column  # counted from its codes
+        else:
+            values = column.dropna().astype(str)
         override = spec.per_feature.get(feature)
         method = (
             (override.method if override else None)

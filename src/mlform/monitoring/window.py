@@ -47,10 +47,11 @@ class Window:
     labels: dict[tuple[str, int], Any] = field(default_factory=dict)
     unjoined_labels: int = 0
     label_records: int = 0
+    table: Any = None  # the inputs as a DataFrame: given (a table), or built once from records
 
     @property
     def rows(self) -> int:
-        return len(self.records)
+        return len(self.table) if self.table is not None else len(self.records)
 
     def versions(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -61,9 +62,11 @@ class Window:
 
     def inputs(self) -> Any:
         """The inputs as a DataFrame (a column per input seen in any record)."""
-        import pandas as pd
+        if self.table is None:
+            import pandas as pd
 
-        return pd.DataFrame.from_records([r["inputs"] for r in self.records])
+            self.table = pd.DataFrame.from_records([r["inputs"] for r in self.records])
+        return self.table
 
     def outputs(self) -> list[dict[str, Any]]:
         return [r.get("outputs") or {} for r in self.records]
@@ -166,8 +169,8 @@ def _join(window: Window, feedback: list[dict[str, Any]], model: str) -> None:
 def read_file(path: Path, model: str) -> Window:
     """A window from a file: a prediction log (.jsonl) or a table of inputs (.csv, .parquet).
 
-    A table's columns are the inputs; a column named like the Dataset's target is not an
-    input (give labels through the feedback path)."""
+    A table's columns are the inputs (it has no predictions and no labels: those come from
+    a log and the feedback path)."""
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     corrupt = Corrupt()
@@ -187,10 +190,4 @@ def read_file(path: Path, model: str) -> Window:
         frame = pd.read_parquet(path) if suffix == ".parquet" else pd.read_csv(path)
     except Exception as error:  # pyarrow/pandas raise many kinds for a bad file
         raise UserError(f"{path}: cannot read it as {suffix[1:]}: {error}") from None
-    frame = frame.astype(object).where(frame.notna(), None)
-    rows = frame.to_dict("records")
-    records = [
-        {"request_id": f"{path.name}", "row": i, "inputs": row, "outputs": {}}
-        for i, row in enumerate(rows)
-    ]
-    return Window(str(path), "", records, corrupt)
+    return Window(str(path), "", [], corrupt, table=frame)
