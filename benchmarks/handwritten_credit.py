@@ -48,7 +48,13 @@ def main() -> None:
     x_test, y_test = features(test), test["default"]
     preprocess = ColumnTransformer(
         [
-            ("numeric", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]), NUMERIC),
+            (
+                "numeric",
+                Pipeline(
+                    [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
+                ),
+                NUMERIC,
+            ),
             (
                 "employment",
                 Pipeline(
@@ -62,18 +68,41 @@ def main() -> None:
             ),
             (
                 "categorical",
-                Pipeline([("impute", SimpleImputer(missing_values="", strategy="most_frequent")), ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False))]),
+                Pipeline(
+                    [
+                        ("impute", SimpleImputer(missing_values="", strategy="most_frequent")),
+                        ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+                    ]
+                ),
                 CATEGORICAL,
             ),
         ]
     )
-    model = Pipeline([("features", preprocess), ("estimator", HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, max_leaf_nodes=31, random_state=42))])
+    model = Pipeline(
+        [
+            ("features", preprocess),
+            (
+                "estimator",
+                HistGradientBoostingClassifier(
+                    max_iter=100, learning_rate=0.1, max_leaf_nodes=31, random_state=42
+                ),
+            ),
+        ]
+    )
     space = {
         "estimator__learning_rate": [0.05, 0.1, 0.2],
         "estimator__max_leaf_nodes": [15, 31],
         "estimator__l2_regularization": stats.loguniform(0.0001, 1.0),
     }
-    search = RandomizedSearchCV(model, space, n_iter=6, scoring="roc_auc", cv=StratifiedKFold(3, shuffle=True, random_state=42), random_state=42, refit=True)
+    search = RandomizedSearchCV(
+        model,
+        space,
+        n_iter=6,
+        scoring="roc_auc",
+        cv=StratifiedKFold(3, shuffle=True, random_state=42),
+        random_state=42,
+        refit=True,
+    )
     search.fit(x_train, y_train)
     best = search.best_estimator_
     predicted, probabilities = best.predict(x_test), best.predict_proba(x_test)

@@ -19,7 +19,17 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 
-async def worker(host: str, port: int, request: bytes, deadline: float, budget: list[int], latencies: list[float], statuses: Counter[int], errors: Counter[str], versions: Counter[str]) -> None:
+async def worker(
+    host: str,
+    port: int,
+    request: bytes,
+    deadline: float,
+    budget: list[int],
+    latencies: list[float],
+    statuses: Counter[int],
+    errors: Counter[str],
+    versions: Counter[str],
+) -> None:
     reader: asyncio.StreamReader | None = None
     writer: asyncio.StreamWriter | None = None
     while time.monotonic() < deadline and budget[0] > 0:
@@ -60,7 +70,9 @@ async def worker(host: str, port: int, request: bytes, deadline: float, budget: 
         writer.close()
 
 
-async def run(url: str, body: bytes, concurrency: int, seconds: float, max_requests: int) -> dict[str, object]:
+async def run(
+    url: str, body: bytes, concurrency: int, seconds: float, max_requests: int
+) -> dict[str, object]:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     request = (
@@ -74,7 +86,12 @@ async def run(url: str, body: bytes, concurrency: int, seconds: float, max_reque
     budget = [max_requests]
     started = time.monotonic()
     deadline = started + seconds
-    await asyncio.gather(*(worker(host, port, request, deadline, budget, latencies, statuses, errors, versions) for _ in range(concurrency)))
+    await asyncio.gather(
+        *(
+            worker(host, port, request, deadline, budget, latencies, statuses, errors, versions)
+            for _ in range(concurrency)
+        )
+    )
     elapsed = time.monotonic() - started
     ordered = sorted(latencies)
 
@@ -102,7 +119,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--max-requests", type=int, default=10_000_000)
     args = parser.parse_args()
-    result = asyncio.run(run(args.url, args.body.read_bytes(), args.concurrency, args.seconds, args.max_requests))
+    result = asyncio.run(
+        run(args.url, args.body.read_bytes(), args.concurrency, args.seconds, args.max_requests)
+    )
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
     return 0
