@@ -32,7 +32,7 @@ def test_from_nothing_to_serving(project: tuple[Path, int]) -> None:
         f"deployment.diabetes-local: serving v0.1.0 (100%) at http://127.0.0.1:{port}" in done.out
     )
     assert done.out.rstrip().endswith(
-        "Apply complete! Resources: 10 added, 0 changed, 0 destroyed."
+        "Apply complete! Resources: 12 added, 0 changed, 0 destroyed."
     )
     assert predict(port)["model_version"] == "v0.1.0"
     assert (root / "deploy/triton/diabetes-progression/1/model.onnx").is_file()
@@ -146,7 +146,7 @@ def test_destroy_respects_protection_then_tears_down(project: tuple[Path, int]) 
     edit(root / "ml/diabetes.yaml", "  prevent_destroy: true\n", "")
     mlform("apply", "--auto-approve", cwd=root)
     done = mlform("destroy", "--auto-approve", cwd=root)
-    assert "Apply complete! Resources: 0 added, 0 changed, 10 destroyed." in done.out
+    assert "Apply complete! Resources: 0 added, 0 changed, 12 destroyed." in done.out
     assert state(root)["resources"] == {}
     assert not (root / "deploy").exists()
     with pytest.raises(OSError):

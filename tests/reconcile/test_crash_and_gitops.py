@@ -126,7 +126,7 @@ def test_every_push_is_reconciled(tmp_path: Path) -> None:
         git("commit", "-q", "--allow-empty", "-m", "trigger", cwd=dev)
         first = push(dev)
         assert (
-            "remote: revision " in first and " applied: 10 added, 0 changed, 0 destroyed" in first
+            "remote: revision " in first and " applied: 12 added, 0 changed, 0 destroyed" in first
         )
         assert predict(port)["model_version"] == "v0.1.0"
 
