@@ -6,10 +6,10 @@ import hashlib
 import json
 import subprocess
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mlform.clock import stamp
 from mlform.errors import UserError
 from mlform.layout import Layout
 from mlform.project import ProjectGraph
@@ -104,7 +104,7 @@ def _uncommitted(graph: ProjectGraph) -> list[str]:
     return [line[3:] for line in done.stdout.splitlines() if line.strip()]
 
 
-def _onnx_metadata(path: Path) -> dict[str, Any]:
+def onnx_metadata(path: Path) -> dict[str, Any]:
     import onnx
 
     model = onnx.load(str(path), load_external_data=False)
@@ -175,7 +175,7 @@ def register(
         raise UserError(
             f"{same.tag} is this exact model (sha256 {sha256[:12]}…); nothing new to register"
         )
-    meta = _onnx_metadata(onnx_file)
+    meta = onnx_metadata(onnx_file)
     latest = previous[-1] if previous else None
     choice, reason = _bump(model.spec.registry.bump if part is None else part, meta, latest)
     version = bump(latest.version if latest else None, choice, model.spec.registry.initial_version)
@@ -193,7 +193,7 @@ def register(
         "classes": meta.get("classes"),
         "spec_hash": meta.get("spec_hash"),
         "data_hash": meta.get("training_data_hash"),
-        "registered_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "registered_at": stamp(),
         **({"dirty": dirty} if dirty else {}),
     }
     created = registry.register(name, version, record, same_commit_ok=from_apply)

@@ -53,6 +53,16 @@ class ProjectGraph:
                 return cast(D, doc.model)
         raise KeyError(f"{kind.__name__} '{name}'")  # validation guarantees references resolve
 
+    def named(self, kind: type[D], name: str) -> D:
+        """A document a user named on the command line: a located "did you mean" if absent."""
+        names = [d.metadata.name for d in self.all(kind)]
+        if name not in names:
+            from mlform.errors import UserError
+            from mlform.schema_errors import suggestion
+
+            raise UserError(f"no {kind.__name__} '{name}'{suggestion(name, names)}")
+        return self.get(kind, name)
+
     def source_of(self, document: Document) -> str:
         for doc in self.documents:
             if doc.model is document:

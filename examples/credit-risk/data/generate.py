@@ -24,7 +24,7 @@ HISTORY = ["good", "fair", "poor"]
 
 def generate(rows: int, seed: int, shift: float) -> list[dict[str, object]]:
     rng = np.random.default_rng(seed)
-    age = np.clip(rng.integers(18, 76, rows) + int(round(shift * 8)), 18, 100)
+    age = np.clip(rng.integers(18, 76, rows) + round(shift * 8), 18, 100)
     sex = rng.choice(["female", "male"], rows, p=[0.48, 0.52])
     income = np.round(rng.lognormal(10.4 + 0.004 * (age - 18) + shift * 0.4, 0.45, rows), 2)
     employment = np.round(np.clip(rng.normal((age - 18) * 0.35, 3.0), 0, None), 1)

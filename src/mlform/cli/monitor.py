@@ -25,14 +25,9 @@ FORMAT = click.option(
 
 
 def load_graph(path: Path) -> ProjectGraph:
-    from mlform.errors import SpecInvalid
-    from mlform.project import ProjectGraph
-    from mlform.validate import validate
+    from mlform.reconcile.run import load_graph as graph_of
 
-    result = validate(path)
-    if not result.valid:
-        raise SpecInvalid("the specs have errors", result.diagnostics.sorted())
-    return ProjectGraph.from_validation(result)
+    return graph_of(path)
 
 
 @click.group()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
+from mlform.clock import duration_seconds
 from mlform.errors import UserError
 
 PROJECT = click.option(
@@ -29,12 +29,7 @@ LOCK = click.option(
 )
 
 
-def seconds(text: str) -> float:
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h)?", text.strip())
-    if not match:
-        raise UserError(f"'{text}' is not a duration like 30s or 5m")
-    value, unit = float(match.group(1)), match.group(2) or "s"
-    return value * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
+seconds = duration_seconds
 
 
 def _progress(message: str) -> None:

@@ -27,7 +27,6 @@ PROJECT = click.option(
 
 def _deployment(path: Path, name: str | None) -> tuple[ProjectGraph, Deployment]:
     from mlform.models import _graph
-    from mlform.schema_errors import suggestion
     from mlform.spec import Deployment
 
     graph = _graph(path)
@@ -39,14 +38,12 @@ def _deployment(path: Path, name: str | None) -> tuple[ProjectGraph, Deployment]
                 f"say which Deployment to serve: {', '.join(names) or 'none has target local'}"
             )
         return graph, local[0]
-    for deployment in graph.all(Deployment):
-        if deployment.metadata.name == name:
-            if graph.target(deployment) != "local":
-                raise UserError(
-                    f"Deployment '{name}' targets {graph.target(deployment)}; `mlform compile` renders its manifests"
-                )
-            return graph, deployment
-    raise UserError(f"no Deployment '{name}'{suggestion(name, names)}")
+    deployment = graph.named(Deployment, name)
+    if graph.target(deployment) != "local":
+        raise UserError(
+            f"Deployment '{name}' targets {graph.target(deployment)}; `mlform compile` renders its manifests"
+        )
+    return graph, deployment
 
 
 def _config(path: Path, name: str | None) -> tuple[Path, ServeConfig]:

@@ -144,15 +144,29 @@ def numeric_scores(
         out["wasserstein"] = inner / max(reference.std, 0.001)
     for method, bins in (("psi", 10), ("jensen-shannon", 20)):
         if method in methods:
-            cut = np.unique(sketch[np.linspace(0, points - 1, bins + 1).round().astype(int)][1:-1])
-            ref_share = np.diff(np.r_[0.0, np.interp(cut, sketch, probabilities), 1.0])
-            cur_share = np.diff(np.r_[0.0, cur_cdf(cut), 1.0])
+            cut, ref_share = quantile_bins(reference, bins)
+            cur_share = bin_shares(current, cut)
             out[method] = (
                 _psi(ref_share, cur_share)
                 if method == "psi"
                 else _jensen_shannon(ref_share, cur_share)
             )
     return out
+
+
+def quantile_bins(reference: NumericReference, bins: int) -> tuple[Any, Any]:
+    """The inner edges of the reference's ``bins`` quantile bins (read off its sketch; equal
+    quantiles merge bins), and the reference's share in each bin."""
+    sketch = reference.sketch
+    points = len(sketch)
+    cut = np.unique(sketch[np.linspace(0, points - 1, bins + 1).round().astype(int)][1:-1])
+    return cut, np.diff(np.r_[0.0, np.interp(cut, sketch, np.linspace(0, 1, points)), 1.0])
+
+
+def bin_shares(current: Any, cut: Any) -> Any:
+    """The share of sorted ``current`` values in each bin between the inner edges ``cut``."""
+    n = current.size
+    return np.diff(np.r_[0, np.searchsorted(current, cut, side="right"), n]) / max(n, 1)
 
 
 def _ks_p_value(statistic: float, n1: int, n2: int) -> float:

@@ -16,10 +16,10 @@ and status, and nothing an alert could fire on.
 
 from __future__ import annotations
 
-import calendar
 import math
-import time
 from typing import Any
+
+from mlform.clock import epoch
 
 HELP = {
     "mlform_feature_drift_score": "Drift score of a feature: a p-value (ks, chi2) or a distance.",
@@ -61,8 +61,7 @@ def prometheus_text(result: dict[str, Any]) -> str:
     own = {"monitor": result["monitor"], "model": result["model"]}
     versioned = {**own, "version": result.get("version") or ""}
     add("mlform_monitor_window_rows", own, result["window"]["rows"])
-    ran = calendar.timegm(time.strptime(result["ran_at"], "%Y-%m-%dT%H:%M:%SZ"))
-    add("mlform_monitor_last_run_timestamp_seconds", own, ran)
+    add("mlform_monitor_last_run_timestamp_seconds", own, epoch(result["ran_at"]))
     add("mlform_monitor_status", {**own, "status": result["status"]}, 1)
     data = result.get("data_drift")
     if data:

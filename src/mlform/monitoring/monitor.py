@@ -16,7 +16,6 @@ scored and no drift metric is exported, so no alert can fire on too little evide
 from __future__ import annotations
 
 import json
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +23,13 @@ from typing import Any
 
 import numpy as np
 
+from mlform.clock import duration_seconds, stamp
 from mlform.errors import UserError
 from mlform.monitoring import drift, monitor_dir
 from mlform.monitoring.reference import (
     VersionReference,
     current_predictions,
+    first_number,
     load,
     prediction_reference,
 )
@@ -36,15 +37,6 @@ from mlform.monitoring.window import Window, read_file, read_log
 from mlform.project import ProjectGraph
 from mlform.runtime.outputs import clean, write_json, write_text
 from mlform.spec import Deployment, Model, Monitor
-
-UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
-
-
-def duration_seconds(text: str) -> float:
-    parts = re.findall(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d|w|y)", text.strip())
-    if not parts or "".join(a + b for a, b in parts) != text.strip():
-        raise UserError(f"'{text}' is not a duration like 30s, 15m, 1h or 7d")
-    return sum(float(value) * UNITS[unit] for value, unit in parts)
 
 
 @dataclass(frozen=True)
@@ -57,15 +49,6 @@ class Outcome:
         return list(self.result.get("alerts", []))
 
 
-def find(graph: ProjectGraph, name: str) -> Monitor:
-    names = [m.metadata.name for m in graph.all(Monitor)]
-    if name not in names:
-        from mlform.schema_errors import suggestion
-
-        raise UserError(f"no Monitor '{name}'{suggestion(name, names) or ''}")
-    return graph.get(Monitor, name)
-
-
 def run(
     graph: ProjectGraph,
     name: str,
@@ -73,7 +56,7 @@ def run(
     source: Path | None = None,
     now: float | None = None,
 ) -> Outcome:
-    monitor = find(graph, name)
+    monitor = graph.named(Monitor, name)
     spec = monitor.spec
     deployment = graph.deployment_of(monitor)
     model = graph.model_of(deployment)
@@ -99,7 +82,7 @@ def run(
             "corrupt_lines": traffic.corrupt.count,
             "corrupt_examples": traffic.corrupt.where,
         },
-        "ran_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+        "ran_at": stamp(now),
         "notes": [],
         "alerts": [],
     }
@@ -320,13 +303,7 @@ def _performance(
             notes.append(f"performance: {spec.metric} needs the predicted probabilities")
     else:
         truth_f = np.asarray(labels, dtype=np.float64)
-        predicted_f = np.array(
-            [
-                next(iter(v for v in o.values() if isinstance(v, int | float)), np.nan)
-                for o in chosen
-            ],
-            dtype=np.float64,
-        )
+        predicted_f = np.array([first_number(o) for o in chosen], dtype=np.float64)
         value = scores.regression(truth_f, predicted_f, [spec.metric]).get(spec.metric)
     if value is None or not np.isfinite(value):
         out["status"] = "not_scored"

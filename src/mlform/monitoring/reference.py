@@ -107,9 +107,9 @@ def _workspace_record(graph: ProjectGraph, model: Model) -> dict[str, Any]:
     onnx_file = graph.root / Layout(graph.artifacts).model(model.metadata.name).onnx
     if not onnx_file.is_file():
         return {}
-    from mlform.models import _onnx_metadata
+    from mlform.models import onnx_metadata
 
-    meta = _onnx_metadata(onnx_file)
+    meta = onnx_metadata(onnx_file)
     return {
         "signature": meta.get("inputs"),
         "task": meta.get("task"),
@@ -143,7 +143,7 @@ def current_predictions(ref: VersionReference, outputs: list[dict[str, Any]]) ->
         if len(ref.classes) == 2:
             return np.array([_last(o.get("probabilities")) for o in outputs], dtype=np.float64)
         return [str(o.get("label")) for o in outputs if o.get("label") is not None]
-    return np.array([_first_number(o) for o in outputs], dtype=np.float64)
+    return np.array([first_number(o) for o in outputs], dtype=np.float64)
 
 
 def _last(value: Any) -> float:
@@ -152,7 +152,7 @@ def _last(value: Any) -> float:
     return float("nan")
 
 
-def _first_number(outputs: dict[str, Any]) -> float:
+def first_number(outputs: dict[str, Any]) -> float:
     for value in outputs.values():
         if isinstance(value, int | float):
             return float(value)

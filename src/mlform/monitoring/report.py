@@ -8,7 +8,12 @@ from typing import Any
 import numpy as np
 from markupsafe import Markup
 
-from mlform.monitoring.drift import CategoricalReference, NumericReference
+from mlform.monitoring.drift import (
+    CategoricalReference,
+    NumericReference,
+    bin_shares,
+    quantile_bins,
+)
 from mlform.monitoring.reference import VersionReference
 from mlform.monitoring.window import Window
 from mlform.render import render
@@ -39,17 +44,11 @@ def html_report(
 
 def _chart(reference: Any, values: Any, pd: Any) -> Markup:
     if isinstance(reference, NumericReference):
-        current = pd.to_numeric(values, errors="coerce").dropna().to_numpy()
-        points = len(reference.sketch)
-        cut = np.unique(reference.sketch[np.linspace(0, points - 1, BINS + 1).round().astype(int)])
-        ref_share = np.diff(
-            np.r_[0.0, np.interp(cut[1:-1], reference.sketch, np.linspace(0, 1, points)), 1.0]
-        )
-        tally = np.diff(
-            np.r_[0, np.searchsorted(np.sort(current), cut[1:-1], side="right"), current.size]
-        )
-        cur_share = tally / max(current.size, 1)
-        labels = [f"{cut[i]:.4g}–{cut[i + 1]:.4g}" for i in range(len(cut) - 1)]
+        current = np.sort(pd.to_numeric(values, errors="coerce").dropna().to_numpy())
+        cut, ref_share = quantile_bins(reference, BINS)
+        cur_share = bin_shares(current, cut)
+        edges = [reference.sketch[0], *cut, reference.sketch[-1]]
+        labels = [f"{edges[i]:.4g}–{edges[i + 1]:.4g}" for i in range(len(edges) - 1)]
         return svg.compare(labels, ref_share.tolist(), cur_share.tolist())
     assert isinstance(reference, CategoricalReference)
     counts = values.dropna().astype(str).value_counts()

@@ -40,14 +40,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlform.clock import duration_seconds, epoch, stamp
 from mlform.errors import UserError
 from mlform.layout import Layout
 from mlform.monitoring import monitor_dir
-from mlform.monitoring.monitor import duration_seconds
 from mlform.project import ProjectGraph
+from mlform.reconcile.apply import repro
 from mlform.runtime.outputs import clean, write_json
 from mlform.spec import Dataset, Deployment, Model, RetrainPolicy
-from mlform.tools import executable
+from mlform.tools import dvc_env, executable
 
 Progress = Callable[[str], None]
 ATTEMPTS = ("promoted", "proposed", "rejected")  # runs that count for cooldown and frequency
@@ -57,23 +58,13 @@ def retrain_dir(root: Path, policy: str) -> Path:
     return root / ".mlform" / "retrain" / policy
 
 
-def _stamp(seconds: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
-
-
-def _epoch(stamp: str) -> float:
-    import calendar
-
-    return float(calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")))
-
-
 def _append_line(path: Path, record: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as handle:
         handle.write(json.dumps(clean(record), sort_keys=True) + "\n")
 
 
-def _lines(path: Path) -> list[dict[str, Any]]:
+def _ledger(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     out = []
@@ -115,11 +106,7 @@ class Decision:
 def policies(graph: ProjectGraph, model: str | None = None) -> list[RetrainPolicy]:
     found = [p for p in graph.all(RetrainPolicy) if model is None or p.spec.model == model]
     if model is not None and not found:
-        names = [m.metadata.name for m in graph.all(Model)]
-        if model not in names:
-            from mlform.schema_errors import suggestion
-
-            raise UserError(f"no Model '{model}'{suggestion(model, names) or ''}")
+        graph.named(Model, model)
         raise UserError(f"Model '{model}' has no RetrainPolicy")
     return found
 
@@ -155,10 +142,10 @@ def _decide(graph: ProjectGraph, policy: RetrainPolicy, now: float) -> Decision:
     spec = policy.spec
     name = policy.metadata.name
     served = champion(graph, spec.model)
-    decision = Decision(name, spec.model, _stamp(now), False, champion=served)
+    decision = Decision(name, spec.model, stamp(now), False, champion=served)
     folder = retrain_dir(graph.root, name)
     last_check = next(
-        (_epoch(d["at"]) for d in reversed(_lines(folder / "decisions.jsonl")) if d.get("at")),
+        (epoch(d["at"]) for d in reversed(_ledger(folder / "decisions.jsonl")) if d.get("at")),
         None,
     )
     for trigger in spec.triggers:
@@ -167,19 +154,19 @@ def _decide(graph: ProjectGraph, policy: RetrainPolicy, now: float) -> Decision:
         (decision.fired if why[0] else decision.quiet).append(entry)
     if not decision.fired:
         return decision
-    runs = [r for r in _lines(folder / "runs.jsonl") if r.get("outcome") in ATTEMPTS]
+    runs = [r for r in _ledger(folder / "runs.jsonl") if r.get("outcome") in ATTEMPTS]
     if runs:
-        last = _epoch(runs[-1]["started"])
+        last = epoch(runs[-1]["started"])
         cooldown = duration_seconds(spec.cooldown)
         if now - last < cooldown:
             decision.blocked = (
                 f"cooldown: the last retrain started {runs[-1]['started']}; the next may start "
-                f"after {_stamp(last + cooldown)} (cooldown {spec.cooldown})"
+                f"after {stamp(last + cooldown)} (cooldown {spec.cooldown})"
             )
             return decision
     if spec.max_frequency:
         per = duration_seconds(spec.max_frequency.per)
-        recent = [r for r in runs if now - _epoch(r["started"]) < per]
+        recent = [r for r in runs if now - epoch(r["started"]) < per]
         if len(recent) >= spec.max_frequency.count:
             decision.blocked = (
                 f"max_frequency: {len(recent)} retrain(s) in the last {spec.max_frequency.per} "
@@ -238,8 +225,8 @@ def _trigger(
     if last_check is None:
         return False, f"schedule '{cron}': first check; the schedule counts from now"
     if fired(cron, last_check, now):
-        return True, f"schedule '{cron}' came due since the last check ({_stamp(last_check)})"
-    return False, f"schedule '{cron}' not due since {_stamp(last_check)}"
+        return True, f"schedule '{cron}' came due since the last check ({stamp(last_check)})"
+    return False, f"schedule '{cron}' not due since {stamp(last_check)}"
 
 
 def _latest(graph: ProjectGraph, monitor: str, served: str | None) -> dict[str, Any] | str:
@@ -366,7 +353,7 @@ def run(
     root = graph.root
     _git_ready(root)
     folder = retrain_dir(root, policy.metadata.name)
-    started = _stamp(time.time())
+    started = stamp()
     record: dict[str, Any] = {"started": started, "reason": reason}
     try:
         with locked(root, DEFAULT_ENV, "retrain", lock_timeout):
@@ -383,7 +370,7 @@ def run(
         folder / "runs.jsonl",
         {
             **record,
-            "finished": _stamp(time.time()),
+            "finished": stamp(),
             "outcome": result.outcome,
             "why": result.reason,
             "champion": result.champion,
@@ -411,7 +398,7 @@ def _retrain(
     tracked = _dvc_tracked(source)
     backup = _Backup(root, retrain_dir(root, policy.metadata.name) / "backup")
     backup.save([source, *([tracked] if tracked else []), root / "dvc.lock"])
-    old_train = _row_hashes(root / layout.dataset(dataset.metadata.name).train)
+    old_train = _rows_of(root / layout.dataset(dataset.metadata.name).train)
     try:
         keys: list[str] = []
         if policy.spec.data.include_feedback:
@@ -431,7 +418,7 @@ def _retrain(
         failed = None
         for stage in (f"review-{model.metadata.name}", f"profile-{dataset.metadata.name}"):
             progress(f"dvc repro {stage}…")
-            failed = failed or _repro(root, stage)
+            failed = failed or repro(root, stage)
         if failed:
             result.reason = f"the pipeline failed at {failed[0]}: {failed[1]}"
             return _reject(root, backup, result, progress)
@@ -512,7 +499,7 @@ def labelled_rows(
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Every labelled prediction of the policy's model not appended before, as dataset rows
     (inputs, the feedback's extra columns, the label as the target)."""
-    from mlform.monitoring.window import FEEDBACK, PREDICTION, Corrupt, _lines, rotated
+    from mlform.monitoring.window import FEEDBACK, PREDICTION, Corrupt, read_records, rotated
     from mlform.serving.deploy import state_dir
 
     model = policy.spec.model
@@ -525,10 +512,10 @@ def labelled_rows(
         logs = state_dir(graph.root, deployment.metadata.name) / "logs"
         corrupt = Corrupt()
         labels: dict[tuple[str, int], dict[str, Any]] = {}
-        for item in _lines(rotated(logs / "feedback.jsonl"), "", corrupt, FEEDBACK):
+        for item in read_records(rotated(logs / "feedback.jsonl"), "", corrupt, FEEDBACK):
             if item.get("model") in (None, model):
                 labels[(item["request_id"], int(item.get("row") or 0))] = item
-        for record in _lines(rotated(logs / "predictions.jsonl"), "", corrupt, PREDICTION):
+        for record in read_records(rotated(logs / "predictions.jsonl"), "", corrupt, PREDICTION):
             key = (record["request_id"], int(record.get("row") or 0))
             if record.get("model") != model or key not in labels:
                 continue
@@ -677,13 +664,17 @@ class _Backup:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _row_hashes(path: Path) -> set[int]:
-    if not path.is_file():
-        return set()
+def _row_hashes(frame: Any) -> Any:
+    """A hash per row, of its values as text (so a row compares equal across parquet files)."""
     import pandas as pd
 
-    frame = pd.read_parquet(path)
-    return set(pd.util.hash_pandas_object(frame.astype(str), index=False).tolist())
+    return pd.util.hash_pandas_object(frame.astype(str), index=False)
+
+
+def _rows_of(path: Path) -> set[int]:
+    import pandas as pd
+
+    return set(_row_hashes(pd.read_parquet(path)).tolist()) if path.is_file() else set()
 
 
 # --- champion / challenger ------------------------------------------------------------------
@@ -697,7 +688,6 @@ def compare(
     import pandas as pd
 
     from mlform.catalog.metrics import DEFAULT_METRICS, METRICS
-    from mlform.models import _onnx_metadata
     from mlform.registry import Registry
 
     root = graph.root
@@ -708,8 +698,7 @@ def compare(
     task = graph.estimator(training).task
     metric = rule.metric or (training.spec.metrics or DEFAULT_METRICS[task])[0]
     test = pd.read_parquet(root / layout.dataset(dataset.metadata.name).test)
-    hashes = pd.util.hash_pandas_object(test.astype(str), index=False)
-    unseen = ~hashes.isin(old_train)
+    unseen = ~_row_hashes(test).isin(old_train)
     note = "rows of the new test split the champion never trained on"
     if int(unseen.sum()) >= 30:
         holdout = test[unseen.to_numpy()]
@@ -717,9 +706,7 @@ def compare(
         holdout = test
         note = "the new test split (the champion's training rows are unknown or cover it)"
     challenger_path = root / layout.model(model.metadata.name).onnx
-    challenger = _evaluate(
-        challenger_path, _onnx_metadata(challenger_path), holdout, dataset, metric
-    )
+    challenger = _evaluate(challenger_path, holdout, dataset, metric)
     out: dict[str, Any] = {
         "metric": metric,
         "holdout_rows": len(holdout),
@@ -736,7 +723,7 @@ def compare(
     registry = Registry(root)
     version = registry.find(model.metadata.name, served)
     onnx_path = registry.onnx_path(version)
-    incumbent = _evaluate(onnx_path, _onnx_metadata(onnx_path), holdout, dataset, metric)
+    incumbent = _evaluate(onnx_path, holdout, dataset, metric)
     higher = METRICS[metric].higher_is_better
     gain = (challenger - incumbent) if higher else (incumbent - challenger)
     wins = gain >= rule.min_improvement
@@ -755,13 +742,15 @@ def compare(
     return out
 
 
-def _evaluate(
-    onnx_path: Path, meta: dict[str, Any], frame: Any, dataset: Dataset, metric: str
-) -> float:
+def _evaluate(onnx_path: Path, frame: Any, dataset: Dataset, metric: str) -> float:
+    """The ONNX model's ``metric`` on ``frame``, through onnxruntime, as it is served."""
     import numpy as np
     import onnxruntime as ort
 
+    from mlform.models import onnx_metadata
     from mlform.runtime import export, frames, scores
+
+    meta = onnx_metadata(onnx_path)
 
     columns = {name: {"dtype": c.dtype} for name, c in dataset.spec.columns.items()}
     inputs = [i["name"] for i in meta.get("inputs") or []]
@@ -790,22 +779,14 @@ def _evaluate(
 
 
 # --- git and dvc ----------------------------------------------------------------------------
-def _run(root: Path, command: list[str], check: bool = True) -> str:
-    env = {
-        **os.environ,
-        "PATH": f"{Path(executable('dvc')).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    done = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False, env=env)
+def _run(root: Path, command: list[str], check: bool = True, **env: str) -> str:
+    done = subprocess.run(
+        command, cwd=root, capture_output=True, text=True, check=False, env=dvc_env(**env)
+    )
     if check and done.returncode != 0:
-        shown = " ".join(Path(command[0]).name if i == 0 else c for i, c in enumerate(command))
+        shown = " ".join([Path(command[0]).name, *command[1:]])
         raise UserError(f"`{shown}` failed: {(done.stderr or done.stdout).strip()}")
     return done.stdout
-
-
-def _repro(root: Path, stage: str) -> tuple[str, str] | None:
-    from mlform.reconcile.apply import _repro as repro
-
-    return repro(root, stage)
 
 
 def _git_ready(root: Path) -> None:
@@ -831,35 +812,14 @@ def _commit(root: Path, paths: list[Path], message: str) -> str:
 def _propose(root: Path, policy: RetrainPolicy, paths: list[Path], message: str) -> str:
     """Commit ``paths`` on a new branch off HEAD without touching the current branch."""
     branch = f"{policy.spec.promotion.branch_prefix}{policy.spec.model}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
-    env_index = root / ".mlform" / "retrain" / f"index-{os.getpid()}"
-    env = {**os.environ, "GIT_INDEX_FILE": str(env_index)}
+    # A throwaway index: neither the user's index nor the workspace is touched.
+    index = str(root / ".mlform" / "retrain" / f"index-{os.getpid()}")
     try:
-        subprocess.run(
-            ["git", "read-tree", "HEAD"], cwd=root, env=env, check=True, capture_output=True
-        )
-        subprocess.run(
-            ["git", "add", "--", *_relative(root, paths)],
-            cwd=root,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        tree = subprocess.run(
-            ["git", "write-tree"], cwd=root, env=env, check=True, capture_output=True, text=True
-        ).stdout.strip()
-        commit = subprocess.run(
-            ["git", "commit-tree", tree, "-p", "HEAD", "-m", message],
-            cwd=root,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
+        _run(root, ["git", "read-tree", "HEAD"], GIT_INDEX_FILE=index)
+        _run(root, ["git", "add", "--", *_relative(root, paths)], GIT_INDEX_FILE=index)
+        tree = _run(root, ["git", "write-tree"], GIT_INDEX_FILE=index).strip()
+        commit = _run(root, ["git", "commit-tree", tree, "-p", "HEAD", "-m", message]).strip()
         _run(root, ["git", "branch", branch, commit])
-    except subprocess.CalledProcessError as error:
-        raise UserError(
-            f"could not commit the proposal: {error.stderr.strip() if error.stderr else error}"
-        ) from None
     finally:
-        env_index.unlink(missing_ok=True)
+        Path(index).unlink(missing_ok=True)
     return branch

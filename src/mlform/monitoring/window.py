@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlform.clock import epoch, stamp_ms
 from mlform.errors import UserError
 
 MAX_LOCATED = 5  # corrupt lines named in messages; the rest are only counted
@@ -82,10 +83,6 @@ class Window:
         return positions, labels
 
 
-def iso(seconds: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + ".000Z"
-
-
 def rotated(path: Path) -> list[Path]:
     """The log and its backups, oldest first."""
     backups = []
@@ -96,13 +93,13 @@ def rotated(path: Path) -> list[Path]:
     return [p for _, p in sorted(backups, reverse=True)] + ([path] if path.exists() else [])
 
 
-def _lines(
+def read_records(
     paths: list[Path], since: str, corrupt: Corrupt, required: Fields
 ) -> list[dict[str, Any]]:
     import orjson
 
     out: list[dict[str, Any]] = []
-    cutoff = _epoch(since) if since else 0.0
+    cutoff = epoch(since) if since else 0.0
     for path in paths:
         try:
             if since and path.stat().st_mtime < cutoff - 1:
@@ -131,24 +128,18 @@ def _lines(
     return out
 
 
-def _epoch(stamp: str) -> float:
-    import calendar
-
-    return float(calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")))
-
-
 def read_log(folder: Path, model: str, window_seconds: float, now: float | None = None) -> Window:
     """Predictions of ``model`` in the last ``window_seconds``, with their labels."""
     now = time.time() if now is None else now
-    since = iso(now - window_seconds)
+    since = stamp_ms(now - window_seconds)
     corrupt = Corrupt()
     records = [
         r
-        for r in _lines(rotated(folder / "predictions.jsonl"), since, corrupt, PREDICTION)
+        for r in read_records(rotated(folder / "predictions.jsonl"), since, corrupt, PREDICTION)
         if r.get("model") == model
     ]
     window = Window(str(folder / "predictions.jsonl"), since, records, corrupt)
-    feedback = _lines(rotated(folder / "feedback.jsonl"), since, corrupt, FEEDBACK)
+    feedback = read_records(rotated(folder / "feedback.jsonl"), since, corrupt, FEEDBACK)
     _join(window, feedback, model)
     return window
 
@@ -178,7 +169,7 @@ def read_file(path: Path, model: str) -> Window:
     if suffix in (".jsonl", ".json", ".log"):
         records = [
             r
-            for r in _lines([path], "", corrupt, {"inputs": dict})
+            for r in read_records([path], "", corrupt, {"inputs": dict})
             if r.get("model") in (None, model)
         ]
         return Window(str(path), "", records, corrupt)

@@ -30,7 +30,7 @@ from mlform.reconcile.resources import PIPELINE, Resource
 from mlform.reconcile.state import State, now
 from mlform.spec import Dataset, Deployment, Model, Training
 from mlform.targets import RenderedFile
-from mlform.tools import executable
+from mlform.tools import dvc_env, executable
 
 Progress = Callable[[str], None]
 
@@ -300,7 +300,7 @@ def _pipeline(ctx: Context, outcome: Outcome, changes: list[Change]) -> None:
         if stage:
             ctx.progress(f"dvc repro {stage}…")
             ctx.crash.point()
-            failure = _repro(ctx.root, stage)
+            failure = repro(ctx.root, stage)
             ctx.crash.point()
             if failure is not None:
                 failed_stage, message = failure
@@ -367,19 +367,16 @@ def _owns(address: str, stage: str) -> bool:
     return any(stage == f"{p}{name}" for p in prefixes.get(kind, ()))
 
 
-def _repro(root: Path, stage: str) -> tuple[str, str] | None:
-    """None on success, else (failed stage, the located diagnostics it printed)."""
-    env = {
-        **os.environ,
-        "PATH": f"{Path(executable('dvc')).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
+def repro(root: Path, stage: str) -> tuple[str, str] | None:
+    """`dvc repro STAGE`: None on success, else (failed stage, the located diagnostics it
+    printed)."""
     done = subprocess.run(
         [executable("dvc"), "repro", stage],
         cwd=root,
         capture_output=True,
         text=True,
         check=False,
-        env=env,
+        env=dvc_env(),
     )
     if done.returncode == 0:
         return None

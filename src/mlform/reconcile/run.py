@@ -41,13 +41,23 @@ def revision(root: Path) -> str | None:
     return done.stdout.strip() or None
 
 
+def _valid(start: Path, environment: str | None) -> ValidationResult:
+    result = validate(start, environment)
+    if not result.valid:
+        raise SpecInvalid("the specs have errors", result.diagnostics.sorted())
+    return result
+
+
+def load_graph(start: Path, environment: str | None = None) -> ProjectGraph:
+    """The project's graph in ``environment``; located diagnostics when the specs are invalid."""
+    return ProjectGraph.from_validation(_valid(start, environment))
+
+
 def load(start: Path, environment: str | None) -> Desired:
     from mlform.targets.dvc import render_pipeline
     from mlform.targets.prometheus import render_monitoring
 
-    result = validate(start, environment)
-    if not result.valid:
-        raise SpecInvalid("the specs have errors", result.diagnostics.sorted())
+    result = _valid(start, environment)
     graph = ProjectGraph.from_validation(result)
     files = {f.path: f for f in [*render_pipeline(graph), *render_monitoring(graph)]}
     shas = {path: hashlib.sha256(f.data).hexdigest() for path, f in files.items()}
@@ -216,17 +226,17 @@ def promote_canary(start: Path, name: str, environment: str | None, lock_timeout
     from mlform.serving.config import ServeConfig
     from mlform.serving.deploy import state_dir
 
-    wanted = load(start, environment)
-    root = wanted.graph.root
+    root = load_graph(start, environment).root
+    env = environment or DEFAULT_ENV
     address = f"deployment.{name}"
-    with locked(root, wanted.environment, "promote", lock_timeout):
-        state = State.load(root, wanted.environment)
+    with locked(root, env, "promote", lock_timeout):
+        state = State.load(root, env)
         item = state.resources.get(address)
         outputs = (item or {}).get("outputs") or {}
         if item is None or outputs.get("target") != "local":
             raise UserError(
                 f"'{address}' is not a local server that `mlform apply` started in "
-                f"environment '{wanted.environment}'"
+                f"environment '{env}'"
             )
         folder = state_dir(root, name)
         config = ServeConfig.load(folder / "config.json")

@@ -25,11 +25,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from mlform import __version__
+from mlform.clock import stamp
 from mlform.errors import UserError
 from mlform.fsutil import write_atomic
 
@@ -38,7 +38,7 @@ DEFAULT_ENV = "default"
 
 
 def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return stamp()
 
 
 def state_dir(root: Path) -> Path:

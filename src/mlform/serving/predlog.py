@@ -19,18 +19,13 @@ import logging.handlers
 import queue
 import random
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
+from mlform.clock import stamp_ms
 from mlform.serving.config import PredictionLog
 
 QUEUE_LIMIT = 100_000
-
-
-def timestamp() -> str:
-    now = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
 
 
 class RecordWriter:
@@ -99,7 +94,7 @@ class PredictionLogger:
     ) -> None:
         if self.rate < 1.0 and random.random() >= self.rate:
             return
-        now = timestamp()
+        now = stamp_ms()
         records = []
         for row in range(rows):
             records.append(
@@ -118,7 +113,7 @@ class PredictionLogger:
         self.predictions.put(records)
 
     def record_feedback(self, model: str, items: list[dict[str, Any]]) -> None:
-        now = timestamp()
+        now = stamp_ms()
         self.feedback.put([{"timestamp": now, "model": model, **item} for item in items])
 
     @property

@@ -1,0 +1,43 @@
+"""Time as mlform writes and reads it: UTC ISO 8601 timestamps (to the second in state and
+records, to the millisecond in logs, where they compare as strings), and durations such as
+``30s``, ``15m``, ``1h`` or ``7d`` (specs and command-line options alike)."""
+
+from __future__ import annotations
+
+import calendar
+import re
+import time
+
+from mlform.errors import UserError
+
+UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d|w|y)")
+
+
+def stamp(seconds: float | None = None) -> str:
+    """``2026-11-27T01:17:47Z``; now when ``seconds`` is None."""
+    return time.strftime(
+        "%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if seconds is None else seconds)
+    )
+
+
+def stamp_ms(seconds: float | None = None) -> str:
+    """``2026-11-27T01:17:47.123Z``: the prediction and feedback logs' timestamps."""
+    now = time.time() if seconds is None else seconds
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
+
+
+def epoch(text: str) -> float:
+    """Unix time of a timestamp written by ``stamp`` or ``stamp_ms`` (to the second)."""
+    return float(calendar.timegm(time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S")))
+
+
+def duration_seconds(text: str) -> float:
+    """``1h30m`` → 5400.0; a bare number is seconds."""
+    value = text.strip()
+    if re.fullmatch(r"[0-9]+(?:\.[0-9]+)?", value):
+        return float(value)
+    parts = _PART.findall(value)
+    if not parts or "".join(a + b for a, b in parts) != value:
+        raise UserError(f"'{text}' is not a duration like 30s, 15m, 1h or 7d")
+    return sum(float(number) * UNITS[unit] for number, unit in parts)
