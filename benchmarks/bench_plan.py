@@ -152,7 +152,7 @@ try:
     from mlform.reconcile.run import revision
     from mlform.reconcile.state import DEFAULT_ENV, State
     from mlform.targets.dvc import render_pipeline
-    from mlform.validate import validate
+    from mlform.validation import validate
     out["imports"] = clock() - start
     try:  # how much of rendering is the YAML emitter (every YAML dump of the process)
         import yaml

@@ -173,7 +173,7 @@ import cProfile, pstats, sys, io
 from pathlib import Path
 prof = cProfile.Profile()
 prof.enable()
-from mlform.validate import validate
+from mlform.validation import validate
 result = validate(Path(sys.argv[1]))
 prof.disable()
 out = io.StringIO()

@@ -90,10 +90,10 @@ def test_usage_error(credit: Path, run_cli: Callable[..., Run]) -> None:
 def test_unexpected_error_gives_a_bug_report(
     credit: Path, run_cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    def boom(_: Path) -> None:
+    def boom(*_: object) -> None:
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr("mlform.validate.validate", boom)
+    monkeypatch.setattr("mlform.validation.validate", boom)
     monkeypatch.setenv("MLFORM_LOG_DIR", str(tmp_path / "logs"))
     result = run_cli("validate", cwd=credit)
     assert result.code == 3
@@ -107,10 +107,10 @@ def test_unexpected_error_gives_a_bug_report(
 def test_ctrl_c_exits_130(
     credit: Path, run_cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def interrupted(_: Path) -> None:
+    def interrupted(*_: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("mlform.validate.validate", interrupted)
+    monkeypatch.setattr("mlform.validation.validate", interrupted)
     result = run_cli("validate", cwd=credit)
     assert result.code == 130
     assert "Traceback" not in result.err

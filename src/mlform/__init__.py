@@ -1,11 +1,54 @@
-"""mlform: the ML lifecycle as versioned YAML, compiled to real engines' configs.
+"""mlform: the ML lifecycle as versioned YAML, compiled to real engines' configs and
+reconciled like Terraform.
 
-The programmatic API mirrors the CLI; heavy libraries are imported only by the code paths
-that need them.
+The programmatic API is what the command line calls::
+
+    import mlform
+
+    project = mlform.load("path/to/repo")          # SpecInvalid carries every diagnostic
+    plan = mlform.plan("path/to/repo", env="prod")
+    if plan.has_changes:
+        done = mlform.apply("path/to/repo", env="prod", saved=plan, progress=print)
+    print(mlform.status("path/to/repo", env="prod").health)
+
+Heavy libraries are imported only by the code paths that need them.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from mlform.api import (
+    Applied,
+    apply,
+    compile,
+    destroy,
+    load,
+    monitor,
+    plan,
+    read_plan,
+    retrain,
+    retrain_check,
+    retrain_due,
+    status,
+    validate,
+)
+from mlform.errors import SpecInvalid, UserError
+from mlform.version import __version__
 
-__all__ = ["__version__"]
+__all__ = [
+    "Applied",
+    "SpecInvalid",
+    "UserError",
+    "__version__",
+    "apply",
+    "compile",
+    "destroy",
+    "load",
+    "monitor",
+    "plan",
+    "read_plan",
+    "retrain",
+    "retrain_check",
+    "retrain_due",
+    "status",
+    "validate",
+]

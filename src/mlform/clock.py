@@ -1,6 +1,9 @@
 """Time as mlform writes and reads it: UTC ISO 8601 timestamps (to the second in state and
-records, to the millisecond in logs, where they compare as strings), and durations such as
-``30s``, ``15m``, ``1h`` or ``7d`` (specs and command-line options alike)."""
+records, to the millisecond in logs, where they compare as strings), and durations.
+
+A duration is written as Prometheus writes one (specs reach Prometheus's ``for:``): one or
+more number-unit pairs, ``30s``, ``15m``, ``1h30m``, ``7d``, units ms, s, m, h, d, w, y; or
+``0``. The same grammar holds in specs (``DURATION_PATTERN``) and command-line options."""
 
 from __future__ import annotations
 
@@ -11,7 +14,8 @@ import time
 from mlform.errors import UserError
 
 UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
-_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d|w|y)")
+DURATION_PATTERN = r"^(0|([0-9]+(ms|s|m|h|d|w|y))+)$"
+_PART = re.compile(r"([0-9]+)(ms|s|m|h|d|w|y)")
 
 
 def stamp(seconds: float | None = None) -> str:
@@ -33,11 +37,8 @@ def epoch(text: str) -> float:
 
 
 def duration_seconds(text: str) -> float:
-    """``1h30m`` → 5400.0; a bare number is seconds."""
+    """``1h30m`` → 5400.0."""
     value = text.strip()
-    if re.fullmatch(r"[0-9]+(?:\.[0-9]+)?", value):
-        return float(value)
-    parts = _PART.findall(value)
-    if not parts or "".join(a + b for a, b in parts) != value:
+    if not re.fullmatch(DURATION_PATTERN, value):
         raise UserError(f"'{text}' is not a duration like 30s, 15m, 1h or 7d")
-    return sum(float(number) * UNITS[unit] for number, unit in parts)
+    return float(sum(float(number) * UNITS[unit] for number, unit in _PART.findall(value)))

@@ -8,7 +8,7 @@ Every diagnostic names where (file, line, column), what (a stable code), which d
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -106,6 +106,19 @@ class Diagnostics:
     @property
     def has_errors(self) -> bool:
         return any(d.severity is Severity.ERROR for d in self.items)
+
+
+Style = Callable[..., str]  # click.style, or nothing on a plain stream
+
+
+def styled(diagnostic: Diagnostic, style: Style | None = None) -> str:
+    """The one-line form, its severity and code colored when a ``style`` is given."""
+    line = diagnostic.format()
+    if style is None:
+        return line
+    color = "red" if diagnostic.severity is Severity.ERROR else "yellow"
+    word = f"{diagnostic.severity.value} {diagnostic.code}"
+    return line.replace(word, style(word, fg=color, bold=True), 1)
 
 
 def report_text(diagnostics: Diagnostics) -> str:

@@ -9,16 +9,14 @@ and ``mlform compile --check`` — stay clean.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlform.engines.dvc import Dvc
 from mlform.errors import UserError
 from mlform.runtime.params import Params
 from mlform.schema_errors import suggestion
-from mlform.tools import executable
 
 
 @dataclass(frozen=True)
@@ -46,22 +44,6 @@ class Table:
         ]
         lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in self.rows]
         return "\n".join(lines)
-
-
-def _dvc(
-    root: Path, *args: str, capture: bool = True, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    try:
-        return subprocess.run(
-            [executable("dvc"), *args],
-            cwd=root,
-            capture_output=capture,
-            text=True,
-            check=False,
-            env=env,
-        )
-    except FileNotFoundError:
-        raise UserError("dvc is not installed; experiments run on DVC") from None
 
 
 def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
@@ -111,15 +93,12 @@ def run(root: Path, sets: list[str], name: str | None) -> int:
         args += ["-n", name]
     from mlform.runtime.stages import REPORT_ONLY
 
-    return _dvc(root, *args, capture=False, env={**os.environ, REPORT_ONLY: "1"}).returncode
+    return Dvc(root).run(*args, check=False, capture=False, env={REPORT_ONLY: "1"}).code
 
 
 def show(root: Path, all_metrics: bool = False) -> Table:
-    done = _dvc(root, "exp", "show", "--json")
-    if done.returncode != 0:
-        raise UserError(f"dvc exp show failed: {done.stderr.strip()}")
     entries: list[tuple[str, str, dict[str, Any]]] = []
-    for commit in json.loads(done.stdout or "[]"):
+    for commit in Dvc(root).json("exp", "show", "--json") or []:
         label = (
             "workspace"
             if commit["rev"] == "workspace"
@@ -191,12 +170,8 @@ def _cell(value: Any) -> str:
 
 def metrics_diff(root: Path, revision: str, all_metrics: bool = False) -> Table:
     args = ["metrics", "diff", revision, "--json"] + (["--all"] if all_metrics else [])
-    done = _dvc(root, *args)
-    if done.returncode != 0:
-        message = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"
-        raise UserError(f"dvc metrics diff {revision}: {message}")
     rows = []
-    for path, changes in sorted(json.loads(done.stdout or "{}").items()):
+    for path, changes in sorted((Dvc(root).json(*args) or {}).items()):
         for metric, change in sorted(changes.items()):
             old, new, diff = change.get("old"), change.get("new"), change.get("diff")
             rows.append(

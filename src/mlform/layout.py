@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 
 @dataclass(frozen=True)
@@ -114,3 +114,34 @@ class Layout:
 
     def model(self, name: str) -> ModelPaths:
         return ModelPaths(self.artifacts / "models" / name)
+
+
+# --- the local working folder ------------------------------------------------------------
+# ``.mlform/`` beside mlform.yaml holds what one checkout keeps for itself and git ignores:
+# servers' configs and logs, monitor runs, retraining ledgers, the local model store.
+LOCAL = ".mlform"
+
+
+def server_dir(root: Path, deployment: str) -> Path:
+    """A local Deployment's server: config.json, server.json, server.log, logs/."""
+    return root / LOCAL / "serve" / deployment
+
+
+def monitor_dir(root: Path, monitor: str) -> Path:
+    """A Monitor's runs: result.json, report.html, metrics.prom, history.jsonl."""
+    return root / LOCAL / "monitor" / monitor
+
+
+def retrain_dir(root: Path, policy: str) -> Path:
+    """A RetrainPolicy's ledgers: decisions.jsonl, runs.jsonl, appended.json."""
+    return root / LOCAL / "retrain" / policy
+
+
+def state_dir(root: Path) -> Path:
+    """The reconciler's state and locks, per environment."""
+    return root / LOCAL / "state"
+
+
+def store_dir(root: Path, model: str, version: str) -> Path:
+    """A registered version's files in the local model store."""
+    return root / LOCAL / "registry" / model / version

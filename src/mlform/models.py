@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mlform.clock import stamp
+from mlform.engines.dvc import Dvc, read_lock
+from mlform.engines.git import Git
 from mlform.errors import UserError
 from mlform.layout import Layout
 from mlform.project import ProjectGraph
 from mlform.registry import Registry, Version, bump
 from mlform.spec import Model
-from mlform.tools import executable
-from mlform.validate import validate
 
 
 @dataclass(frozen=True)
@@ -24,14 +23,6 @@ class Registered:
     version: Version
     reason: str  # why this part of the version was bumped
     path: Path  # the stored ONNX file
-
-
-def _graph(root: Path) -> ProjectGraph:
-    result = validate(root)
-    if not result.valid:
-        first = result.diagnostics.errors[0].format()
-        raise UserError(f"the specs have errors; run `mlform validate` ({first})")
-    return ProjectGraph.from_validation(result)
 
 
 def _model(graph: ProjectGraph, name: str) -> Model:
@@ -49,39 +40,6 @@ def parse_reference(reference: str) -> tuple[str, str | None]:
     return name, version or None
 
 
-def _dvc_md5(root: Path, stage: str, path: str) -> str | None:
-    from ruamel.yaml import YAML
-
-    lock = root / "dvc.lock"
-    if not lock.is_file():
-        return None
-    data = YAML(typ="safe", pure=True).load(lock.read_text(encoding="utf-8")) or {}
-    for out in (data.get("stages", {}).get(stage, {}) or {}).get("outs", []) or []:
-        if out.get("path") == path:
-            return str(out.get("md5"))
-    return None
-
-
-def _stale_stages(root: Path, model: str) -> list[str]:
-    """Pipeline stages of this model that `dvc status` says are not up to date."""
-    try:
-        done = subprocess.run(
-            [executable("dvc"), "status", "--json", f"review-{model}", "--with-deps"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    except FileNotFoundError:
-        raise UserError("dvc is not installed; it runs the pipeline that produces models") from None
-    if done.returncode != 0:
-        raise UserError(
-            f"dvc status failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.stdout.strip()}"
-        )
-    status = json.loads(done.stdout or "{}")
-    return sorted(name.split(":")[-1] for name in status)
-
-
 def _uncommitted(graph: ProjectGraph) -> list[str]:
     """Spec and data files that differ from HEAD (rendered files are derived from specs)."""
     from mlform.spec import Dataset
@@ -91,40 +49,11 @@ def _uncommitted(graph: ProjectGraph) -> list[str]:
         inputs.append(dataset.spec.source.path)
         if (graph.root / f"{dataset.spec.source.path}.dvc").exists():
             inputs.append(f"{dataset.spec.source.path}.dvc")
-    try:
-        done = subprocess.run(
-            ["git", "status", "--porcelain", "--", *inputs],
-            cwd=graph.root,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    except FileNotFoundError:
-        raise UserError("git is not installed; the model registry lives in git tags") from None
-    return [line[3:] for line in done.stdout.splitlines() if line.strip()]
-
-
-def onnx_metadata(path: Path) -> dict[str, Any]:
-    import onnx
-
-    model = onnx.load(str(path), load_external_data=False)
-    out: dict[str, Any] = {}
-    for prop in model.metadata_props:
-        key = prop.key.removeprefix("mlform.")
-        try:
-            out[key] = json.loads(prop.value)
-        except json.JSONDecodeError:
-            out[key] = prop.value
-    return out
+    return Git(graph.root).status(inputs)
 
 
 def register(
-    start: Path,
-    name: str,
-    part: str | None = None,
-    *,
-    graph: ProjectGraph | None = None,
-    from_apply: bool = False,
+    graph: ProjectGraph, name: str, part: str | None = None, *, from_apply: bool = False
 ) -> Registered:
     """Register the model's reviewed ONNX file as a new version (git tag + local store).
 
@@ -132,7 +61,6 @@ def register(
     file that is already registered is that version (a revert rolls back to it); and specs
     that differ from HEAD are allowed but recorded as ``dirty`` in the version's record.
     """
-    graph = graph or _graph(start)
     model = _model(graph, name)
     root = graph.root
     paths = Layout(graph.artifacts).model(name)
@@ -140,7 +68,7 @@ def register(
     if not review_file.is_file() or not onnx_file.is_file():
         raise UserError(f"Model '{name}' has not been reviewed yet; run `dvc repro review-{name}`")
     if not from_apply:
-        stale = _stale_stages(root, name)
+        stale = Dvc(root).stale(f"review-{name}")
         if stale:
             raise UserError(
                 f"the pipeline of Model '{name}' is not up to date ({', '.join(stale)}); run `dvc repro review-{name}`"
@@ -175,14 +103,16 @@ def register(
         raise UserError(
             f"{same.tag} is this exact model (sha256 {sha256[:12]}…); nothing new to register"
         )
-    meta = onnx_metadata(onnx_file)
+    from mlform.runtime.export import read_metadata
+
+    meta = read_metadata(onnx_file)
     latest = previous[-1] if previous else None
     choice, reason = _bump(model.spec.registry.bump if part is None else part, meta, latest)
     version = bump(latest.version if latest else None, choice, model.spec.registry.initial_version)
     record = {
         "sha256": sha256,
         "size_bytes": onnx_file.stat().st_size,
-        "dvc_md5": _dvc_md5(root, f"export-{name}", paths.onnx.as_posix()),
+        "dvc_md5": _exported_md5(root, name, paths.onnx.as_posix()),
         "path": paths.onnx.as_posix(),
         "metrics": review.get("metrics", {}),
         "review": {g["gate"]: g["status"] for g in review.get("gates", [])},
@@ -220,6 +150,11 @@ def register(
     return Registered(created, reason, stored)
 
 
+def _exported_md5(root: Path, model: str, path: str) -> str | None:
+    out = read_lock(root).stage(f"export-{model}").out(path)
+    return out.md5 if out else None
+
+
 def _bump(policy: str, meta: dict[str, Any], latest: Version | None) -> tuple[str, str]:
     if latest is None:
         return "minor", "first version"
@@ -232,8 +167,7 @@ def _bump(policy: str, meta: dict[str, Any], latest: Version | None) -> tuple[st
     return "patch", "only the data changed"
 
 
-def promote(start: Path, reference: str, stage: str) -> str:
-    graph = _graph(start)
+def promote(graph: ProjectGraph, reference: str, stage: str) -> str:
     name, version = parse_reference(reference)
     if version is None:
         raise UserError(
@@ -251,8 +185,7 @@ def promote(start: Path, reference: str, stage: str) -> str:
     return assignment.tag
 
 
-def describe(start: Path, reference: str) -> dict[str, Any]:
-    graph = _graph(start)
+def describe(graph: ProjectGraph, reference: str) -> dict[str, Any]:
     name, version = parse_reference(reference)
     registry = Registry(graph.root)
     if name not in [m.metadata.name for m in graph.all(Model)] and not registry.versions(name):
@@ -275,8 +208,7 @@ def describe(start: Path, reference: str) -> dict[str, Any]:
     }
 
 
-def overview(start: Path) -> list[dict[str, Any]]:
-    graph = _graph(start)
+def overview(graph: ProjectGraph) -> list[dict[str, Any]]:
     registry = Registry(graph.root)
     rows = []
     for model in graph.all(Model):

@@ -11,7 +11,9 @@ from pathlib import Path, PurePosixPath
 from typing import TypeVar, cast
 
 from mlform.catalog.estimators import EstimatorInfo, lookup
-from mlform.errors import SpecInvalid
+from mlform.diagnostics import Diagnostic
+from mlform.errors import UserError
+from mlform.schema_errors import suggestion
 from mlform.spec import (
     Dataset,
     Deployment,
@@ -24,8 +26,7 @@ from mlform.spec import (
 )
 from mlform.spec.base import Document
 from mlform.spec.project import DeploymentTarget
-from mlform.validate import ValidationResult
-from mlform.workspace import SpecDocument
+from mlform.workspace import SpecDocument, Workspace
 
 D = TypeVar("D", bound=Document)
 
@@ -34,12 +35,12 @@ D = TypeVar("D", bound=Document)
 class ProjectGraph:
     root: Path
     documents: tuple[SpecDocument, ...]
+    warnings: tuple[Diagnostic, ...] = ()  # what validation found worth saying
 
     @classmethod
-    def from_validation(cls, result: ValidationResult) -> ProjectGraph:
-        if not result.valid:
-            raise SpecInvalid("the specs have errors")
-        return cls(result.workspace.root, tuple(result.workspace.documents))
+    def of(cls, workspace: Workspace, warnings: tuple[Diagnostic, ...] = ()) -> ProjectGraph:
+        """The graph of a workspace whose specs passed validation (``validate.load``)."""
+        return cls(workspace.root, tuple(workspace.documents), warnings)
 
     # --- lookups -----------------------------------------------------------------------
     def all(self, kind: type[D]) -> list[D]:
@@ -54,12 +55,9 @@ class ProjectGraph:
         raise KeyError(f"{kind.__name__} '{name}'")  # validation guarantees references resolve
 
     def named(self, kind: type[D], name: str) -> D:
-        """A document a user named on the command line: a located "did you mean" if absent."""
+        """A document a user named on the command line: a "did you mean" if absent."""
         names = [d.metadata.name for d in self.all(kind)]
         if name not in names:
-            from mlform.errors import UserError
-            from mlform.schema_errors import suggestion
-
             raise UserError(f"no {kind.__name__} '{name}'{suggestion(name, names)}")
         return self.get(kind, name)
 

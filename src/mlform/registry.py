@@ -15,15 +15,16 @@ import json
 import os
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlform.engines.git import Git, Ref
 from mlform.errors import UserError
+from mlform.layout import store_dir
+from mlform.spec.deployment import DeploymentSpec
 
 SEMVER = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
-_SEP, _END = "\x1f", "\x1e"
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,80 @@ class Assignment:
         return f"{self.model}#{self.stage}{'!' if self.version is None else ''}#{self.number}"
 
 
+@dataclass(frozen=True)
+class Releases:
+    """One model's registered versions (oldest first) and stage assignments: what
+    rendering and version selection read, passed in so they need no git."""
+
+    model: str
+    versions: tuple[Version, ...] = ()
+    assignments: tuple[Assignment, ...] = ()
+
+    def stages(self) -> dict[str, str]:
+        """stage → the version currently assigned to it (the latest assignment wins)."""
+        current: dict[str, str | None] = {}
+        for assignment in self.assignments:
+            current[assignment.stage] = assignment.version
+        return {stage: version for stage, version in current.items() if version is not None}
+
+    def find(self, version: str | None = None) -> Version:
+        if not self.versions:
+            raise UserError(f"Model '{self.model}' has no registered version")
+        if version is None:
+            return self.versions[-1]
+        wanted = version if version.startswith("v") else f"v{version}"
+        for candidate in self.versions:
+            if candidate.version == wanted:
+                return candidate
+        known = ", ".join(v.version for v in self.versions[-5:])
+        raise UserError(f"Model '{self.model}' has no version {wanted}; latest: {known}")
+
+    def stage_version(self, stage: str) -> Version | None:
+        version = self.stages().get(stage)
+        return self.find(version) if version else None
+
+    def number(self, version: Version) -> int:
+        """The version's position in the registry, from 1 (Triton's integer versions)."""
+        return [v.version for v in self.versions].index(version.version) + 1
+
+
+@dataclass(frozen=True)
+class Selection:
+    version: Version
+    reason: str
+
+
+def passed_review(version: Version) -> bool:
+    review = version.record.get("review")
+    return isinstance(review, dict) and bool(review) and all(v == "pass" for v in review.values())
+
+
+def select(releases: Releases, spec: DeploymentSpec, current: str | None = None) -> Selection:
+    """The version a Deployment asks for, or a UserError saying why there is none.
+
+    ``current``: the version the pipeline of the applied commit produced. ``latest-passing``
+    then means that version, so reverting a commit rolls the deployment back to it.
+    """
+    model = spec.model
+    if spec.stage:
+        chosen = releases.stage_version(spec.stage)
+        if chosen is None:
+            raise UserError(
+                f"no version of Model '{model}' is in stage '{spec.stage}' (`mlform models promote {model}@vX.Y.Z {spec.stage}`)"
+            )
+        return Selection(chosen, f"stage {spec.stage}")
+    if spec.version and spec.version != "latest-passing":
+        return Selection(releases.find(spec.version), "pinned")
+    passing = [v for v in releases.versions if passed_review(v)]
+    if current is not None and current in [v.version for v in passing]:
+        return Selection(releases.find(current), "latest-passing (this commit's model)")
+    if not passing:
+        raise UserError(
+            f"Model '{model}' has no registered version that passed review (`mlform models register {model}`)"
+        )
+    return Selection(passing[-1], "latest-passing")
+
+
 def parse_version(text: str) -> tuple[int, int, int]:
     match = SEMVER.match(text if text.startswith("v") else f"v{text}")
     if not match:
@@ -81,113 +156,66 @@ class Registry:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-
-    # --- git ---------------------------------------------------------------------------
-    def _git(self, *args: str, env: dict[str, str] | None = None) -> str:
-        try:
-            done = subprocess.run(
-                ["git", *args], cwd=self.root, capture_output=True, text=True, check=False, env=env
-            )
-        except FileNotFoundError:
-            raise UserError("git is not installed; the model registry lives in git tags") from None
-        if done.returncode != 0:
-            message = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"
-            raise UserError(f"git {args[0]}: {message}")
-        return done.stdout
+        self.git = Git(root)
+        self._in_repository: bool | None = None
 
     def head(self) -> str:
-        try:
-            return self._git("rev-parse", "--verify", "HEAD^{commit}").strip()
-        except UserError:
-            raise UserError("the repository has no commit yet; commit your specs first") from None
+        return self.git.require_head("a version is a tag on a commit")
 
-    def _tags(self, model: str) -> list[tuple[str, str, str, str]]:
-        """(tag, commit, created, message) of every tag of ``model``."""
-        fmt = (
-            _SEP.join(
-                [
-                    "%(refname:short)",
-                    "%(*objectname)",
-                    "%(objectname)",
-                    "%(creatordate:iso-strict)",
-                    "%(contents)",
-                ]
-            )
-            + _END
-        )
-        out = self._git(
-            "for-each-ref", f"--format={fmt}", f"refs/tags/{model}@*", f"refs/tags/{model}#*"
-        )
-        tags = []
-        for entry in out.split(_END):
-            parts = entry.strip("\n").split(_SEP)
-            if len(parts) == 5:
-                tag, peeled, obj, created, message = parts
-                tags.append((tag, peeled or obj, created, message))
-        return tags
+    def _tags(self, model: str) -> list[Ref]:
+        """Every tag of ``model``; a project outside a git repository has none."""
+        if self._in_repository is None:
+            self._in_repository = self.git.toplevel() is not None
+        if not self._in_repository:
+            return []
+        return self.git.refs(f"refs/tags/{model}@*", f"refs/tags/{model}#*")
 
     # --- reading -----------------------------------------------------------------------
-    def versions(self, model: str) -> list[Version]:
-        out = []
-        for tag, commit, created, message in self._tags(model):
-            name, _, version = tag.partition("@")
+    def releases(self, model: str) -> Releases:
+        """Every version and stage assignment of ``model``, from one read of its tags."""
+        refs = self._tags(model)
+        versions = []
+        for ref in refs:
+            name, _, version = ref.name.partition("@")
             if name == model and SEMVER.match(version):
-                out.append(Version(model, version, commit, created, _record(message)))
-        return sorted(out, key=lambda v: v.key)
-
-    def assignments(self, model: str) -> list[Assignment]:
-        versions_by_commit = {v.commit: v.version for v in self.versions(model)}
-        out = []
-        for tag, commit, created, message in self._tags(model):
-            match = re.match(rf"^{re.escape(model)}#([a-z0-9][a-z0-9-]*)(!?)#(\d+)$", tag)
+                versions.append(
+                    Version(model, version, ref.commit, ref.created, _record(ref.message))
+                )
+        versions.sort(key=lambda v: v.key)
+        by_commit = {v.commit: v.version for v in versions}
+        assignments = []
+        for ref in refs:
+            match = re.match(rf"^{re.escape(model)}#([a-z0-9][a-z0-9-]*)(!?)#(\d+)$", ref.name)
             if not match:
                 continue
             stage, unassign, number = match.groups()
-            version = (
+            version_of = (
                 None
                 if unassign
-                else (_record(message).get("version") or versions_by_commit.get(commit))
+                else (_record(ref.message).get("version") or by_commit.get(ref.commit))
             )
-            out.append(Assignment(model, stage, int(number), version, commit, created))
-        return sorted(out, key=lambda a: a.number)
+            assignments.append(
+                Assignment(model, stage, int(number), version_of, ref.commit, ref.created)
+            )
+        assignments.sort(key=lambda x: x.number)
+        return Releases(model, tuple(versions), tuple(assignments))
+
+    def versions(self, model: str) -> list[Version]:
+        return list(self.releases(model).versions)
+
+    def assignments(self, model: str) -> list[Assignment]:
+        return list(self.releases(model).assignments)
 
     def stages(self, model: str) -> dict[str, str]:
-        """stage → the version currently assigned to it (the latest assignment wins)."""
-        current: dict[str, str | None] = {}
-        for assignment in self.assignments(model):
-            current[assignment.stage] = assignment.version
-        return {stage: version for stage, version in current.items() if version is not None}
+        return self.releases(model).stages()
 
     def find(self, model: str, version: str | None = None) -> Version:
-        versions = self.versions(model)
-        if not versions:
-            raise UserError(f"Model '{model}' has no registered version")
-        if version is None:
-            return versions[-1]
-        wanted = version if version.startswith("v") else f"v{version}"
-        for candidate in versions:
-            if candidate.version == wanted:
-                return candidate
-        known = ", ".join(v.version for v in versions[-5:])
-        raise UserError(f"Model '{model}' has no version {wanted}; latest: {known}")
+        return self.releases(model).find(version)
 
     def stage_version(self, model: str, stage: str) -> Version | None:
-        version = self.stages(model).get(stage)
-        return self.find(model, version) if version else None
+        return self.releases(model).stage_version(stage)
 
     # --- writing -----------------------------------------------------------------------
-    def _tag(self, name: str, message: str, commit: str) -> None:
-        env = dict(os.environ)
-        if not self._git_identity():
-            env.update(GIT_COMMITTER_NAME="mlform", GIT_COMMITTER_EMAIL="mlform@localhost")
-        self._git("tag", "-a", name, "-m", message, commit, env=env)
-
-    def _git_identity(self) -> bool:
-        try:
-            return bool(self._git("config", "user.email").strip())
-        except UserError:
-            return False
-
     def register(
         self, model: str, version: str, record: dict[str, Any], *, same_commit_ok: bool = False
     ) -> Version:
@@ -199,7 +227,9 @@ class Registry:
                     "commit the change that produced the new model, then register it"
                 )
         body = json.dumps({"version": version, **record}, indent=2, sort_keys=True)
-        self._tag(f"{model}@{version}", f"mlform: register {model} {version}\n\n{body}\n", commit)
+        self.git.tag(
+            f"{model}@{version}", f"mlform: register {model} {version}\n\n{body}\n", commit
+        )
         return self.find(model, version)
 
     def assign(self, model: str, version: str, stage: str) -> Assignment:
@@ -209,12 +239,12 @@ class Registry:
         number = max((a.number for a in self.assignments(model)), default=0) + 1
         name = f"{model}#{stage}#{number}"
         body = json.dumps({"stage": stage, "version": target.version}, sort_keys=True)
-        self._tag(name, f"mlform: assign {stage} to {target.tag}\n\n{body}\n", target.commit)
+        self.git.tag(name, f"mlform: assign {stage} to {target.tag}\n\n{body}\n", target.commit)
         return next(a for a in self.assignments(model) if a.number == number)
 
     # --- the local store of ONNX files -------------------------------------------------
     def store(self, model: str, version: str) -> Path:
-        return self.root / ".mlform" / "registry" / model / version
+        return store_dir(self.root, model, version)
 
     def keep(
         self, model: str, version: str, files: dict[str, Path], record: dict[str, Any]
@@ -229,19 +259,23 @@ class Registry:
         return folder / "model.onnx"
 
     def onnx_path(self, version: Version) -> Path:
-        """The version's ONNX file: the local store, else DVC's cache (by md5)."""
-        stored = self.store(version.model, version.version) / "model.onnx"
-        if stored.is_file():
-            return stored
-        md5 = version.record.get("dvc_md5")
-        if isinstance(md5, str) and len(md5) == 32:
-            cached = _dvc_cache(self.root) / "files" / "md5" / md5[:2] / md5[2:]
-            if cached.is_file():
-                return cached
-        raise UserError(
-            f"the ONNX file of {version.tag} is neither in {stored.parent} nor in DVC's cache; "
-            "run `dvc pull` (or `dvc fetch`) first"
-        )
+        return onnx_path(self.root, version)
+
+
+def onnx_path(root: Path, version: Version) -> Path:
+    """The version's ONNX file: the local store, else DVC's cache (by md5). No git."""
+    stored = store_dir(root, version.model, version.version) / "model.onnx"
+    if stored.is_file():
+        return stored
+    md5 = version.record.get("dvc_md5")
+    if isinstance(md5, str) and len(md5) == 32:
+        cached = _dvc_cache(root) / "files" / "md5" / md5[:2] / md5[2:]
+        if cached.is_file():
+            return cached
+    raise UserError(
+        f"the ONNX file of {version.tag} is neither in {stored.parent} nor in DVC's cache; "
+        "run `dvc pull` (or `dvc fetch`) first"
+    )
 
 
 def _record(message: str) -> dict[str, Any]:

@@ -6,9 +6,11 @@ import re
 import shutil
 from pathlib import Path
 
+from mlform.engines.dvc import Dvc
+from mlform.engines.git import Git
 from mlform.errors import UserError
 from mlform.fsutil import write_all
-from mlform.resources import resource_dir
+from mlform.package_data import resource_dir
 from mlform.schema_export import COMBINED, schemas
 
 MODELINE = re.compile(r"^# yaml-language-server: \$schema=.*$", re.MULTILINE)
@@ -105,18 +107,9 @@ def write_ci(directory: Path, system: str, environment: str | None, branch: str 
 
     The workflow is written at the git repository's root; the project may be a subfolder.
     """
-    import subprocess
-
     from mlform.render import render
 
-    top = subprocess.run(
-        ["git", "rev-parse", "--show-toplevel"],
-        cwd=directory,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    root = Path(top) if top else directory
+    root = Git(directory).toplevel() or directory
     project = directory.resolve().relative_to(root.resolve()).as_posix() or "."
     text = render(
         f"ci/{system}.yml.j2",
@@ -136,47 +129,26 @@ def init_repositories(directory: Path) -> None:
     A repository created here gets a first commit, "mlform init", so that versions can be
     tagged on it right away (with mlform's name when git has no identity configured).
     """
-    import subprocess
-
-    from mlform.tools import executable
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        try:
-            return subprocess.run(
-                list(args), cwd=directory, capture_output=True, text=True, check=False
-            )
-        except FileNotFoundError:
-            raise UserError(
-                f"{Path(args[0]).name} is not installed",
-                hint="Install it, or pass --no-git to skip git init and dvc init.",
-            ) from None
-
-    inside = run("git", "rev-parse", "--show-toplevel")
-    created = inside.returncode != 0
-    if created:
-        if run("git", "init", "-q").returncode != 0:
-            raise UserError("git init failed", hint="Use --no-git to skip it.")
-        top = directory.resolve()
-    else:
-        top = Path(inside.stdout.strip())
-    here = directory.resolve()
-    if not any(
-        (folder / ".dvc").is_dir() for folder in (here, *here.parents) if folder.is_relative_to(top)
-    ):
-        done = run(executable("dvc"), "init", *(["--subdir"] if here != top else []))
-        if done.returncode != 0:
-            raise UserError(
-                f"dvc init failed: {done.stderr.strip() or done.stdout.strip()}",
-                hint="Use --no-git to skip it.",
-            )
-    if created:
-        identity = (
-            []
-            if run("git", "config", "user.email").stdout.strip()
-            else ["-c", "user.name=mlform", "-c", "user.email=mlform@localhost"]
-        )
-        run("git", "add", "-A")
-        run("git", *identity, "commit", "-q", "-m", "mlform init")
+    git = Git(directory)
+    try:
+        top = git.toplevel()
+        created = top is None
+        if created:
+            git.init()
+            top = directory.resolve()
+        assert top is not None
+        here = directory.resolve()
+        if not any(
+            (folder / ".dvc").is_dir()
+            for folder in (here, *here.parents)
+            if folder.is_relative_to(top)
+        ):
+            Dvc(directory).init(subdir=here != top)
+        if created:
+            git.commit_all("mlform init")
+    except UserError as error:
+        skip = "Or pass --no-git to skip git init and dvc init."
+        raise UserError(error.message, hint=f"{error.hint} {skip}".strip()) from None
 
 
 def _point_modelines(directory: Path) -> None:

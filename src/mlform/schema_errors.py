@@ -16,9 +16,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from mlform.clock import DURATION_PATTERN
 from mlform.diagnostics import Diagnostic, Severity, format_path
 from mlform.loader import Loc, RawDocument
-from mlform.spec.base import DURATION_PATTERN, NAME_PATTERN, QUANTITY_PATTERN, SEMVER_PATTERN
+from mlform.spec.base import NAME_PATTERN, QUANTITY_PATTERN, SEMVER_PATTERN
 
 _EXPECTED = {
     "int_type": "an integer",

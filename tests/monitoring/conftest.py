@@ -72,13 +72,13 @@ def generate(tmp: Path, rows: int, seed: int, shift: float = 0.0) -> pd.DataFram
 
 @pytest.fixture(scope="session")
 def scored(tmp_path_factory: pytest.TempPathFactory) -> Scored:
-    from mlform.compile import compile_project
+    import mlform
     from mlform.runtime.stages import run_stage
 
     root = copy_example("credit-risk", tmp_path_factory.mktemp("monitoring") / "credit-risk")
     training = root / "ml" / "training.yaml"
     training.write_text(training.read_text().replace("budget: {n_iter: 6}", "budget: {n_iter: 2}"))
-    compile_project(root)
+    mlform.compile(root)
     steps = (("profile", "credit"), ("split", "credit"), ("train", "credit-gbm"))
     for step, name in (*steps, ("export", "credit-risk")):
         assert run_stage(step, name, root / "params.yaml") == 0

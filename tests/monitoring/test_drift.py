@@ -13,7 +13,7 @@ from scipy.spatial.distance import jensenshannon
 
 from mlform.monitoring import drift
 from mlform.monitoring.export import prometheus_text
-from mlform.monitoring.schedule import fired
+from mlform.retraining.schedule import fired
 
 RNG = np.random.default_rng(0)
 REFERENCE = RNG.normal(50, 10, 20_000)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mlform.compile import compile_project
+import mlform
 from tests.conftest import copy_example
 
 EXAMPLES = {"credit-risk": "credit-risk-local", "diabetes-regression": "diabetes-local"}
@@ -34,7 +34,7 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = {}
     for example in EXAMPLES:
         root = copy_example(example, tmp_path_factory.mktemp("rules") / example)
-        compile_project(root)
+        mlform.compile(root)
         out[example] = root / "monitoring" / "rules"
     return out
 

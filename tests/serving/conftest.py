@@ -29,13 +29,13 @@ class Trained:
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     """The credit-risk example's stages run in-process (no DVC): split, train, export."""
-    from mlform.compile import compile_project
+    import mlform
     from mlform.runtime.stages import run_stage
 
     root = copy_example("credit-risk", tmp_path_factory.mktemp("trained") / "credit-risk")
     training = root / "ml" / "training.yaml"
     training.write_text(training.read_text().replace("budget: {n_iter: 6}", "budget: {n_iter: 2}"))
-    compile_project(root)
+    mlform.compile(root)
     for step, name in (("split", "credit"), ("train", "credit-gbm"), ("export", "credit-risk")):
         assert run_stage(step, name, root / "params.yaml") == 0
     return Trained(

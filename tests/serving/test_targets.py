@@ -15,8 +15,8 @@ import pytest
 import yaml
 from google.protobuf import text_format
 
-from mlform.models import onnx_metadata
 from mlform.registry import Registry
+from mlform.runtime.export import read_metadata
 from tests.conftest import REPO
 from tests.serving.conftest import Trained
 
@@ -60,7 +60,7 @@ def registered(trained: Trained, tmp_path: Path) -> Path:
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
     subprocess.run([*GIT, "add", "-A"], cwd=root, check=True)
     subprocess.run([*GIT, "commit", "-qm", "specs"], cwd=root, check=True)
-    meta = onnx_metadata(trained.onnx)
+    meta = read_metadata(trained.onnx)
     record = {
         "sha256": "0" * 64,
         "review": {"metrics.roc_auc": "pass"},

@@ -6,11 +6,8 @@ from pathlib import Path
 
 import click
 
-from mlform import __version__
-
-PATH_ARG = click.argument(
-    "path", required=False, default=".", type=click.Path(path_type=Path, exists=True)
-)
+from mlform.cli.options import FORMAT, PATH_ARG
+from mlform.version import __version__
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -21,15 +18,13 @@ def cli() -> None:
 
 @cli.command()
 @PATH_ARG
-@click.option(
-    "--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@FORMAT
 def validate(path: Path, output: str) -> int:
     """Check every spec of the project containing PATH; exit 1 when any error is found."""
+    from mlform import api
     from mlform.cli.output import print_validation
-    from mlform.validate import validate as run
 
-    result = run(path)
+    result = api.validate(path)
     print_validation(result, output)
     return 0 if result.valid else 1
 

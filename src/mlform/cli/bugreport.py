@@ -10,7 +10,7 @@ import time
 import traceback
 from pathlib import Path
 
-from mlform import __version__
+from mlform.version import __version__
 
 
 def report_bug(exc: BaseException, argv: list[str]) -> str:

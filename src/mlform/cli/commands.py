@@ -6,11 +6,7 @@ from pathlib import Path
 
 import click
 
-from mlform.errors import SpecInvalid
-
-PATH_ARG = click.argument(
-    "path", required=False, default=".", type=click.Path(path_type=Path, exists=True)
-)
+from mlform.cli.options import PATH_ARG
 
 
 @click.command(name="compile")
@@ -18,16 +14,13 @@ PATH_ARG = click.argument(
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 when rendered files are stale.")
 def compile_(path: Path, check: bool) -> int:
     """Render the specs: the DVC pipeline, cluster deployments and Prometheus rules."""
+    from mlform import api
     from mlform.cli.output import print_diagnostics
-    from mlform.compile import compile_project, diff
-    from mlform.validate import validate
+    from mlform.compiler import diff
 
-    result = validate(path)
-    print_diagnostics(result.diagnostics.sorted())
-    if not result.valid:
-        raise SpecInvalid("the specs have errors")
-    compiled = compile_project(path, check=check)
-    root = compiled.validation.workspace.root
+    compiled = api.compile(path, check=check)
+    print_diagnostics(list(compiled.warnings))
+    root = compiled.root
     for note in compiled.notes:
         click.echo(click.style("note: ", fg="cyan") + note)
     if check:

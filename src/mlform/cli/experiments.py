@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from mlform.cli.options import PROJECT
+
 FORMAT = click.option(
     "--format",
     "output",
@@ -15,10 +17,10 @@ FORMAT = click.option(
 )
 
 
-def _root() -> Path:
+def _root(path: Path) -> Path:
     from mlform.workspace import find_root
 
-    return find_root(Path.cwd())
+    return find_root(path)
 
 
 def _emit(table: object, output: str) -> None:
@@ -51,11 +53,12 @@ def experiments() -> None:
     help="e.g. training.credit-gbm.max_iter=200 (repeatable).",
 )
 @click.option("--name", help="A name for the experiment.")
-def run_(sets: tuple[str, ...], name: str | None) -> int:
+@PROJECT
+def run_(sets: tuple[str, ...], name: str | None, path: Path) -> int:
     """Run the pipeline as a DVC experiment, in a temporary copy of the workspace."""
     from mlform.experiments import run
 
-    return run(_root(), list(sets), name)
+    return run(_root(path), list(sets), name)
 
 
 @experiments.command(name="show")
@@ -63,11 +66,12 @@ def run_(sets: tuple[str, ...], name: str | None) -> int:
 @click.option(
     "--all", "all_metrics", is_flag=True, help="Every metrics file, not only test metrics."
 )
-def show_(output: str, all_metrics: bool) -> int:
+@PROJECT
+def show_(output: str, all_metrics: bool, path: Path) -> int:
     """Params that differ and test metrics of the workspace, commits and experiments."""
     from mlform.experiments import show
 
-    _emit(show(_root(), all_metrics), output)
+    _emit(show(_root(path), all_metrics), output)
     return 0
 
 
@@ -80,11 +84,12 @@ def metrics() -> None:
 @click.argument("revision", default="HEAD")
 @FORMAT
 @click.option("--all", "all_metrics", is_flag=True, help="Unchanged metrics too.")
-def diff(revision: str, output: str, all_metrics: bool) -> int:
+@PROJECT
+def diff(revision: str, output: str, all_metrics: bool, path: Path) -> int:
     """Metric deltas of the workspace against REVISION (default HEAD)."""
     from mlform.experiments import metrics_diff
 
-    table = metrics_diff(_root(), revision, all_metrics)
+    table = metrics_diff(_root(path), revision, all_metrics)
     if not table.rows:
         click.echo(f"No metric changed against {revision}.")
         return 0

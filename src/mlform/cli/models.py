@@ -7,14 +7,8 @@ from pathlib import Path
 
 import click
 
-PROJECT = click.option(
-    "--project",
-    "path",
-    type=click.Path(path_type=Path, exists=True),
-    default=Path("."),
-    show_default=True,
-    help="The project (or a path inside it).",
-)
+from mlform import api
+from mlform.cli.options import PROJECT
 
 
 @click.group()
@@ -35,7 +29,7 @@ def register_(name: str, part: str | None, path: Path) -> int:
     """Register NAME's reviewed ONNX model as a new version (only if review passed)."""
     from mlform.models import register
 
-    done = register(path, name, part)
+    done = register(api.load(path), name, part)
     click.echo(
         f"Registered {done.version.tag} at {done.version.commit[:8]} ({done.reason}); ONNX stored in {done.path.parent}."
     )
@@ -49,7 +43,7 @@ def list_(as_json: bool, path: Path) -> int:
     """Every declared model with its latest version and stages."""
     from mlform.models import overview
 
-    rows = overview(path)
+    rows = overview(api.load(path))
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return 0
@@ -79,7 +73,7 @@ def show(reference: str, as_json: bool, path: Path) -> int:
     """One version: its record, stages and the stage history."""
     from mlform.models import describe
 
-    info = describe(path, reference)
+    info = describe(api.load(path), reference)
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return 0
@@ -118,6 +112,6 @@ def promote_(reference: str, stage: str, path: Path) -> int:
     """Assign STAGE to a version (a `name#stage#N` git tag)."""
     from mlform.models import promote
 
-    tag = promote(path, reference, stage)
+    tag = promote(api.load(path), reference, stage)
     click.echo(f"Created {tag}: {reference} is now in '{stage}'.")
     return 0

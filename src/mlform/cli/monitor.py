@@ -4,30 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
-if TYPE_CHECKING:
-    from mlform.project import ProjectGraph
-
-PROJECT = click.option(
-    "--project",
-    "path",
-    type=click.Path(path_type=Path, exists=True),
-    default=Path("."),
-    show_default=True,
-    help="The project (or a path inside it).",
-)
-FORMAT = click.option(
-    "--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
-
-
-def load_graph(path: Path) -> ProjectGraph:
-    from mlform.reconcile.run import load_graph as graph_of
-
-    return graph_of(path)
+from mlform import api
+from mlform.cli.options import FORMAT, PROJECT
 
 
 @click.group()
@@ -61,9 +43,7 @@ def run_monitor(
     path: Path,
 ) -> int:
     """Score the Deployment's recent traffic against the served version's training data."""
-    from mlform.monitoring.monitor import run
-
-    outcome = run(load_graph(path), name, window, source)
+    outcome = api.monitor(path, name, window=window, source=source)
     if output == "json":
         click.echo(json.dumps(outcome.result, indent=2, default=str))
     else:
@@ -138,10 +118,7 @@ def retrain_check(model: str | None, then_run: bool, output: str, path: Path) ->
 
     Exit 0 when nothing needs retraining (or --run promoted or proposed it), 2 when a retrain
     is due and --run was not given or its challenger was rejected, 1 on errors."""
-    from mlform.monitoring import retrain as retraining
-
-    graph = load_graph(path)
-    decisions = retraining.check(graph, model=model)
+    decisions = api.retrain_check(path, model=model)
     if output == "json":
         click.echo(json.dumps([d.to_json() for d in decisions], indent=2))
     else:
@@ -156,18 +133,13 @@ def retrain_check(model: str | None, then_run: bool, output: str, path: Path) ->
                 click.echo(f"  fired  {item['trigger']}: {item['why']}")
             for item in d.quiet:
                 click.echo(f"  quiet  {item['trigger']}: {item['why']}")
-    due = [d for d in decisions if d.retrain]
     if not then_run:
-        return 2 if due else 0
-    rejected = False
-    for d in due:
-        reason = "; ".join(f"{i['trigger']}: {i['why']}" for i in d.fired)
-        done = retraining.run(graph, d.model, click.echo, d.policy, reason)
+        return 2 if any(d.retrain for d in decisions) else 0
+    runs = api.retrain_due(path, decisions, progress=click.echo)
+    for done in runs:
         tail = f" {done.version}" if done.version else ""
-        click.echo(f"{d.policy}: {done.outcome}{tail} — {done.reason}")
-        rejected = rejected or done.outcome == "rejected"
-        graph = load_graph(path)
-    return 2 if rejected else 0
+        click.echo(f"{done.policy}: {done.outcome}{tail} — {done.reason}")
+    return 2 if any(done.outcome == "rejected" for done in runs) else 0
 
 
 @retrain.command(name="run")
@@ -179,9 +151,7 @@ def retrain_run(model: str, policy: str | None, reason: str, path: Path) -> int:
     """Retrain MODEL now: new data and feedback, the pipeline, every gate, champion vs
     challenger, then promote or propose as the policy says. Exit 0 when promoted or
     proposed, 2 when the challenger was rejected."""
-    from mlform.monitoring import retrain as retraining
-
-    done = retraining.run(load_graph(path), model, click.echo, policy, reason)
+    done = api.retrain(path, model, policy=policy, reason=reason, progress=click.echo)
     tail = f" ({done.version})" if done.version else ""
     click.echo(f"Retrain {done.outcome}{tail}: {done.reason}")
     return 2 if done.outcome == "rejected" else 0

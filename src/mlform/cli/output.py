@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import click
 
-from mlform.diagnostics import Diagnostic, Severity, plural, report_json
-from mlform.validate import ValidationResult
-
-
-def _styled(d: Diagnostic) -> str:
-    line = d.format()
-    color = "red" if d.severity is Severity.ERROR else "yellow"
-    word = f"{d.severity.value} {d.code}"
-    return line.replace(word, click.style(word, fg=color, bold=True), 1)
+from mlform.diagnostics import Diagnostic, plural, report_json, styled
+from mlform.validation import ValidationResult
 
 
 def print_diagnostics(diagnostics: list[Diagnostic]) -> None:
     for d in diagnostics:
-        click.echo(_styled(d))
+        click.echo(styled(d, click.style))
 
 
 def print_validation(result: ValidationResult, output: str) -> None:

@@ -9,27 +9,8 @@ from typing import Any
 
 import click
 
-from mlform.clock import duration_seconds
+from mlform.cli.options import ENV, LOCK, PROJECT
 from mlform.errors import UserError
-
-PROJECT = click.option(
-    "--project",
-    "path",
-    type=click.Path(path_type=Path, exists=True),
-    default=Path("."),
-    show_default=True,
-    help="The project (or a path inside it).",
-)
-ENV = click.option("--env", "environment", help="The environment (its overlays and its own state).")
-LOCK = click.option(
-    "--lock-timeout",
-    default="0s",
-    show_default=True,
-    help="How long to wait for another operation's lock, e.g. 30s, 5m.",
-)
-
-
-seconds = duration_seconds
 
 
 def _progress(message: str) -> None:
@@ -70,10 +51,10 @@ def plan_(
     path: Path, environment: str | None, output: str, out_file: Path | None, detailed_exitcode: bool
 ) -> int:
     """What apply would do: specs vs recorded state vs what is actually there."""
+    from mlform import api
     from mlform.fsutil import write_atomic
-    from mlform.reconcile.run import plan_only
 
-    plan, _ = plan_only(path, environment)
+    plan = api.plan(path, environment)
     _emit_plan(plan, output)
     if out_file is not None:
         write_atomic(out_file, (json.dumps(plan.to_json(), indent=2) + "\n").encode())
@@ -98,19 +79,13 @@ def _run_apply(
     environment: str | None,
     plan_file: Path | None,
     auto_approve: bool,
-    lock_timeout: str,
+    lock_timeout: float,
     destroy: bool = False,
 ) -> int:
+    from mlform import api
     from mlform.reconcile import report
-    from mlform.reconcile.plan import Plan
-    from mlform.reconcile.run import apply_plan, destroy_plan, load
 
-    saved = Plan.from_json(json.loads(plan_file.read_text())) if plan_file else None
-    if saved is not None:
-        environment = environment or (saved.environment if saved.environment != "default" else None)
-    wanted = load(path, environment)
-    if destroy:
-        wanted = destroy_plan(wanted)
+    saved = api.read_plan(plan_file) if plan_file else None
     if saved is None and not auto_approve and not sys.stdin.isatty():
         raise UserError(
             "apply needs confirmation, but there is no terminal to ask on",
@@ -123,14 +98,17 @@ def _run_apply(
         click.echo(report.text(plan, click.style if sys.stdout.isatty() else None) + "\n")
         return True
 
-    plan, outcome = apply_plan(
-        wanted,
-        saved,
-        seconds(lock_timeout),
-        _progress,
-        show_or_ask,
-        "destroy" if destroy else "apply",
+    run = api.destroy if destroy else api.apply
+    extra = {} if destroy else {"saved": saved}
+    done = run(
+        path,
+        environment,
+        lock_timeout=lock_timeout,
+        progress=_progress,
+        confirm=show_or_ask,
+        **extra,
     )
+    plan, outcome = done.plan, done.outcome
     add, change, destroyed = plan.counts()
     if not plan.has_changes:
         click.echo("No changes. Nothing to apply.")
@@ -172,7 +150,7 @@ def apply_(
     path: Path,
     environment: str | None,
     auto_approve: bool,
-    lock_timeout: str,
+    lock_timeout: float,
 ) -> int:
     """Make the world match the specs (or exactly a saved plan)."""
     return _run_apply(path, environment, plan_file, auto_approve, lock_timeout)
@@ -183,7 +161,7 @@ def apply_(
 @ENV
 @click.option("--auto-approve", is_flag=True)
 @LOCK
-def destroy(path: Path, environment: str | None, auto_approve: bool, lock_timeout: str) -> int:
+def destroy(path: Path, environment: str | None, auto_approve: bool, lock_timeout: float) -> int:
     """Tear an environment down: stop servers, remove rendered deployments, forget its state."""
     return _run_apply(path, environment, None, auto_approve, lock_timeout, destroy=True)
 
@@ -193,15 +171,9 @@ def destroy(path: Path, environment: str | None, auto_approve: bool, lock_timeou
 @click.option("--json", "as_json", is_flag=True)
 def show(plan_file: Path, as_json: bool) -> int:
     """Print a saved plan."""
-    from mlform.reconcile.plan import Plan
+    from mlform import api
 
-    try:
-        plan = Plan.from_json(json.loads(plan_file.read_text()))
-    except (ValueError, KeyError, TypeError) as error:
-        raise UserError(
-            f"{plan_file} is not a plan saved by `mlform plan --out` ({error})"
-        ) from None
-    _emit_plan(plan, "json" if as_json else "text")
+    _emit_plan(api.read_plan(plan_file), "json" if as_json else "text")
     return 0
 
 
@@ -211,9 +183,9 @@ def show(plan_file: Path, as_json: bool) -> int:
 @click.option("--json", "as_json", is_flag=True)
 def status(path: Path, environment: str | None, as_json: bool) -> int:
     """Sync and health of every resource, like Argo CD; applied and attempted revisions."""
-    from mlform.reconcile.run import status as run
+    from mlform import api
 
-    info = run(path, environment)
+    info = api.status(path, environment).to_json()
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return 0
@@ -255,11 +227,11 @@ COMMANDS = [plan_, apply_, destroy, show, status, force_unlock]
 @PROJECT
 @ENV
 @LOCK
-def reconcile(path: Path, environment: str | None, lock_timeout: str) -> int:
+def reconcile(path: Path, environment: str | None, lock_timeout: float) -> int:
     """Apply the checked-out revision if it changed anything (what a push runs)."""
     from mlform.reconcile.gitops import reconcile as run
 
-    result = run(path, environment, seconds(lock_timeout), _progress)
+    result = run(path, environment, lock_timeout, _progress)
     click.echo(click.style(result.message, fg="green" if result.code == 0 else "red", bold=True))
     return result.code
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from mlform.cli.options import ENV, LOCK, PROJECT
 from mlform.errors import UserError
 
 if TYPE_CHECKING:
@@ -15,21 +16,12 @@ if TYPE_CHECKING:
     from mlform.serving.config import ServeConfig
     from mlform.spec import Deployment
 
-PROJECT = click.option(
-    "--project",
-    "path",
-    type=click.Path(path_type=Path, exists=True),
-    default=Path("."),
-    show_default=True,
-    help="The project (or a path inside it).",
-)
-
 
 def _deployment(path: Path, name: str | None) -> tuple[ProjectGraph, Deployment]:
-    from mlform.models import _graph
+    from mlform import api
     from mlform.spec import Deployment
 
-    graph = _graph(path)
+    graph = api.load(path)
     local = [d for d in graph.all(Deployment) if graph.target(d) == "local"]
     names = [d.metadata.name for d in local]
     if name is None:
@@ -47,11 +39,12 @@ def _deployment(path: Path, name: str | None) -> tuple[ProjectGraph, Deployment]
 
 
 def _config(path: Path, name: str | None) -> tuple[Path, ServeConfig]:
+    from mlform.layout import server_dir
     from mlform.serving.config import ServeConfig
-    from mlform.serving.deploy import server_config, state_dir
+    from mlform.serving.deploy import server_config
 
     graph, deployment = _deployment(path, name)
-    folder = state_dir(graph.root, deployment.metadata.name)
+    folder = server_dir(graph.root, deployment.metadata.name)
     previous = (
         ServeConfig.load(folder / "config.json") if (folder / "config.json").exists() else None
     )
@@ -107,15 +100,16 @@ def start(deployment: str | None, path: Path) -> int:
 
 @server.command(name="promote")
 @click.argument("deployment")
-@click.option("--env", "environment", help="The environment (default: default).")
-@click.option("--lock-timeout", default="0s", show_default=True, help="e.g. 30s, 5m.")
+@ENV
+@LOCK
 @PROJECT
-def promote(deployment: str, environment: str | None, lock_timeout: str, path: Path) -> int:
+def promote(deployment: str, environment: str | None, lock_timeout: float, path: Path) -> int:
     """End a canary: the new version takes all of the Deployment's traffic."""
-    from mlform.cli.reconcile import seconds
+    from mlform import api
     from mlform.reconcile.run import promote_canary
 
-    click.echo(promote_canary(path, deployment, environment, seconds(lock_timeout)))
+    graph = api.load(path, environment)
+    click.echo(promote_canary(graph, deployment, environment, lock_timeout))
     return 0
 
 
@@ -124,11 +118,11 @@ def promote(deployment: str, environment: str | None, lock_timeout: str, path: P
 @PROJECT
 def stop(deployment: str, path: Path) -> int:
     """Stop the Deployment's server; requests in flight finish first (works on invalid specs too)."""
+    from mlform.layout import server_dir
     from mlform.serving import daemon
-    from mlform.serving.deploy import state_dir
     from mlform.workspace import find_root
 
-    stopped = daemon.stop(state_dir(find_root(path), deployment))
+    stopped = daemon.stop(server_dir(find_root(path), deployment))
     click.echo(
         f"Stopped the server of '{deployment}'."
         if stopped
@@ -143,11 +137,11 @@ def stop(deployment: str, path: Path) -> int:
 @PROJECT
 def status_(deployment: str, as_json: bool, path: Path) -> int:
     """Whether the Deployment's server runs, and what it serves."""
+    from mlform.layout import server_dir
     from mlform.serving import daemon
-    from mlform.serving.deploy import state_dir
     from mlform.workspace import find_root
 
-    running = daemon.status(state_dir(find_root(path), deployment))
+    running = daemon.status(server_dir(find_root(path), deployment))
     if as_json:
         click.echo(
             json.dumps(

@@ -1,8 +1,1 @@
-"""Monitoring: drift and performance of served models, Prometheus rules, retraining."""
-
-from pathlib import Path
-
-
-def monitor_dir(root: Path, name: str) -> Path:
-    """Where a Monitor's runs write: result.json, report.html, metrics.prom, history.jsonl."""
-    return root / ".mlform" / "monitor" / name
+"""Monitoring: drift and performance of served models against their training data."""

@@ -25,7 +25,8 @@ import numpy as np
 
 from mlform.clock import duration_seconds, stamp
 from mlform.errors import UserError
-from mlform.monitoring import drift, monitor_dir
+from mlform.layout import monitor_dir
+from mlform.monitoring import drift
 from mlform.monitoring.reference import (
     VersionReference,
     current_predictions,
@@ -134,9 +135,9 @@ def _window(
             f"Deployment '{deployment.metadata.name}' targets {graph.target(deployment)}; its "
             "prediction log is not on this machine, so give the traffic with --input FILE"
         )
-    from mlform.serving.deploy import state_dir
+    from mlform.layout import server_dir
 
-    folder = state_dir(graph.root, deployment.metadata.name) / "logs"
+    folder = server_dir(graph.root, deployment.metadata.name) / "logs"
     return read_log(folder, model.metadata.name, seconds, now)
 
 
@@ -145,10 +146,10 @@ def _version(graph: ProjectGraph, deployment: Deployment, traffic: Window) -> st
     counts = {v: n for v, n in traffic.versions().items() if v}
     if counts:
         return max(sorted(counts), key=lambda v: counts[v])
+    from mlform.layout import server_dir
     from mlform.serving.config import ServeConfig
-    from mlform.serving.deploy import state_dir
 
-    config = state_dir(graph.root, deployment.metadata.name) / "config.json"
+    config = server_dir(graph.root, deployment.metadata.name) / "config.json"
     if config.is_file():
         served = ServeConfig.load(config).models
         if served:

@@ -107,9 +107,9 @@ def _workspace_record(graph: ProjectGraph, model: Model) -> dict[str, Any]:
     onnx_file = graph.root / Layout(graph.artifacts).model(model.metadata.name).onnx
     if not onnx_file.is_file():
         return {}
-    from mlform.models import onnx_metadata
+    from mlform.runtime.export import read_metadata
 
-    meta = onnx_metadata(onnx_file)
+    meta = read_metadata(onnx_file)
     return {
         "signature": meta.get("inputs"),
         "task": meta.get("task"),

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from mlform.engines.dvc import Dvc
 from mlform.errors import UserError
 from mlform.fsutil import write_all
 from mlform.layout import Layout
@@ -30,7 +30,6 @@ from mlform.reconcile.resources import PIPELINE, Resource
 from mlform.reconcile.state import State, now
 from mlform.spec import Dataset, Deployment, Model, Training
 from mlform.targets import RenderedFile
-from mlform.tools import dvc_env, executable
 
 Progress = Callable[[str], None]
 
@@ -300,10 +299,10 @@ def _pipeline(ctx: Context, outcome: Outcome, changes: list[Change]) -> None:
         if stage:
             ctx.progress(f"dvc repro {stage}…")
             ctx.crash.point()
-            failure = repro(ctx.root, stage)
+            failure = Dvc(ctx.root).repro(stage)
             ctx.crash.point()
             if failure is not None:
-                failed_stage, message = failure
+                failed_stage, message = failure.stage, failure.message
                 owner = next(
                     (a for a in addresses if _owns(a, failed_stage)),
                     addresses[-1] if addresses else "",
@@ -367,32 +366,10 @@ def _owns(address: str, stage: str) -> bool:
     return any(stage == f"{p}{name}" for p in prefixes.get(kind, ()))
 
 
-def repro(root: Path, stage: str) -> tuple[str, str] | None:
-    """`dvc repro STAGE`: None on success, else (failed stage, the located diagnostics it
-    printed)."""
-    done = subprocess.run(
-        [executable("dvc"), "repro", stage],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-        env=dvc_env(),
-    )
-    if done.returncode == 0:
-        return None
-    output = done.stdout + done.stderr
-    failed = stage
-    for line in output.splitlines():
-        if line.startswith("ERROR: failed to reproduce '"):
-            failed = line.split("'")[1]
-    located = [line for line in output.splitlines() if ": error E" in line]
-    return failed, "; ".join(located) or (output.strip().splitlines() or ["dvc repro failed"])[-1]
-
-
 def _register(ctx: Context, resource: Resource) -> dict[str, Any]:
     from mlform.models import register
 
-    done = register(ctx.root, resource.name, graph=ctx.graph, from_apply=True)
+    done = register(ctx.graph, resource.name, from_apply=True)
     ctx.crash.point()
     return {
         "version": done.version.version,
@@ -403,9 +380,10 @@ def _register(ctx: Context, resource: Resource) -> dict[str, Any]:
 
 # --- deployments -------------------------------------------------------------------------
 def _deploy(ctx: Context, change: Change) -> None:
+    from mlform.layout import server_dir
     from mlform.serving import daemon
     from mlform.serving.config import ServeConfig
-    from mlform.serving.deploy import server_config, state_dir
+    from mlform.serving.deploy import server_config
 
     resource = ctx.resources[change.address]
     deployment = ctx.graph.get(Deployment, resource.name)
@@ -415,7 +393,7 @@ def _deploy(ctx: Context, change: Change) -> None:
         .get("version")
     )
     if ctx.graph.target(deployment) == "local":
-        folder = state_dir(ctx.root, resource.name)
+        folder = server_dir(ctx.root, resource.name)
         previous = (
             ServeConfig.load(folder / "config.json") if (folder / "config.json").exists() else None
         )
@@ -431,9 +409,11 @@ def _deploy(ctx: Context, change: Change) -> None:
             f"{change.address}: serving {', '.join(f'{m.version} ({m.weight}%)' for m in config.models)} at {running.url}"
         )
         return
+    from mlform.registry import Registry
     from mlform.targets.serving import render_deployment
 
-    rendered, version = render_deployment(ctx.graph, deployment, current=current)
+    releases = Registry(ctx.root).releases(deployment.spec.model)
+    rendered, version = render_deployment(ctx.graph, deployment, releases, current)
     write_all((ctx.root / f.path, f.data) for f in rendered)
     before = (ctx.state.resources.get(change.address, {}).get("outputs") or {}).get("files") or {}
     _remove(
@@ -450,12 +430,12 @@ def _deploy(ctx: Context, change: Change) -> None:
 
 
 def _undeploy(ctx: Context, address: str, recorded: dict[str, Any]) -> None:
+    from mlform.layout import server_dir
     from mlform.serving import daemon
-    from mlform.serving.deploy import state_dir
 
     outputs = recorded.get("outputs") or {}
     if outputs.get("target") == "local":
-        daemon.stop(state_dir(ctx.root, recorded["name"]))
+        daemon.stop(server_dir(ctx.root, recorded["name"]))
     _remove(ctx.root, list(outputs.get("files") or {}))
 
 

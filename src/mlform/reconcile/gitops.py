@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import shlex
-import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlform.engines.git import Git
+from mlform.engines.process import CommandFailed
 from mlform.errors import SpecInvalid, UserError
-from mlform.reconcile.run import apply_plan, load, revision
+from mlform.reconcile.run import apply_plan, desired_state, revision, specs_digest
 from mlform.reconcile.state import DEFAULT_ENV, State, locked, now
+from mlform.validation import load
 from mlform.workspace import find_root
 
 
@@ -25,14 +27,7 @@ def changed_specs(root: Path, since: str | None, head: str | None) -> list[str] 
     """Files changed between two revisions (None when it cannot be told)."""
     if since is None or head is None:
         return None
-    done = subprocess.run(
-        ["git", "diff", "--name-only", since, head, "--", "."],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return done.stdout.split() if done.returncode == 0 else None
+    return Git(root).changed(since, head)
 
 
 def reconcile(
@@ -48,7 +43,7 @@ def reconcile(
             f"{len(changed)} file(s) changed since {state.applied_revision[:8] if state.applied_revision else '-'}: {', '.join(changed[:8])}{' …' if len(changed) > 8 else ''}"
         )
     try:
-        wanted = load(start, environment)
+        wanted = desired_state(load(start, environment), environment)
     except SpecInvalid as invalid:
         for diagnostic in invalid.diagnostics:
             progress(diagnostic.format())
@@ -61,8 +56,6 @@ def reconcile(
             lock_timeout,
         )
         return Reconciled(1, f"revision {_short(head)} has invalid specs; nothing was changed")
-    from mlform.reconcile.run import specs_digest
-
     digest = specs_digest(wanted)
     failure = state.last_failure
     if failure and failure.get("revision") == head and failure.get("specs") == digest:
@@ -143,14 +136,10 @@ def install_hook(
         raise UserError(f"{bare} is not a bare git repository")
     if not (worktree / ".git").exists():
         worktree.parent.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(
-            ["git", "clone", "-q", str(bare.resolve()), str(worktree)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise UserError(f"cannot clone {bare} into {worktree}: {done.stderr.strip()}")
+        try:
+            Git.clone(bare.resolve(), worktree)
+        except CommandFailed as failed:
+            raise UserError(f"cannot clone {bare} into {worktree}: {failed.last_line}") from None
     mlform = Path(sys.executable).parent / "mlform"
     hook = bare / "hooks" / "post-receive"
     hook.write_text(

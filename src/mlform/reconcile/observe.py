@@ -69,10 +69,10 @@ def _changed(root: Path, recorded: dict[str, Any]) -> str | None:
 def _deployment(root: Path, item: dict[str, Any]) -> str | None:
     outputs = item.get("outputs") or {}
     if outputs.get("target") == "local":
+        from mlform.layout import server_dir
         from mlform.serving import daemon
-        from mlform.serving.deploy import state_dir
 
-        running = daemon.status(state_dir(root, item["name"]))
+        running = daemon.status(server_dir(root, item["name"]))
         if running is None:
             return "the local server is not running"
         served = sorted(

@@ -12,6 +12,7 @@ import graphlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from mlform.diagnostics import Diagnostic, Severity
 from mlform.reconcile.resources import ORDER, PIPELINE, Resource
 
 FORMAT_VERSION = "1.2"
@@ -87,9 +88,13 @@ class Plan:
     revision: str | None
     changes: list[Change]
     drift: list[Change]
-    errors: list[str]
+    problems: list[Diagnostic]  # why the plan cannot be applied
     state_exists: bool = True
     specs: str | None = None  # digest of the desired resources, so a saved plan can be checked
+
+    @property
+    def errors(self) -> list[str]:
+        return [d.summary for d in self.problems if d.severity is Severity.ERROR]
 
     @property
     def has_changes(self) -> bool:
@@ -115,11 +120,11 @@ class Plan:
             "resource_drift": [c.to_json() for c in self.drift],
             "checks": [
                 {
-                    "address": {"kind": "prevent_destroy"},
+                    "address": {"kind": "prevent_destroy", "resource": d.document},
                     "status": "fail",
-                    "problems": [{"message": e}],
+                    "problems": [{"message": d.summary, "diagnostic": d.to_json()}],
                 }
-                for e in self.errors
+                for d in self.problems
             ]
             or [{"address": {"kind": "prevent_destroy"}, "status": "pass", "problems": []}],
         }
@@ -142,7 +147,7 @@ class Plan:
             )
 
         errors = [
-            p["message"]
+            _problem(c.get("address", {}).get("resource", ""), p["message"])
             for c in data.get("checks", [])
             if c["status"] == "fail"
             for p in c["problems"]
@@ -158,6 +163,12 @@ class Plan:
             errors,
             specs=data.get("specs"),
         )
+
+
+def _problem(address: str, message: str, environment: str = "") -> Diagnostic:
+    """A reason the plan cannot be applied (E501), placed at the state that records it."""
+    where = f".mlform/state/{environment}.json" if environment else "(saved plan)"
+    return Diagnostic(Severity.ERROR, where, 0, 0, "E501", message, address)
 
 
 def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
@@ -209,7 +220,7 @@ def plan(
         )
     changes: dict[str, Change] = {}
     drift: list[Change] = []
-    errors: list[str] = []
+    errors: list[Diagnostic] = []
     for address in _order(everything):
         resource, before = desired.get(address), recorded.get(address)
         if resource is None:
@@ -226,7 +237,12 @@ def plan(
             )
             if before.get("prevent_destroy"):
                 errors.append(
-                    f"{address} has prevent_destroy set and would be destroyed ({change.reason}); remove the protection from its spec or environment first"
+                    _problem(
+                        address,
+                        f"{address} has prevent_destroy set and would be destroyed "
+                        f"({change.reason}); remove the protection from its spec or environment first",
+                        environment,
+                    )
                 )
             changes[address] = change
             continue

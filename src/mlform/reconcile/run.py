@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from mlform.errors import SpecInvalid, UserError
+from mlform.engines.git import Git
+from mlform.errors import UserError
 from mlform.project import ProjectGraph
 from mlform.reconcile import apply as applying
 from mlform.reconcile.observe import observe
@@ -18,12 +17,12 @@ from mlform.reconcile.plan import Plan, plan
 from mlform.reconcile.resources import Resource, desired
 from mlform.reconcile.state import DEFAULT_ENV, State, locked, now
 from mlform.targets import RenderedFile
-from mlform.validate import ValidationResult, validate
 
 
 @dataclass
 class Desired:
-    validation: ValidationResult
+    """What the specs declare in one environment: resources and the files they render."""
+
     graph: ProjectGraph
     resources: dict[str, Resource]
     files: dict[str, RenderedFile]
@@ -31,38 +30,19 @@ class Desired:
 
 
 def revision(root: Path) -> str | None:
-    done = subprocess.run(
-        ["git", "rev-parse", "--verify", "-q", "HEAD"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return done.stdout.strip() or None
+    """The commit checked out; None outside a git repository or before the first commit."""
+    return Git(root).head()
 
 
-def _valid(start: Path, environment: str | None) -> ValidationResult:
-    result = validate(start, environment)
-    if not result.valid:
-        raise SpecInvalid("the specs have errors", result.diagnostics.sorted())
-    return result
-
-
-def load_graph(start: Path, environment: str | None = None) -> ProjectGraph:
-    """The project's graph in ``environment``; located diagnostics when the specs are invalid."""
-    return ProjectGraph.from_validation(_valid(start, environment))
-
-
-def load(start: Path, environment: str | None) -> Desired:
+def desired_state(graph: ProjectGraph, environment: str | None) -> Desired:
+    """The resources the project declares in ``environment`` (None: the default)."""
     from mlform.targets.dvc import render_pipeline
     from mlform.targets.prometheus import render_monitoring
 
-    result = _valid(start, environment)
-    graph = ProjectGraph.from_validation(result)
     files = {f.path: f for f in [*render_pipeline(graph), *render_monitoring(graph)]}
     shas = {path: hashlib.sha256(f.data).hexdigest() for path, f in files.items()}
     env = environment or DEFAULT_ENV
-    return Desired(result, graph, desired(graph, shas, environment), files, env)
+    return Desired(graph, desired(graph, shas, environment), files, env)
 
 
 def make_plan(wanted: Desired, state: State) -> Plan:
@@ -77,9 +57,10 @@ def make_plan(wanted: Desired, state: State) -> Plan:
     return made
 
 
-def plan_only(start: Path, environment: str | None) -> tuple[Plan, Desired]:
-    wanted = load(start, environment)
-    state = State.load(wanted.graph.root, wanted.environment)
+def plan_for(graph: ProjectGraph, environment: str | None) -> tuple[Plan, Desired]:
+    """What apply would do, without a lock (a plan changes nothing)."""
+    wanted = desired_state(graph, environment)
+    state = State.load(graph.root, wanted.environment)
     return make_plan(wanted, state), wanted
 
 
@@ -107,6 +88,8 @@ def apply_plan(
         state = State.load(root, wanted.environment)
         state.checkpoint = crash.point
         if saved is not None:
+            if not state.exists and saved.serial == 0:
+                state.lineage = saved.lineage  # a new state: its lineage was made by the plan
             if (saved.serial, saved.lineage) != (state.serial, state.lineage):
                 raise UserError(
                     f"Saved plan is stale: the state moved on since it was made (serial {saved.serial} → {state.serial})",
@@ -156,77 +139,21 @@ def specs_digest(wanted: Desired) -> str:
 
 def destroy_plan(wanted: Desired) -> Desired:
     """Everything of the environment destroyed: plan against no declared resources."""
-    return Desired(wanted.validation, wanted.graph, {}, {}, wanted.environment)
+    return Desired(wanted.graph, {}, {}, wanted.environment)
 
 
-# --- status ------------------------------------------------------------------------------
-HEALTH_ORDER = ["Healthy", "Progressing", "Unknown", "Missing", "Degraded"]
-
-
-def status(start: Path, environment: str | None) -> dict[str, Any]:
-    current, wanted = plan_only(start, environment)
-    state = State.load(wanted.graph.root, wanted.environment)
-    rows = []
-    for change in current.changes:
-        recorded = state.resources.get(change.address)
-        sync = "Synced" if not change.is_change else "OutOfSync"
-        if recorded is None:
-            health = "Missing"
-        elif recorded.get("status") == "failed":
-            health = "Degraded"
-        elif change.address in {d.address for d in current.drift}:
-            health = "Degraded" if change.type != "deployment" else "Missing"
-        elif (
-            change.type == "deployment"
-            and len((recorded.get("outputs") or {}).get("models", [])) > 1
-        ):
-            health = "Progressing"  # a canary is running
-        else:
-            health = "Healthy"
-        rows.append(
-            {
-                "address": change.address,
-                "sync": sync,
-                "health": health,
-                "reason": change.reason if change.is_change else "",
-                "detail": _detail(recorded),
-            }
-        )
-    worst = max((r["health"] for r in rows), key=HEALTH_ORDER.index, default="Healthy")
-    synced = "Synced" if all(r["sync"] == "Synced" for r in rows) else "OutOfSync"
-    return {
-        "environment": wanted.environment,
-        "sync": synced,
-        "health": worst,
-        "applied_revision": state.applied_revision,
-        "attempted_revision": state.attempted_revision,
-        "head": current.revision,
-        "last_failure": state.last_failure,
-        "resources": rows,
-    }
-
-
-def _detail(recorded: dict[str, Any] | None) -> str:
-    outputs = (recorded or {}).get("outputs") or {}
-    if "models" in outputs:
-        return ", ".join(f"{m['version']} ({m['weight']}%)" for m in outputs["models"]) + (
-            f" at {outputs['url']}" if outputs.get("url") else ""
-        )
-    if "version" in outputs:
-        return str(outputs["version"])
-    return ""
-
-
-def promote_canary(start: Path, name: str, environment: str | None, lock_timeout: float) -> str:
+def promote_canary(
+    graph: ProjectGraph, name: str, environment: str | None, lock_timeout: float
+) -> str:
     """End a local Deployment's canary: its new version takes all the traffic, and the state
     records it (so the next plan sees no drift and the next rollout starts from it)."""
     from dataclasses import replace
 
+    from mlform.layout import server_dir
     from mlform.serving import daemon
     from mlform.serving.config import ServeConfig
-    from mlform.serving.deploy import state_dir
 
-    root = load_graph(start, environment).root
+    root = graph.root
     env = environment or DEFAULT_ENV
     address = f"deployment.{name}"
     with locked(root, env, "promote", lock_timeout):
@@ -238,7 +165,7 @@ def promote_canary(start: Path, name: str, environment: str | None, lock_timeout
                 f"'{address}' is not a local server that `mlform apply` started in "
                 f"environment '{env}'"
             )
-        folder = state_dir(root, name)
+        folder = server_dir(root, name)
         config = ServeConfig.load(folder / "config.json")
         if len(config.models) < 2:
             served = ", ".join(f"{m.version} ({m.weight}%)" for m in config.models)

@@ -28,10 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlform import __version__
 from mlform.clock import stamp
+from mlform.engines.process import alive
 from mlform.errors import UserError
 from mlform.fsutil import write_atomic
+from mlform.layout import state_dir
+from mlform.version import __version__
 
 STATE_VERSION = 1
 DEFAULT_ENV = "default"
@@ -39,10 +41,6 @@ DEFAULT_ENV = "default"
 
 def now() -> str:
     return stamp()
-
-
-def state_dir(root: Path) -> Path:
-    return root / ".mlform" / "state"
 
 
 @dataclass
@@ -117,16 +115,6 @@ class Lock:
     path: Path
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def lock_path(root: Path, environment: str) -> Path:
     return state_dir(root) / f"{environment}.lock"
 
@@ -169,7 +157,7 @@ def locked(
             if (
                 holder is not None
                 and holder.get("host") == socket.gethostname()
-                and not _alive(int(holder.get("pid", -1)))
+                and not alive(int(holder.get("pid", -1)))
             ):
                 # The process that held it is gone (a killed CI job): the lock is stale.
                 path.unlink(missing_ok=True)

@@ -15,7 +15,7 @@ from typing import Any
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
-from mlform.resources import resource_dir
+from mlform.package_data import resource_dir
 
 # Strings a YAML 1.1 reader (PyYAML, go-yaml in Kubernetes tools) would take for something
 # else; they are always quoted so every reader sees the same value.

@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from mlform import __version__
 from mlform.runtime.errors import Problem, StageFailed
 from mlform.runtime.frames import NUMERIC
+from mlform.version import __version__
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,21 @@ def convert(pipeline: Any, sig: Signature, opset: int, task: str, training_name:
             f"cannot convert this pipeline to ONNX (opset {opset}): {first}",
         ) from None
     return model
+
+
+def read_metadata(path: Path) -> dict[str, Any]:
+    """What ``annotate`` wrote into an ONNX file (signature, task, classes, provenance)."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    out: dict[str, Any] = {}
+    for prop in model.metadata_props:
+        key = prop.key.removeprefix("mlform.")
+        try:
+            out[key] = json.loads(prop.value)
+        except json.JSONDecodeError:
+            out[key] = prop.value
+    return out
 
 
 def annotate(model: Any, metadata: dict[str, Any]) -> None:

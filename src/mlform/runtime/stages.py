@@ -48,13 +48,13 @@ def run_stage(step: str, name: str, params_file: Path) -> int:
     try:
         summary = steps[step](ctx, name)
     except StageFailed as failure:
-        from mlform.cli.output import print_diagnostics
+        from mlform.diagnostics import styled
         from mlform.runtime.locate import locate
 
-        located = [
-            locate(ctx.root, p.code, p.kind, p.name, p.loc, p.message) for p in failure.problems
-        ]
-        print_diagnostics(located)
+        for p in failure.problems:
+            click.echo(
+                styled(locate(ctx.root, p.code, p.kind, p.name, p.loc, p.message), click.style)
+            )
         click.echo(
             click.style(
                 f"Stage {step} {name} failed; nothing downstream runs.", fg="red", bold=True
@@ -247,7 +247,6 @@ def export(ctx: StageContext, name: str) -> str:
 
     import onnxruntime as ort
 
-    from mlform import __version__
     from mlform.runtime.export import (
         annotate,
         convert,
@@ -257,6 +256,7 @@ def export(ctx: StageContext, name: str) -> str:
         signature,
     )
     from mlform.runtime.outputs import write_bytes, write_json
+    from mlform.version import __version__
 
     model, training_name, training, dataset = _model_chain(ctx, name)
     pipeline = _load_pipeline(ctx, training_name)

@@ -21,13 +21,13 @@ from typing import Any
 
 import orjson
 
-from mlform import __version__
 from mlform.serving import protocol
 from mlform.serving.errors import RequestError, bad_request, not_found
 from mlform.serving.metrics import Metrics
 from mlform.serving.model import ServedModel, as_list
 from mlform.serving.predlog import PredictionLogger
 from mlform.serving.router import Snapshot
+from mlform.version import __version__
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]

@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -17,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlform.engines.process import alive, spawn
 from mlform.errors import UserError
 from mlform.fsutil import write_atomic
 from mlform.serving.config import ServeConfig
@@ -45,21 +44,6 @@ def _get(url: str, timeout: float = 2.0) -> tuple[int, Any]:
         return error.code, None
     except (urllib.error.URLError, OSError, ValueError):
         return 0, None
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # a zombie child we started is not alive
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        return done == 0
-    except ChildProcessError:
-        return True
 
 
 def status(folder: Path) -> Running | None:
@@ -107,23 +91,20 @@ def start(folder: Path, config: ServeConfig) -> Running:
         )
     log = folder / "server.log"
     with log.open("ab") as handle:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "mlform", "serve", "--config", str(folder / "config.json")],
-            stdin=subprocess.DEVNULL,
-            stdout=handle,
-            stderr=handle,
-            start_new_session=True,
+        pid = spawn(
+            ["-m", "mlform", "serve", "--config", str(folder / "config.json")],
             cwd=folder,
+            log=handle,
         )
     record = {
-        "pid": process.pid,
+        "pid": pid,
         "host": config.host,
         "port": config.port,
         "started": time.time(),
         "log": str(log),
     }
     write_atomic(folder / "server.json", json.dumps(record, indent=2).encode())
-    return _wait_for(folder, config, process.pid)
+    return _wait_for(folder, config, pid)
 
 
 def _wait_for(folder: Path, config: ServeConfig, pid: int) -> Running:

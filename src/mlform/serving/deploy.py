@@ -1,58 +1,14 @@
-"""From a Deployment spec to what a local server serves: the version it selects (pinned,
-latest-passing or a stage), the previous version during a canary, and the server config."""
+"""From a Deployment spec to what its local server serves: the version it selects (pinned,
+latest-passing or a stage; ``registry.select``), the previous version during a canary, and
+the server config."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
-from mlform.errors import UserError
-from mlform.monitoring import monitor_dir
+from mlform.layout import monitor_dir, server_dir
 from mlform.project import ProjectGraph
-from mlform.registry import Registry, Version
+from mlform.registry import Registry, Version, select
 from mlform.serving.config import PredictionLog, ServeConfig, ServedVersion
 from mlform.spec import Deployment, Monitor
-
-
-@dataclass(frozen=True)
-class Selection:
-    version: Version
-    reason: str
-
-
-def passed_review(version: Version) -> bool:
-    review = version.record.get("review")
-    return isinstance(review, dict) and bool(review) and all(v == "pass" for v in review.values())
-
-
-def select(registry: Registry, deployment: Deployment, current: str | None = None) -> Selection:
-    """The version a Deployment asks for, or a UserError saying why there is none.
-
-    ``current``: the version the pipeline of the applied commit produced. ``latest-passing``
-    then means that version, so reverting a commit rolls the deployment back to it.
-    """
-    spec, model = deployment.spec, deployment.spec.model
-    if spec.stage:
-        chosen = registry.stage_version(model, spec.stage)
-        if chosen is None:
-            raise UserError(
-                f"no version of Model '{model}' is in stage '{spec.stage}' (`mlform models promote {model}@vX.Y.Z {spec.stage}`)"
-            )
-        return Selection(chosen, f"stage {spec.stage}")
-    if spec.version and spec.version != "latest-passing":
-        return Selection(registry.find(model, spec.version), "pinned")
-    passing = [v for v in registry.versions(model) if passed_review(v)]
-    if current is not None and current in [v.version for v in passing]:
-        return Selection(registry.find(model, current), "latest-passing (this commit's model)")
-    if not passing:
-        raise UserError(
-            f"Model '{model}' has no registered version that passed review (`mlform models register {model}`)"
-        )
-    return Selection(passing[-1], "latest-passing")
-
-
-def state_dir(root: Path, deployment: str) -> Path:
-    return root / ".mlform" / "serve" / deployment
 
 
 def served_version(registry: Registry, version: Version, weight: int) -> ServedVersion:
@@ -74,7 +30,7 @@ def server_config(
     served before keeps the rest, until the canary becomes the only version (promotion).
     """
     registry = Registry(graph.root)
-    chosen = select(registry, deployment, current).version
+    chosen = select(registry.releases(deployment.spec.model), deployment.spec, current).version
     stable = _stable(previous, deployment.spec.model)
     canary = deployment.spec.canary
     models: tuple[ServedVersion, ...]
@@ -96,7 +52,7 @@ def server_config(
         )
     else:
         models = (served_version(registry, chosen, 100),)
-    folder = state_dir(graph.root, deployment.metadata.name)
+    folder = server_dir(graph.root, deployment.metadata.name)
     return ServeConfig(
         deployment=deployment.metadata.name,
         host=deployment.spec.local.host,

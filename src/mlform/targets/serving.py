@@ -1,20 +1,23 @@
 """Deployments for clusters: a KServe InferenceService, a Triton model repository, or MLServer
 model settings, rendered for the version each Deployment selects from the registry.
 
-A Deployment whose selector matches no registered version yet renders nothing; compile
-reports it. Everything goes under the Deployment's ``output_dir`` (default
+What the registry holds is passed in (``Releases``, read by the caller), so rendering runs
+no git. A Deployment whose selector matches no registered version yet renders nothing;
+compile reports it. Everything goes under the Deployment's ``output_dir`` (default
 ``<Project.deploy_dir>/<deployment>/``), ready for Argo CD or Flux to sync.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from mlform.errors import UserError
+from mlform.layout import store_dir
 from mlform.project import ProjectGraph
-from mlform.registry import Registry, Version
+from mlform.registry import Releases, Version, onnx_path, select
 from mlform.render import render
 from mlform.spec import Deployment
 from mlform.targets import RenderedFile
@@ -41,15 +44,21 @@ def output_dir(graph: ProjectGraph, deployment: Deployment) -> PurePosixPath:
     return PurePosixPath(graph.project.spec.deploy_dir) / deployment.metadata.name
 
 
-def render_deployments(graph: ProjectGraph) -> Rendered:
+def cluster_deployments(graph: ProjectGraph) -> list[Deployment]:
+    return [d for d in graph.all(Deployment) if graph.target(d) != "local"]
+
+
+def render_deployments(graph: ProjectGraph, releases: Mapping[str, Releases]) -> Rendered:
+    """Every cluster Deployment's files; ``releases`` holds each served model's versions."""
     files: list[RenderedFile] = []
     notes: list[str] = []
-    for deployment in graph.all(Deployment):
+    for deployment in cluster_deployments(graph):
         target = graph.target(deployment)
-        if target == "local":
-            continue
+        model = deployment.spec.model
         try:
-            files.extend(render_deployment(graph, deployment)[0])
+            files.extend(
+                render_deployment(graph, deployment, releases.get(model, Releases(model)))[0]
+            )
         except UserError as why:
             notes.append(
                 f"Deployment '{deployment.metadata.name}' ({target}) is not rendered: {why.message}"
@@ -58,13 +67,10 @@ def render_deployments(graph: ProjectGraph) -> Rendered:
 
 
 def render_deployment(
-    graph: ProjectGraph, deployment: Deployment, current: str | None = None
+    graph: ProjectGraph, deployment: Deployment, releases: Releases, current: str | None = None
 ) -> tuple[list[RenderedFile], str]:
     """The files of one cluster Deployment, and the version they deploy."""
-    from mlform.serving.deploy import select
-
-    registry = Registry(graph.root)
-    version = select(registry, deployment, current).version
+    version = select(releases, deployment.spec, current).version
     folder = output_dir(graph, deployment)
     target = graph.target(deployment)
     if target == "kserve":
@@ -72,9 +78,10 @@ def render_deployment(
             RenderedFile(str(folder / "inferenceservice.yaml"), kserve(graph, deployment, version))
         ], version.version
     if target == "triton":
-        onnx = registry.onnx_path(version).read_bytes()
-        return triton(registry, deployment, version, folder, onnx), version.version
-    return mlserver(registry, deployment, version, folder), version.version
+        onnx = onnx_path(graph.root, version).read_bytes()
+        number = releases.number(version)
+        return triton(number, deployment, version, folder, onnx), version.version
+    return mlserver(graph.root, version, folder), version.version
 
 
 def _labels(deployment: Deployment, version: Version) -> dict[str, str]:
@@ -128,15 +135,10 @@ def kserve(graph: ProjectGraph, deployment: Deployment, version: Version) -> str
     return render("deploy/inferenceservice.yaml.j2", manifest=manifest, sources=[version.tag])
 
 
-def triton_number(registry: Registry, version: Version) -> int:
-    """Triton versions are integers: the version's position in the registry (1-based)."""
-    return [v.version for v in registry.versions(version.model)].index(version.version) + 1
-
-
 def triton(
-    registry: Registry, deployment: Deployment, version: Version, folder: PurePosixPath, onnx: bytes
+    number: int, deployment: Deployment, version: Version, folder: PurePosixPath, onnx: bytes
 ) -> list[RenderedFile]:
-    number = triton_number(registry, version)
+    """``number``: Triton versions are integers, the version's position in the registry."""
     signature = version.record.get("signature") or []
     outputs = version.record.get("outputs") or []
     classes = version.record.get("classes") or []
@@ -171,10 +173,8 @@ def triton(
     ]
 
 
-def mlserver(
-    registry: Registry, deployment: Deployment, version: Version, folder: PurePosixPath
-) -> list[RenderedFile]:
-    pipeline = registry.store(version.model, version.version) / "pipeline.joblib"
+def mlserver(root: Path, version: Version, folder: PurePosixPath) -> list[RenderedFile]:
+    pipeline = store_dir(root, version.model, version.version) / "pipeline.joblib"
     if not pipeline.is_file():
         raise UserError(
             f"MLServer serves the scikit-learn pipeline, which is not in the local store of {version.tag}"

@@ -1,4 +1,5 @@
-"""`mlform validate`: every document against its schema, then every cross-document rule."""
+"""`mlform validate`: every document against its schema, then every cross-document rule;
+and ``load``, the one way every command reads a project: validated, then resolved."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from pathlib import Path
 
 from mlform.checks import run_checks
 from mlform.diagnostics import Diagnostics
+from mlform.errors import SpecInvalid
+from mlform.overlays import apply_overlays
+from mlform.project import ProjectGraph
 from mlform.workspace import Workspace, read_workspace
 
 
@@ -25,9 +29,16 @@ def validate(path: Path, environment: str | None = None) -> ValidationResult:
     collect every diagnostic of every file."""
     workspace = read_workspace(path)
     if environment is not None:
-        from mlform.reconcile.environments import apply_overlays
-
         workspace = apply_overlays(workspace, environment)
     diagnostics = Diagnostics(list(workspace.diagnostics.items))
     diagnostics.extend(run_checks(workspace).items)
     return ValidationResult(workspace, diagnostics)
+
+
+def load(path: Path, environment: str | None = None) -> ProjectGraph:
+    """The project containing ``path``, validated and resolved. Invalid specs raise
+    SpecInvalid carrying every diagnostic; the graph keeps the warnings."""
+    result = validate(path, environment)
+    if not result.valid:
+        raise SpecInvalid("the specs have errors", result.diagnostics.sorted())
+    return ProjectGraph.of(result.workspace, tuple(result.diagnostics.warnings))

@@ -6,28 +6,38 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlform.diagnostics import Diagnostic
+from mlform.engines.process import ProgramMissing
 from mlform.errors import UserError
 from mlform.fsutil import write_all
 from mlform.project import ProjectGraph
+from mlform.registry import Registry, Releases
 from mlform.targets import RenderedFile
-from mlform.validate import ValidationResult, validate
 
 
 @dataclass(frozen=True)
 class CompileResult:
-    validation: ValidationResult
+    root: Path
     files: tuple[RenderedFile, ...]
     changed: tuple[str, ...]  # written (compile) or stale (compile --check)
     notes: tuple[str, ...] = ()  # what was not rendered, and why
+    warnings: tuple[Diagnostic, ...] = ()  # what validation found worth saying
 
 
-def render_all(graph: ProjectGraph) -> tuple[list[RenderedFile], list[str]]:
-    """Every file the specs produce, in a stable order, and notes on what was not rendered."""
+def render_all(
+    graph: ProjectGraph, releases: dict[str, Releases] | str
+) -> tuple[list[RenderedFile], list[str]]:
+    """Every file the specs produce, in a stable order, and notes on what was not rendered.
+    ``releases``: the registered versions of the models cluster Deployments serve, or why
+    the registry cannot be read (then no Deployment is rendered)."""
     from mlform.targets.dvc import render_pipeline
     from mlform.targets.prometheus import render_monitoring
-    from mlform.targets.serving import render_deployments
+    from mlform.targets.serving import Rendered, render_deployments
 
-    deployments = render_deployments(graph)
+    if isinstance(releases, str):
+        deployments = Rendered([], [f"Deployments for clusters are not rendered: {releases}"])
+    else:
+        deployments = render_deployments(graph, releases)
     files = render_pipeline(graph) + render_monitoring(graph) + deployments.files
     paths = [f.path for f in files]
     if len(set(paths)) != len(paths):  # pragma: no cover - targets own disjoint paths
@@ -35,21 +45,32 @@ def render_all(graph: ProjectGraph) -> tuple[list[RenderedFile], list[str]]:
     return files, deployments.notes
 
 
-def compile_project(path: Path, *, check: bool = False) -> CompileResult:
-    """Validate, render, and write (or with ``check``, compare) the rendered files."""
-    result = validate(path)
-    graph = ProjectGraph.from_validation(result)
-    files, notes = render_all(graph)
+def read_releases(graph: ProjectGraph) -> dict[str, Releases] | str:
+    """What the registry (git tags) holds for the models that cluster Deployments serve:
+    nothing outside a git repository; why not, when git is not installed."""
+    from mlform.targets.serving import cluster_deployments
+
+    registry = Registry(graph.root)
+    models = sorted({d.spec.model for d in cluster_deployments(graph)})
+    try:
+        return {model: registry.releases(model) for model in models}
+    except ProgramMissing as missing:
+        return missing.message
+
+
+def compile_project(graph: ProjectGraph, *, check: bool = False) -> CompileResult:
+    """Render, and write (or with ``check``, compare) the rendered files."""
+    files, notes = render_all(graph, read_releases(graph))
     root = graph.root
     if check:
         stale = tuple(f.path for f in files if _bytes_on_disk(root / f.path) != f.data)
-        return CompileResult(result, tuple(files), stale, tuple(notes))
+        return CompileResult(root, tuple(files), stale, tuple(notes), graph.warnings)
     try:
         written = write_all((root / f.path, f.data) for f in files)
     except OSError as exc:
         raise UserError(f"could not write the rendered files (none were changed): {exc}") from exc
     changed = tuple(p.relative_to(root).as_posix() for p in written)
-    return CompileResult(result, tuple(files), changed, tuple(notes))
+    return CompileResult(root, tuple(files), changed, tuple(notes), graph.warnings)
 
 
 def _bytes_on_disk(path: Path) -> bytes | None:

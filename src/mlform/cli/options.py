@@ -1,0 +1,42 @@
+"""The options several commands share, defined once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mlform.clock import duration_seconds
+from mlform.errors import UserError
+
+
+def duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    """A duration as specs write one (``30s``, ``5m``, ``1h30m``, ``7d``, ``0``), in seconds."""
+    try:
+        return duration_seconds(value)
+    except UserError as error:
+        raise click.BadParameter(error.message, ctx, param) from None
+
+
+PATH_ARG = click.argument(
+    "path", required=False, default=".", type=click.Path(path_type=Path, exists=True)
+)
+PROJECT = click.option(
+    "--project",
+    "path",
+    type=click.Path(path_type=Path, exists=True),
+    default=Path("."),
+    show_default=True,
+    help="The project (or a path inside it).",
+)
+ENV = click.option("--env", "environment", help="The environment (its overlays and its own state).")
+LOCK = click.option(
+    "--lock-timeout",
+    callback=duration,
+    default="0s",
+    show_default=True,
+    help="How long to wait for another operation's lock, e.g. 30s, 5m.",
+)
+FORMAT = click.option(
+    "--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
