@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 
 from mlform import api
+from mlform.cli import reports
 from mlform.cli.options import FORMAT, PROJECT
 
 
@@ -45,62 +45,10 @@ def run_monitor(
     """Score the Deployment's recent traffic against the served version's training data."""
     outcome = api.monitor(path, name, window=window, source=source)
     if output == "json":
-        click.echo(json.dumps(outcome.result, indent=2, default=str))
+        click.echo(json.dumps(outcome.result.to_json(), indent=2, default=str))
     else:
-        _print(outcome.result, outcome.folder)
+        click.echo(reports.monitor_text(outcome.result, outcome.folder))
     return 2 if detailed_exitcode and outcome.alerts else 0
-
-
-def _print(result: dict[str, Any], folder: Path) -> None:
-    w = result["window"]
-    span = f" in the last {w['span']}" if w.get("span") else ""
-    click.echo(
-        f"Monitor {result['monitor']}: Model {result['model']} {result['version'] or ''}, "
-        f"{w['rows']:,} row(s){span} from {w['source']}"
-    )
-    for note in result["notes"]:
-        click.echo(click.style("note: ", fg="yellow") + note)
-    data = result.get("data_drift")
-    if data:
-        click.echo(
-            f"Data drift: {len(data['drifted'])} of {len(data['features'])} feature(s) drifted "
-            f"(share {data['share']:.2f}; dataset drift at {data['drift_share']:g}): "
-            + (click.style("dataset drift", fg="red") if data["detected"] else "no dataset drift")
-        )
-        width = max((len(f["feature"]) for f in data["features"]), default=0)
-        for f in data["features"]:
-            op = "<" if f["score_kind"] == "p_value" else "≥"
-            if not f["drifted"]:
-                op = "≥" if op == "<" else "<"
-            state = click.style("drifted", fg="red") if f["drifted"] else "ok"
-            click.echo(
-                f"  {f['feature']:<{width}}  {f['method']:<14} {f['score']:.4g} {op} {f['threshold']:g}  {state}"
-            )
-    prediction = result.get("prediction_drift")
-    if prediction and "score" in prediction:
-        state = click.style("drifted", fg="red") if prediction["detected"] else "stable"
-        click.echo(
-            f"Prediction drift ({prediction['of']}): {prediction['method']} "
-            f"{prediction['score']:.4g} (threshold {prediction['threshold']:g}): {state}"
-        )
-    performance = result.get("performance")
-    if performance:
-        value = performance.get("value")
-        shown = f" = {value:.4f}" if value is not None else ""
-        state = (
-            click.style("out of bounds", fg="red")
-            if performance.get("violated")
-            else performance["status"]
-        )
-        click.echo(
-            f"Performance: {performance['metric']}{shown} on {performance['labels']} labelled "
-            f"prediction(s): {state}"
-        )
-    alerts = result["alerts"]
-    click.echo(
-        "Alerts: " + (click.style(", ".join(alerts), fg="red", bold=True) if alerts else "none")
-    )
-    click.echo(f"Wrote {folder}/result.json, report.html and metrics.prom")
 
 
 @click.group()
@@ -122,23 +70,12 @@ def retrain_check(model: str | None, then_run: bool, output: str, path: Path) ->
     if output == "json":
         click.echo(json.dumps([d.to_json() for d in decisions], indent=2))
     else:
-        for d in decisions:
-            verdict = (
-                click.style("retrain", fg="yellow", bold=True)
-                if d.retrain
-                else (f"blocked — {d.blocked}" if d.blocked else "no retrain")
-            )
-            click.echo(f"{d.policy} (Model {d.model}, serving {d.champion or '-'}): {verdict}")
-            for item in d.fired:
-                click.echo(f"  fired  {item['trigger']}: {item['why']}")
-            for item in d.quiet:
-                click.echo(f"  quiet  {item['trigger']}: {item['why']}")
+        click.echo(reports.decisions_text(decisions))
     if not then_run:
         return 2 if any(d.retrain for d in decisions) else 0
     runs = api.retrain_due(path, decisions, progress=click.echo)
     for done in runs:
-        tail = f" {done.version}" if done.version else ""
-        click.echo(f"{done.policy}: {done.outcome}{tail} — {done.reason}")
+        click.echo(reports.run_line(done))
     return 2 if any(done.outcome == "rejected" for done in runs) else 0
 
 

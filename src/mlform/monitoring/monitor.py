@@ -34,6 +34,14 @@ from mlform.monitoring.reference import (
     load,
     prediction_reference,
 )
+from mlform.monitoring.result import (
+    DataDrift,
+    FeatureScore,
+    MonitorResult,
+    Performance,
+    PredictionDrift,
+    WindowSummary,
+)
 from mlform.monitoring.window import Window, read_file, read_log
 from mlform.project import ProjectGraph
 from mlform.runtime.outputs import clean, write_json, write_text
@@ -42,12 +50,12 @@ from mlform.spec import Deployment, Model, Monitor
 
 @dataclass(frozen=True)
 class Outcome:
-    result: dict[str, Any]
-    folder: Path
+    result: MonitorResult
+    folder: Path  # where result.json, report.html and metrics.prom were written
 
     @property
     def alerts(self) -> list[str]:
-        return list(self.result.get("alerts", []))
+        return self.result.alerts
 
 
 def run(
@@ -67,54 +75,53 @@ def run(
     traffic = _window(graph, deployment, model, source, seconds, now)
     version = _version(graph, deployment, traffic)
     ref = load(graph, model, version)
-    result: dict[str, Any] = {
-        "monitor": name,
-        "deployment": deployment.metadata.name,
-        "model": model.metadata.name,
-        "version": version,
-        "reference": _shown(graph.root, ref.profile_path),
-        "window": {
-            "source": _shown(graph.root, Path(traffic.source)),
-            "span": span if source is None else None,
-            "since": traffic.since or None,
-            "rows": traffic.rows,
-            "versions": traffic.versions(),
-            "min_samples": spec.min_samples,
-            "corrupt_lines": traffic.corrupt.count,
-            "corrupt_examples": traffic.corrupt.where,
-        },
-        "ran_at": stamp(now),
-        "notes": [],
-        "alerts": [],
-    }
-    notes: list[str] = result["notes"]
+    notes: list[str] = []
     if traffic.corrupt.count:
         notes.append(
             f"{traffic.corrupt.count} log line(s) skipped as corrupt, e.g. {traffic.corrupt.where[0]}"
         )
+    data = prediction = None
     if traffic.rows == 0:
-        result["status"] = "no_data"
+        status = "no_data"
         notes.append(f"the window holds no predictions of Model '{model.metadata.name}'")
     elif traffic.rows < spec.min_samples:
-        result["status"] = "insufficient_data"
+        status = "insufficient_data"
         notes.append(
             f"the window holds {traffic.rows} prediction(s), fewer than min_samples "
             f"({spec.min_samples}); nothing is scored"
         )
     else:
-        result["status"] = "ok"
-        if spec.data_drift:
-            result["data_drift"] = _data_drift(monitor, ref, traffic, notes)
-            if result["data_drift"]["detected"]:
-                result["alerts"].append("data_drift")
-        if spec.prediction_drift:
-            result["prediction_drift"] = _prediction_drift(monitor, ref, traffic, notes)
-            if result["prediction_drift"].get("detected"):
-                result["alerts"].append("prediction_drift")
-    if spec.performance and traffic.rows:
-        result["performance"] = _performance(monitor, ref, traffic, notes)
-        if result["performance"].get("violated"):
-            result["alerts"].append("performance")
+        status = "ok"
+        data = _data_drift(monitor, ref, traffic, notes) if spec.data_drift else None
+        prediction = (
+            _prediction_drift(monitor, ref, traffic, notes) if spec.prediction_drift else None
+        )
+    performance = (
+        _performance(monitor, ref, traffic, notes) if spec.performance and traffic.rows else None
+    )
+    result = MonitorResult(
+        monitor=name,
+        deployment=deployment.metadata.name,
+        model=model.metadata.name,
+        version=version,
+        reference=_shown(graph.root, ref.profile_path),
+        window=WindowSummary(
+            source=_shown(graph.root, Path(traffic.source)),
+            span=span if source is None else None,
+            since=traffic.since or None,
+            rows=traffic.rows,
+            versions=traffic.versions(),
+            min_samples=spec.min_samples,
+            corrupt_lines=traffic.corrupt.count,
+            corrupt_examples=traffic.corrupt.where,
+        ),
+        ran_at=stamp(now),
+        status=status,
+        notes=notes,
+        data_drift=data,
+        prediction_drift=prediction,
+        performance=performance,
+    )
     folder = monitor_dir(graph.root, name)
     _write(folder, result, ref, traffic, monitor)
     return Outcome(result, folder)
@@ -166,14 +173,14 @@ def _version(graph: ProjectGraph, deployment: Deployment, traffic: Window) -> st
 # --- data drift ----------------------------------------------------------------------------
 def _data_drift(
     monitor: Monitor, ref: VersionReference, traffic: Window, notes: list[str]
-) -> dict[str, Any]:
+) -> DataDrift:
     import pandas as pd
 
     spec = monitor.spec.data_drift
     assert spec is not None
     frame = traffic.inputs()
     features = spec.features or ref.inputs or list(ref.columns)
-    results: list[dict[str, Any]] = []
+    results: list[FeatureScore] = []
     skipped: dict[str, str] = {}
     for feature in features:
         reference = ref.feature(feature)
@@ -206,41 +213,33 @@ def _data_drift(
         if override is not None and override.threshold is not None:
             threshold = override.threshold
         else:
-            threshold = spec.thresholds.get(method, drift.DEFAULT_THRESHOLDS[method])  # type: ignore[call-overload]
+            threshold = next(
+                (v for k, v in spec.thresholds.items() if k == method),
+                drift.DEFAULT_THRESHOLDS[method],
+            )
         scored = drift.feature_drift(feature, reference, values, method, threshold)
-        entry = scored.to_json()
-        entry["kind"] = "numeric" if numeric else "categorical"
-        entry["rows"] = int(pd.Series(values).notna().sum())
-        results.append(entry)
+        kind = "numeric" if numeric else "categorical"
+        results.append(FeatureScore(scored, kind, int(pd.Series(values).notna().sum())))
     for feature, why in skipped.items():
         notes.append(f"feature '{feature}' not scored: {why}")
-    drifted = [r["feature"] for r in results if r["drifted"]]
-    share = len(drifted) / len(results) if results else 0.0
-    return {
-        "features": results,
-        "skipped": skipped,
-        "drifted": drifted,
-        "share": share,
-        "drift_share": spec.drift_share,
-        "detected": bool(results) and share >= spec.drift_share,
-    }
+    return DataDrift(results, skipped, spec.drift_share)
 
 
 def _prediction_drift(
     monitor: Monitor, ref: VersionReference, traffic: Window, notes: list[str]
-) -> dict[str, Any]:
+) -> PredictionDrift:
     spec = monitor.spec.prediction_drift
     assert spec is not None
     found = prediction_reference(ref)
     if found is None:
         notes.append("prediction drift not scored: the version's test predictions are missing")
-        return {"skipped": "no test predictions"}
+        return PredictionDrift(skipped="no test predictions")
     reference, what = found
     current = current_predictions(ref, traffic.outputs())
     present = np.isfinite(current).any() if isinstance(current, np.ndarray) else bool(current)
     if not present:
         notes.append("prediction drift not scored: the window holds no predictions")
-        return {"skipped": "no predictions in the window"}
+        return PredictionDrift(skipped="no predictions in the window")
     numeric = isinstance(reference, drift.NumericReference)
     method = spec.method or drift.default_method(reference, numeric)
     if numeric and method == "chi2":
@@ -251,43 +250,44 @@ def _prediction_drift(
         notes.append(f"prediction drift: {spec.method} compares numbers; jensen-shannon is used")
     threshold = spec.threshold if spec.threshold is not None else drift.DEFAULT_THRESHOLDS[method]
     scored = drift.feature_drift("prediction", reference, current, method, threshold)
-    out = scored.to_json()
-    out["of"] = what
-    out["detected"] = out.pop("drifted")
-    return out
+    return PredictionDrift(scored, what)
 
 
 # --- performance on labelled traffic -------------------------------------------------------
 def _performance(
     monitor: Monitor, ref: VersionReference, traffic: Window, notes: list[str]
-) -> dict[str, Any]:
+) -> Performance:
     from mlform.catalog.metrics import METRICS
     from mlform.runtime import scores
 
     spec = monitor.spec.performance
     assert spec is not None
     positions, labels = traffic.labelled()
-    out: dict[str, Any] = {
-        "metric": spec.metric,
-        "labels": len(positions),
-        "min_labels": spec.min_labels,
-        "label_records": traffic.label_records,
-        "unjoined_labels": traffic.unjoined_labels,
-        "min": spec.min,
-        "max": spec.max,
-    }
+
+    def outcome(status: str, value: float | None = None) -> Performance:
+        return Performance(
+            spec.metric,
+            len(positions),
+            spec.min_labels,
+            traffic.label_records,
+            traffic.unjoined_labels,
+            spec.min,
+            spec.max,
+            status,
+            value,
+        )
+
     if traffic.unjoined_labels:
         notes.append(
             f"{traffic.unjoined_labels} label(s) match no prediction in the window "
             "(unknown request_id/row, or the prediction is older than the window)"
         )
     if len(positions) < spec.min_labels:
-        out["status"] = "insufficient_labels"
         notes.append(
             f"performance not scored: {len(positions)} labelled prediction(s) in the window, "
             f"fewer than min_labels ({spec.min_labels})"
         )
-        return out
+        return outcome("insufficient_labels")
     outputs = traffic.outputs()
     chosen = [outputs[i] for i in positions]
     value: float | None
@@ -307,14 +307,8 @@ def _performance(
         predicted_f = np.array([first_number(o) for o in chosen], dtype=np.float64)
         value = scores.regression(truth_f, predicted_f, [spec.metric]).get(spec.metric)
     if value is None or not np.isfinite(value):
-        out["status"] = "not_scored"
-        return out
-    out["value"] = value
-    out["status"] = "ok"
-    low = spec.min is not None and value < spec.min
-    high = spec.max is not None and value > spec.max
-    out["violated"] = bool(low or high)
-    return out
+        return outcome("not_scored")
+    return outcome("ok", value)
 
 
 def _as_class(value: Any, classes: list[Any]) -> Any:
@@ -334,23 +328,25 @@ def _shown(root: Path, path: Path) -> str:
 
 
 def _write(
-    folder: Path, result: dict[str, Any], ref: VersionReference, traffic: Window, monitor: Monitor
+    folder: Path, result: MonitorResult, ref: VersionReference, traffic: Window, monitor: Monitor
 ) -> None:
     from mlform.monitoring.export import prometheus_text
     from mlform.monitoring.report import html_report
 
-    write_text(folder / "report.html", html_report(result, ref, traffic, monitor))
-    write_text(folder / "metrics.prom", prometheus_text(result))
-    write_json(folder / "result.json", result)
+    document = result.to_json()
+    write_text(folder / "report.html", html_report(document, ref, traffic, monitor))
+    write_text(folder / "metrics.prom", prometheus_text(document))
+    write_json(folder / "result.json", document)
+    performance = result.performance
     summary = {
-        "ran_at": result["ran_at"],
-        "status": result["status"],
-        "version": result["version"],
-        "rows": result["window"]["rows"],
-        "alerts": result["alerts"],
-        "share": result.get("data_drift", {}).get("share"),
-        "performance": result.get("performance", {}).get("value"),
-        "metric": result.get("performance", {}).get("metric"),
+        "ran_at": result.ran_at,
+        "status": result.status,
+        "version": result.version,
+        "rows": result.window.rows,
+        "alerts": result.alerts,
+        "share": result.data_drift.share if result.data_drift else None,
+        "performance": performance.value if performance else None,
+        "metric": performance.metric if performance else None,
     }
     with (folder / "history.jsonl").open("a", encoding="utf-8") as handle:
         handle.write(json.dumps(clean(summary), sort_keys=True) + "\n")

@@ -118,7 +118,7 @@ def _evaluate(onnx_path: Path, frame: Any, dataset: Dataset, metric: str) -> flo
 
     meta = read_metadata(onnx_path)
 
-    columns = {name: {"dtype": c.dtype} for name, c in dataset.spec.columns.items()}
+    columns = {name: c.dtype for name, c in dataset.spec.columns.items()}
     inputs = [i["name"] for i in meta.get("inputs") or []]
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]

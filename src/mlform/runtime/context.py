@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TypeVar
 
+from mlform import stage_params as P
 from mlform.layout import DatasetPaths, Layout, ModelPaths, TrainingPaths
 from mlform.runtime.frames import model_inputs
 from mlform.runtime.params import Params
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -26,23 +29,24 @@ class StageContext:
     def path(self, relative: PurePosixPath) -> Path:
         return self.root / relative
 
-    # --- params by name ----------------------------------------------------------------
-    def dataset(self, name: str) -> dict[str, Any]:
-        return self.params.section("dataset", name)
+    # --- params by name, typed (only the sections a stage reads) -----------------------
+    def _section(self, kind: str, name: str, cls: type[T]) -> T:
+        return P.read(self.params.section(kind, name), cls, at=f"{kind}.{name}")
 
-    def training(self, name: str) -> dict[str, Any]:
-        return self.params.section("training", name)
+    def dataset(self, name: str) -> P.DatasetParams:
+        return self._section("dataset", name, P.DatasetParams)
 
-    def featureset(self, name: str) -> dict[str, Any]:
-        return self.params.section("featureset", name)
+    def training(self, name: str) -> P.TrainingParams:
+        return self._section("training", name, P.TrainingParams)
 
-    def model(self, name: str) -> dict[str, Any]:
-        return self.params.section("model", name)
+    def featureset(self, name: str) -> P.FeatureSetParams:
+        return self._section("featureset", name, P.FeatureSetParams)
 
-    def inputs(self, training: dict[str, Any]) -> list[str]:
-        return model_inputs(
-            self.featureset(training["features"]), self.dataset(training["dataset"])
-        )
+    def model(self, name: str) -> P.ModelParams:
+        return self._section("model", name, P.ModelParams)
+
+    def inputs(self, training: P.TrainingParams) -> list[str]:
+        return model_inputs(self.featureset(training.features), self.dataset(training.dataset))
 
     # --- artifact paths ----------------------------------------------------------------
     def dataset_paths(self, name: str) -> DatasetPaths:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mlform import stage_params as P
 from mlform.loader import Loc
 
 if TYPE_CHECKING:
@@ -65,12 +66,12 @@ def _rows(mask: pd.Series, base: int) -> str:
     return f"rows {', '.join(rows)}{more}" if len(rows) > 1 else f"row {rows[0]}"
 
 
-def check_dataset(data: TypedFrame, params: dict[str, Any]) -> list[CheckResult]:
+def check_dataset(data: TypedFrame, params: P.DatasetParams) -> list[CheckResult]:
     """Every declared check, in spec order."""
     results: list[CheckResult] = []
     frame = data.frame
-    columns: dict[str, Any] = params["columns"]
-    target = params["target"]
+    columns = params.columns
+    target = params.target
     missing = [c for c in columns if c not in frame.columns]
     for name, spec in columns.items():
         loc: Loc = ("spec", "columns", name)
@@ -98,9 +99,7 @@ def check_dataset(data: TypedFrame, params: dict[str, Any]) -> list[CheckResult]
     return results
 
 
-def _column_checks(
-    data: TypedFrame, name: str, spec: dict[str, Any], loc: Loc
-) -> list[CheckResult]:
+def _column_checks(data: TypedFrame, name: str, spec: P.Column, loc: Loc) -> list[CheckResult]:
     out: list[CheckResult] = []
     values = data.frame[name]
     bad = data.invalid[name]
@@ -120,47 +119,37 @@ def _column_checks(
             )
         )
 
-    add(f"is {spec['dtype']}", "dtype", bad, f"not of dtype {spec['dtype']}")
+    add(f"is {spec.dtype}", "dtype", bad, f"not of dtype {spec.dtype}")
     present = values.notna() & ~bad
-    if not spec.get("nullable", False):
+    if not spec.nullable:
         add(
             "has no missing values",
             "nullable",
             values.isna() & ~bad,
             "missing, but the column is not nullable",
         )
-    if spec.get("min") is not None:
-        add(
-            f"≥ {spec['min']:g}",
-            "min",
-            present & (values < spec["min"]),
-            f"below min {spec['min']:g}",
-        )
-    if spec.get("max") is not None:
-        add(
-            f"≤ {spec['max']:g}",
-            "max",
-            present & (values > spec["max"]),
-            f"above max {spec['max']:g}",
-        )
-    if spec.get("allowed") is not None:
-        allowed = _allowed_values(spec["allowed"], spec["dtype"])
+    if spec.min is not None:
+        add(f"≥ {spec.min:g}", "min", present & (values < spec.min), f"below min {spec.min:g}")
+    if spec.max is not None:
+        add(f"≤ {spec.max:g}", "max", present & (values > spec.max), f"above max {spec.max:g}")
+    if spec.allowed is not None:
+        allowed = _allowed_values(spec.allowed, spec.dtype)
         add(
             "takes allowed values",
             "allowed",
             present & ~values.isin(allowed),
-            f"not among the allowed values [{', '.join(str(v) for v in spec['allowed'])}]",
+            f"not among the allowed values [{', '.join(str(v) for v in spec.allowed)}]",
         )
-    if spec.get("regex"):
-        pattern = re.compile(spec["regex"])
+    if spec.regex:
+        pattern = re.compile(spec.regex)
         matches = values.astype(str).map(lambda v: bool(pattern.fullmatch(v)))
         add(
-            f"matches /{spec['regex']}/",
+            f"matches /{spec.regex}/",
             "regex",
             present & ~matches,
-            f"not matching /{spec['regex']}/",
+            f"not matching /{spec.regex}/",
         )
-    if spec.get("unique"):
+    if spec.unique:
         add("is unique", "unique", present & values.duplicated(keep="first"), "duplicated")
     return out
 
@@ -171,23 +160,21 @@ def _allowed_values(allowed: list[Any], dtype: str) -> list[Any]:
     return [str(v) for v in allowed]
 
 
-def _quality_checks(data: TypedFrame, params: dict[str, Any]) -> list[CheckResult]:
+def _quality_checks(data: TypedFrame, params: P.DatasetParams) -> list[CheckResult]:
     frame = data.frame
-    checks = params.get("checks") or {}
+    checks = params.checks
     out: list[CheckResult] = []
     rows = len(frame)
-    duplicates = checks.get("duplicates")
+    duplicates = checks.duplicates
     if duplicates is not None:
-        subset = [
-            c for c in duplicates.get("subset") or list(params["columns"]) if c in frame.columns
-        ]
+        subset = [c for c in duplicates.subset or list(params.columns) if c in frame.columns]
         mask = frame.duplicated(subset=subset, keep="first")
         fraction = float(mask.mean()) if rows else 0.0
-        limit = duplicates.get("max_fraction", 0.0)
+        limit = duplicates.max_fraction
         count = int(mask.sum())
         out.append(
             CheckResult(
-                "duplicate rows" + (f" on {', '.join(subset)}" if duplicates.get("subset") else ""),
+                "duplicate rows" + (f" on {', '.join(subset)}" if duplicates.subset else ""),
                 fraction <= limit,
                 ("spec", "checks", "duplicates"),
                 count,
@@ -197,26 +184,26 @@ def _quality_checks(data: TypedFrame, params: dict[str, Any]) -> list[CheckResul
                 _examples(data, mask, None) if fraction > limit else [],
             )
         )
-    limit = checks.get("max_missing_fraction")
-    if limit is not None:
-        for name in params["columns"]:
+    missing_limit = checks.max_missing_fraction
+    if missing_limit is not None:
+        for name in params.columns:
             if name not in frame.columns:
                 continue
             fraction = float(frame[name].isna().mean()) if rows else 0.0
             out.append(
                 CheckResult(
-                    f"column '{name}' missing fraction ≤ {limit:g}",
-                    fraction <= limit,
+                    f"column '{name}' missing fraction ≤ {missing_limit:g}",
+                    fraction <= missing_limit,
                     ("spec", "checks", "max_missing_fraction"),
                     int(frame[name].isna().sum()),
-                    f"column '{name}' is {fraction:.2%} missing, over {limit:.2%}"
-                    if fraction > limit
+                    f"column '{name}' is {fraction:.2%} missing, over {missing_limit:.2%}"
+                    if fraction > missing_limit
                     else "",
                 )
             )
-    bounds = checks.get("rows")
+    bounds = checks.rows
     if bounds is not None:
-        low, high = bounds.get("min"), bounds.get("max")
+        low, high = bounds.min, bounds.max
         ok = (low is None or rows >= low) and (high is None or rows <= high)
         want = " and ".join(
             p

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import numpy as np
 
 from mlform.runtime.errors import Problem, StageFailed
 from mlform.runtime.frames import NUMERIC
+from mlform.stage_params import Parity, to_data
 from mlform.version import __version__
 
 
@@ -27,12 +29,10 @@ class Signature:
         return [(i["name"], kinds[i["datatype"]]([None, 1])) for i in self.inputs]
 
 
-def signature(columns: dict[str, Any], inputs: list[str]) -> Signature:
+def signature(dtypes: Mapping[str, str], inputs: list[str]) -> Signature:
+    """The ONNX inputs of the model columns ``inputs``, from each column's dtype."""
     return Signature(
-        [
-            {"name": c, "datatype": "FP64" if columns[c]["dtype"] in NUMERIC else "BYTES"}
-            for c in inputs
-        ]
+        [{"name": c, "datatype": "FP64" if dtypes[c] in NUMERIC else "BYTES"} for c in inputs]
     )
 
 
@@ -113,7 +113,7 @@ def annotate(model: Any, metadata: dict[str, Any]) -> None:
 
 
 def parity(
-    session: Any, pipeline: Any, X: Any, sig: Signature, task: str, tolerance: dict[str, float]
+    session: Any, pipeline: Any, X: Any, sig: Signature, task: str, tolerance: Parity
 ) -> dict[str, Any]:
     outputs = session.run(None, feeds(X, sig))
     rows = len(X)
@@ -130,12 +130,12 @@ def parity(
     else:
         agreement = 1.0
         diff = float(np.max(np.abs(np.asarray(outputs[0]).ravel() - pipeline.predict(X))))
-    passed = diff <= tolerance["max_abs_diff"] and agreement >= tolerance["min_label_agreement"]
+    passed = diff <= tolerance.max_abs_diff and agreement >= tolerance.min_label_agreement
     return {
         "rows": rows,
         "label_agreement": agreement,
         "max_abs_diff": diff,
-        "tolerance": tolerance,
+        "tolerance": to_data(tolerance),
         "passed": passed,
     }
 

@@ -4,25 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlform import stage_params as P
 from mlform.runtime.frames import NUMERIC
 
 
 def build_column_transformer(
-    featureset: dict[str, Any], columns: dict[str, Any], inputs: list[str]
+    featureset: P.FeatureSetParams, dtypes: dict[str, str], inputs: list[str]
 ) -> Any:
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
 
     parts = []
-    for index, transform in enumerate(featureset["transforms"]):
-        names = [c for c in transform["columns"] if c in inputs]
-        if transform.get("drop") or not names:
+    for index, transform in enumerate(featureset.transforms):
+        names = [c for c in transform.columns if c in inputs]
+        if transform.drop or not names:
             continue
-        categorical = any(columns[c]["dtype"] not in NUMERIC for c in names)
+        categorical = any(dtypes[c] not in NUMERIC for c in names)
         steps = [
-            (f"{i}-{kind}", _step(kind, options or {}, categorical, names))
-            for i, step in enumerate(transform.get("steps", []))
-            for kind, options in step.items()
+            (f"{i}-{step.kind}", _step(step.options, categorical, names))
+            for i, step in enumerate(transform.steps or [])
         ]
         parts.append((f"t{index}", Pipeline(steps) if steps else "passthrough", names))
     claimed = {c for _, _, names in parts for c in names}
@@ -32,57 +32,54 @@ def build_column_transformer(
     return ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)
 
 
-def _step(kind: str, options: dict[str, Any], categorical: bool, names: list[str]) -> Any:
+def _step(options: P.Options, categorical: bool, names: list[str]) -> Any:
     from sklearn import preprocessing
     from sklearn.impute import SimpleImputer
 
     from mlform.runtime.transformers import Clip, Impute, Log
 
-    if kind == "impute":
-        strategy, fill = options.get("strategy", "median"), options.get("fill_value")
-        if not categorical:
-            return Impute(strategy, fill)
-        return SimpleImputer(missing_values="", strategy=strategy, fill_value=fill)
-    if kind == "scale":
-        method = options.get("method", "standard")
+    if isinstance(options, P.Impute):
+        fill = options.fill_value
+        if not categorical:  # validation admits only a number to fill numeric columns
+            return Impute(options.strategy, None if fill is None else float(fill))
+        return SimpleImputer(missing_values="", strategy=options.strategy, fill_value=fill)
+    if isinstance(options, P.Scale):
         return {
             "standard": preprocessing.StandardScaler,
             "minmax": preprocessing.MinMaxScaler,
             "robust": preprocessing.RobustScaler,
             "maxabs": preprocessing.MaxAbsScaler,
-        }[method]()
-    if kind == "onehot":
+        }[options.method]()
+    if isinstance(options, P.OneHot):
         return preprocessing.OneHotEncoder(
-            handle_unknown=options.get("handle_unknown", "ignore"),
-            min_frequency=options.get("min_frequency"),
-            max_categories=options.get("max_categories"),
-            drop=options.get("drop"),
+            handle_unknown=options.handle_unknown,
+            min_frequency=options.min_frequency,
+            max_categories=options.max_categories,
+            drop=options.drop,
             sparse_output=False,
         )
-    if kind == "ordinal":
-        categories = options.get("categories")
+    if isinstance(options, P.Ordinal):
+        categories = options.categories
         return preprocessing.OrdinalEncoder(
             categories=[[str(v) for v in categories[c]] for c in names] if categories else "auto",
-            handle_unknown=options.get("handle_unknown", "use_encoded_value"),
-            unknown_value=options.get("unknown_value", -1)
-            if options.get("handle_unknown", "use_encoded_value") == "use_encoded_value"
+            handle_unknown=options.handle_unknown,
+            unknown_value=options.unknown_value
+            if options.handle_unknown == "use_encoded_value"
             else None,
         )
-    if kind == "bin":
+    if isinstance(options, P.Bin):
         return preprocessing.KBinsDiscretizer(
-            n_bins=options.get("n_bins", 5),
-            strategy=options.get("strategy", "quantile"),
-            encode="onehot-dense" if options.get("encode") == "onehot-dense" else "ordinal",
+            n_bins=options.n_bins,
+            strategy=options.strategy,
+            encode="onehot-dense" if options.encode == "onehot-dense" else "ordinal",
             quantile_method="averaged_inverted_cdf",
         )
-    if kind == "clip":
-        return Clip(options.get("min"), options.get("max"))
-    if kind == "log":
-        return Log(options.get("offset", 1.0))
-    if kind == "polynomial":
-        return preprocessing.PolynomialFeatures(
-            degree=options.get("degree", 2),
-            interaction_only=options.get("interaction_only", False),
-            include_bias=options.get("include_bias", False),
-        )
-    raise ValueError(f"unknown step {kind}")  # pragma: no cover - the schema admits no other
+    if isinstance(options, P.Clip):
+        return Clip(options.min, options.max)
+    if isinstance(options, P.Log):
+        return Log(options.offset)
+    return preprocessing.PolynomialFeatures(
+        degree=options.degree,
+        interaction_only=options.interaction_only,
+        include_bias=options.include_bias,
+    )

@@ -3,11 +3,13 @@ shaping the model's input frame exactly as the ONNX model will receive it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mlform.errors import UserError
+from mlform.stage_params import DatasetParams, FeatureSetParams
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,31 +27,31 @@ class TypedFrame:
     row_base: int = 2  # the number a person sees for row 0: CSV line 2 (after the header)
 
 
-def read_source(root: Path, params: dict[str, Any]) -> TypedFrame:
+def read_source(root: Path, params: DatasetParams) -> TypedFrame:
     """Read the dataset's source file and type its declared columns."""
     import pandas as pd
 
-    source = params["source"]
-    path = root / source["path"]
+    source = params.source
+    path = root / source.path
     try:
-        if source["format"] == "parquet":
+        if source.format == "parquet":
             raw = pd.read_parquet(path)
         else:
             raw = pd.read_csv(
-                path, dtype=str, keep_default_na=False, na_values=[""], sep=source["delimiter"]
+                path, dtype=str, keep_default_na=False, na_values=[""], sep=source.delimiter
             )
     except FileNotFoundError:
         raise UserError(
-            f"{source['path']} does not exist; run `dvc pull` or fix spec.source.path"
+            f"{source.path} does not exist; run `dvc pull` or fix spec.source.path"
         ) from None
     except (ValueError, OSError) as exc:
-        raise UserError(f"cannot read {source['path']} as {source['format']}: {exc}") from None
+        raise UserError(f"cannot read {source.path} as {source.format}: {exc}") from None
     frame = raw.copy()
     invalid: dict[str, pd.Series] = {}
-    for name, column in params["columns"].items():
+    for name, column in params.columns.items():
         if name in raw.columns:
-            frame[name], invalid[name] = convert(raw[name], column["dtype"])
-    return TypedFrame(frame, invalid, raw, 2 if source["format"] == "csv" else 1)
+            frame[name], invalid[name] = convert(raw[name], column.dtype)
+    return TypedFrame(frame, invalid, raw, 2 if source.format == "csv" else 1)
 
 
 def convert(values: pd.Series, dtype: str) -> tuple[pd.Series, pd.Series]:
@@ -79,30 +81,35 @@ def convert(values: pd.Series, dtype: str) -> tuple[pd.Series, pd.Series]:
     return values.where(present, None).astype(object), present & False
 
 
-def model_frame(frame: pd.DataFrame, columns: dict[str, Any], inputs: list[str]) -> pd.DataFrame:
+def model_frame(frame: pd.DataFrame, columns: Mapping[str, str], inputs: list[str]) -> pd.DataFrame:
     """The model's input columns as the ONNX model takes them: numbers as float64 (the ONNX
     graph computes features in double, exactly as scikit-learn does, then casts them to
-    float32 for the estimator), categories as strings with '' for missing."""
+    float32 for the estimator), categories as strings with '' for missing. ``columns``:
+    each column's dtype."""
     import numpy as np
     import pandas as pd
 
     out = {}
     for name in inputs:
-        if columns[name]["dtype"] in NUMERIC:
+        if columns[name] in NUMERIC:
             out[name] = pd.to_numeric(frame[name], errors="coerce").astype(np.float64)
         else:
             out[name] = frame[name].astype(object).where(frame[name].notna(), "").astype(str)
     return pd.DataFrame(out, index=frame.index)
 
 
-def model_inputs(featureset: dict[str, Any], dataset: dict[str, Any]) -> list[str]:
+def dtypes(dataset: DatasetParams) -> dict[str, str]:
+    return {name: column.dtype for name, column in dataset.columns.items()}
+
+
+def model_inputs(featureset: FeatureSetParams, dataset: DatasetParams) -> list[str]:
     """Dataset columns the pipeline takes as input, in schema order (see checks.data)."""
-    used = {c for t in featureset["transforms"] if not t.get("drop") for c in t["columns"]}
-    dropped = {c for t in featureset["transforms"] if t.get("drop") for c in t["columns"]}
+    used = {c for t in featureset.transforms if not t.drop for c in t.columns}
+    dropped = {c for t in featureset.transforms if t.drop for c in t.columns}
     names = []
-    for column in dataset["columns"]:
-        if column == dataset["target"] or column in dropped:
+    for column in dataset.columns:
+        if column == dataset.target or column in dropped:
             continue
-        if column in used or featureset["remainder"] == "passthrough":
+        if column in used or featureset.remainder == "passthrough":
             names.append(column)
     return names

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mlform.stage_params import Column, DatasetParams
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -19,17 +21,17 @@ TOP = 20
 MAX_CATEGORIES = 1000
 
 
-def profile(frame: pd.DataFrame, params: dict[str, Any], name: str) -> dict[str, Any]:
-    target = params["target"]
+def profile(frame: pd.DataFrame, params: DatasetParams, name: str) -> dict[str, Any]:
+    target = params.target
     columns: dict[str, Any] = {}
-    for column, spec in params["columns"].items():
+    for column, spec in params.columns.items():
         if column in frame.columns:
-            columns[column] = _column(frame, column, spec["dtype"], target, params["columns"])
+            columns[column] = _column(frame, column, spec.dtype, target, params.columns)
     return {"dataset": name, "rows": len(frame), "target": target, "columns": columns}
 
 
 def _column(
-    frame: pd.DataFrame, name: str, dtype: str, target: str, schema: dict[str, Any]
+    frame: pd.DataFrame, name: str, dtype: str, target: str, schema: dict[str, Column]
 ) -> dict[str, Any]:
     values = frame[name]
     out: dict[str, Any] = {
@@ -52,7 +54,7 @@ def _column(
         out.update(_categorical(values))
     if name != target and target in frame.columns and out["kind"] != "datetime":
         out["target_correlation"] = _correlation(
-            frame, name, out["kind"], target, schema[target]["dtype"]
+            frame, name, out["kind"], target, schema[target].dtype
         )
     return out
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from mlform import stage_params as P
 from mlform.catalog.metrics import METRICS
 from mlform.loader import Loc
 from mlform.runtime.errors import Problem
@@ -39,7 +40,7 @@ class Gate:
         }
 
 
-def metric_gates(values: dict[str, float], bounds: dict[str, Any]) -> list[Gate]:
+def metric_gates(values: dict[str, float], bounds: dict[str, P.Bounds]) -> list[Gate]:
     gates = []
     for metric, bound in bounds.items():
         loc: Loc = ("spec", "gates", "metrics", metric)
@@ -54,7 +55,7 @@ def metric_gates(values: dict[str, float], bounds: dict[str, Any]) -> list[Gate]
                 )
             )
             continue
-        low, high = bound.get("min"), bound.get("max")
+        low, high = bound.min, bound.max
         problems = []
         if low is not None and value < low:
             problems.append(f"{metric} {value:.4f} is below min {low:g}")
@@ -82,9 +83,9 @@ def metric_gates(values: dict[str, float], bounds: dict[str, Any]) -> list[Gate]
 
 
 def no_regression_gate(
-    candidate: float | None, production: float | None, spec: dict[str, Any], version: str | None
+    candidate: float | None, production: float | None, spec: P.NoRegression, version: str | None
 ) -> Gate:
-    metric, stage, tolerance = spec["metric"], spec["stage"], spec.get("tolerance", 0.0)
+    metric, stage, tolerance = spec.metric, spec.stage, spec.tolerance
     loc: Loc = ("spec", "gates", "no_regression")
     if version is None or production is None:
         return Gate(
@@ -115,12 +116,12 @@ def no_regression_gate(
 
 
 def fairness_gate(
-    y_true: Any, y_pred: Any, groups: dict[str, Any], positive: Any, spec: dict[str, Any]
+    y_true: Any, y_pred: Any, groups: dict[str, Any], positive: Any, spec: P.Fairness
 ) -> Gate:
     """Per sensitive feature, rates per group and the declared parity metric (fairlearn's
     ``between_groups`` definitions); the gate holds the worst feature to the bound."""
-    metric, low, high = spec["metric"], spec.get("min"), spec.get("max")
-    minimum = spec.get("min_group_size", 30)
+    metric, low, high = spec.metric, spec.min, spec.max
+    minimum = spec.min_group_size
     truth, predicted = np.asarray(y_true) == positive, np.asarray(y_pred) == positive
     by_feature: dict[str, Any] = {}
     worst: float | None = None
@@ -190,7 +191,9 @@ def _parity(table: list[dict[str, Any]], metric: str) -> float:
     return min(tpr, fpr) if ratio else max(tpr, fpr)
 
 
-def importance(pipeline: Any, X: Any, y: Any, scorer: str, spec: dict[str, Any], seed: int) -> Gate:
+def importance(
+    pipeline: Any, X: Any, y: Any, scorer: str, spec: P.Interpretability, seed: int
+) -> Gate:
     from sklearn.inspection import permutation_importance
 
     result = permutation_importance(
@@ -198,11 +201,11 @@ def importance(pipeline: Any, X: Any, y: Any, scorer: str, spec: dict[str, Any],
         X,
         y,
         scoring=scorer,
-        n_repeats=spec.get("n_repeats", 5),
+        n_repeats=spec.n_repeats,
         random_state=seed,
         n_jobs=1,
     )
-    order = np.argsort(-result.importances_mean, kind="stable")[: spec.get("top_k", 10)]
+    order = np.argsort(-result.importances_mean, kind="stable")[: spec.top_k]
     top = [
         {
             "feature": str(X.columns[i]),
@@ -223,11 +226,11 @@ def importance(pipeline: Any, X: Any, y: Any, scorer: str, spec: dict[str, Any],
     )
 
 
-def security_gate(onnx_path: Path, spec: dict[str, Any], sha256: str) -> Gate:
+def security_gate(onnx_path: Path, spec: P.Security, sha256: str) -> Gate:
     import onnx
 
     size = onnx_path.stat().st_size
-    limit = spec.get("max_size_mb", 100.0)
+    limit = spec.max_size_mb
     problems = []
     try:
         model = onnx.load(str(onnx_path), load_external_data=False)

@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from mlform import stage_params as P
 from mlform.runtime.context import StageContext
 from mlform.runtime.errors import StageFailed
 
@@ -94,7 +95,7 @@ def check(ctx: StageContext, name: str) -> str:
         ctx.path(ctx.dataset_paths(name).checks),
         {
             "dataset": name,
-            "source": params["source"]["path"],
+            "source": params.source.path,
             "rows": len(data.frame),
             "passed": not failed,
             "checks_passed": len(results) - len(failed),
@@ -135,7 +136,7 @@ def profile(ctx: StageContext, name: str) -> str:
             "reports/profile.html.j2",
             profile=result,
             charts=charts,
-            source=params["source"]["path"],
+            source=params.source.path,
         ),
     )
     return (
@@ -148,24 +149,24 @@ def split(ctx: StageContext, name: str) -> str:
     from mlform.runtime.split import split as cut
 
     params = ctx.dataset(name)
-    declared = list(params["columns"])
+    declared = list(params.columns)
     frame = read_source(ctx.root, params).frame[declared]
     train_frame, test_frame = cut(frame, params, name)
     paths = ctx.dataset_paths(name)
     _write_parquet(ctx.path(paths.train), train_frame)
     _write_parquet(ctx.path(paths.test), test_frame)
-    return f"Dataset '{name}': {len(train_frame):,} training and {len(test_frame):,} test rows ({params['split']['method']} split)."
+    return f"Dataset '{name}': {len(train_frame):,} training and {len(test_frame):,} test rows ({params.split.method} split)."
 
 
 # --- training ----------------------------------------------------------------------------
-def _xy(ctx: StageContext, training: dict[str, Any], which: str) -> tuple[Any, Any, Any]:
-    from mlform.runtime.frames import model_frame
+def _xy(ctx: StageContext, training: P.TrainingParams, which: str) -> tuple[Any, Any, Any]:
+    from mlform.runtime.frames import dtypes, model_frame
 
-    dataset = ctx.dataset(training["dataset"])
-    paths = ctx.dataset_paths(training["dataset"])
+    dataset = ctx.dataset(training.dataset)
+    paths = ctx.dataset_paths(training.dataset)
     frame = _read_parquet(ctx.path(paths.train if which == "train" else paths.test))
-    target = dataset["target"]
-    X = model_frame(frame, dataset["columns"], ctx.inputs(training))
+    target = dataset.target
+    X = model_frame(frame, dtypes(dataset), ctx.inputs(training))
     return frame, X, frame[target]
 
 
@@ -178,8 +179,8 @@ def train(ctx: StageContext, name: str) -> str:
 
     training = ctx.training(name)
     _, X, y = _xy(ctx, training, "train")
-    if training["task"] == "classification" and y.nunique() < 2:
-        dataset = training["dataset"]
+    if training.task == "classification" and y.nunique() < 2:
+        dataset = training.dataset
         only = y.iloc[0] if len(y) else "none"
         raise StageFailed(
             "E303",
@@ -190,8 +191,8 @@ def train(ctx: StageContext, name: str) -> str:
         )
     pipeline = build_pipeline(
         training,
-        ctx.featureset(training["features"]),
-        ctx.dataset(training["dataset"]),
+        ctx.featureset(training.features),
+        ctx.dataset(training.dataset),
         ctx.inputs(training),
         name,
     )
@@ -201,13 +202,13 @@ def train(ctx: StageContext, name: str) -> str:
     write_json(ctx.path(paths.tuning), summary)
     # Predictions on the test split, so evaluation needs neither the model nor scikit-learn.
     _, X_test, y_test = _xy(ctx, training, "test")
-    save(ctx.path(paths.predictions), predict(fitted, X_test, y_test, training["task"]))
+    save(ctx.path(paths.predictions), predict(fitted, X_test, y_test, training.task))
     score = (
         f", best CV {summary['scoring']} {summary['best_score']:.4f} of {summary['candidates']} candidates"
         if summary["strategy"] != "none"
         else ""
     )
-    return f"Training '{name}': fitted {training['estimator'].rsplit('.', 1)[-1]} on {len(X):,} rows{score}."
+    return f"Training '{name}': fitted {training.estimator.rsplit('.', 1)[-1]} on {len(X):,} rows{score}."
 
 
 def _load_pipeline(ctx: StageContext, name: str) -> Any:
@@ -223,7 +224,7 @@ def evaluate(ctx: StageContext, name: str) -> str:
     training = ctx.training(name)
     paths = ctx.training_paths(name)
     predictions = load(ctx.path(paths.predictions))
-    values = metrics(predictions, training["metrics"])
+    values = metrics(predictions, training.metrics)
     write_json(ctx.path(paths.metrics), values)
     for file, rows in plots(predictions).items():
         write_json(ctx.path(paths.plots / file), rows)
@@ -234,12 +235,10 @@ def evaluate(ctx: StageContext, name: str) -> str:
 # --- model -------------------------------------------------------------------------------
 def _model_chain(
     ctx: StageContext, name: str
-) -> tuple[dict[str, Any], str, dict[str, Any], dict[str, Any]]:
+) -> tuple[P.ModelParams, str, P.TrainingParams, P.DatasetParams]:
     model = ctx.model(name)
-    training_name = model["training"]
-    training = ctx.training(training_name)
-    dataset = ctx.dataset(training["dataset"])
-    return model, training_name, training, dataset
+    training = ctx.training(model.training)
+    return model, model.training, training, ctx.dataset(training.dataset)
 
 
 def export(ctx: StageContext, name: str) -> str:
@@ -255,19 +254,20 @@ def export(ctx: StageContext, name: str) -> str:
         sha256_file,
         signature,
     )
+    from mlform.runtime.frames import dtypes
     from mlform.runtime.outputs import write_bytes, write_json
     from mlform.version import __version__
 
     model, training_name, training, dataset = _model_chain(ctx, name)
     pipeline = _load_pipeline(ctx, training_name)
     _, X, _ = _xy(ctx, training, "test")
-    sig = signature(dataset["columns"], ctx.inputs(training))
-    onnx_model = convert(pipeline, sig, model["export"]["opset"], training["task"], training_name)
+    sig = signature(dtypes(dataset), ctx.inputs(training))
+    onnx_model = convert(pipeline, sig, model.export.opset, training.task, training_name)
     chain = {
-        "dataset": dataset,
-        "featureset": ctx.featureset(training["features"]),
-        "training": training,
-        "export": model["export"],
+        "dataset": P.to_data(dataset),
+        "featureset": P.to_data(ctx.featureset(training.features)),
+        "training": P.to_data(training),
+        "export": P.to_data(model.export),
     }
     outputs = [{"name": o.name} for o in onnx_model.graph.output]
     annotate(
@@ -275,17 +275,12 @@ def export(ctx: StageContext, name: str) -> str:
         {
             "model": name,
             "training": training_name,
-            "task": training["task"],
+            "task": training.task,
             "mlform_version": __version__,
             "spec_hash": hashlib.sha256(json.dumps(chain, sort_keys=True).encode()).hexdigest(),
-            "training_data_hash": sha256_file(
-                ctx.path(ctx.dataset_paths(training["dataset"]).train)
-            ),
+            "training_data_hash": sha256_file(ctx.path(ctx.dataset_paths(training.dataset).train)),
             "inputs": sig.inputs,
-            "nullable": {
-                i["name"]: bool(dataset["columns"][i["name"]].get("nullable", False))
-                for i in sig.inputs
-            },
+            "nullable": {i["name"]: dataset.columns[i["name"]].nullable for i in sig.inputs},
             "outputs": outputs,
             "classes": [
                 c.item() if hasattr(c, "item") else c for c in getattr(pipeline, "classes_", [])
@@ -304,14 +299,14 @@ def export(ctx: StageContext, name: str) -> str:
             ("spec", "estimator", "class"),
             f"onnxruntime cannot run the converted model: {first}",
         ) from None
-    result = parity(session, pipeline, X, sig, training["task"], model["export"]["parity"])
+    result = parity(session, pipeline, X, sig, training.task, model.export.parity)
     paths = ctx.model_paths(name)
     write_json(ctx.path(paths.parity), result)
     problems = parity_problems(result, name)
     if problems:
         raise StageFailed.of(problems)
     write_bytes(ctx.path(paths.onnx), payload)
-    return f"Model '{name}': ONNX opset {model['export']['opset']}, {len(payload) / 1024:.0f} KiB; parity on {result['rows']:,} rows: max |Δ| {result['max_abs_diff']:.2g}, labels agree {result['label_agreement']:.2%}."
+    return f"Model '{name}': ONNX opset {model.export.opset}, {len(payload) / 1024:.0f} KiB; parity on {result['rows']:,} rows: max |Δ| {result['max_abs_diff']:.2g}, labels agree {result['label_agreement']:.2%}."
 
 
 def review(ctx: StageContext, name: str) -> str:
@@ -323,36 +318,34 @@ def review(ctx: StageContext, name: str) -> str:
     from mlform.runtime.outputs import write_json, write_text
 
     model, training_name, training, dataset = _model_chain(ctx, name)
-    spec = model["gates"]
+    spec = model.gates
     paths = ctx.model_paths(name)
     pipeline = _load_pipeline(ctx, training_name)
     frame, X, y = _xy(ctx, training, "test")
     values = json.loads(ctx.path(ctx.training_paths(training_name).metrics).read_text())
     sha256 = sha256_file(ctx.path(paths.onnx))
-    gates: list[gates_.Gate] = gates_.metric_gates(values, spec.get("metrics", {}))
-    if spec.get("no_regression"):
-        gates.append(_no_regression(ctx, name, spec["no_regression"], X, y, training, values))
-    predictions = predict(pipeline, X, y, training["task"])
+    gates: list[gates_.Gate] = gates_.metric_gates(values, spec.metrics)
+    if spec.no_regression:
+        gates.append(_no_regression(ctx, name, spec.no_regression, X, y, training, values))
+    predictions = predict(pipeline, X, y, training.task)
     fairness = None
-    if spec.get("fairness") and training["task"] == "classification":
-        sensitive = {f: frame[f] for f in spec["fairness"]["sensitive_features"]}
+    if spec.fairness and training.task == "classification":
+        sensitive = {f: frame[f] for f in spec.fairness.sensitive_features}
         positive = predictions.classes[-1] if predictions.classes else 1
         gate = gates_.fairness_gate(
-            predictions.y_true, predictions.y_pred, sensitive, positive, spec["fairness"]
+            predictions.y_true, predictions.y_pred, sensitive, positive, spec.fairness
         )
         fairness = gate.details
         gates.append(gate)
     importances: list[dict[str, Any]] = []
-    if spec.get("interpretability") and spec["interpretability"].get(
-        "permutation_importance", True
-    ):
-        scorer = training["tuning"]["scorer"] if training.get("tuning") else _scorer(training)
-        gate = gates_.importance(pipeline, X, y, scorer, spec["interpretability"], training["seed"])
+    if spec.interpretability and spec.interpretability.permutation_importance:
+        scorer = training.tuning.scorer if training.tuning else _scorer(training)
+        gate = gates_.importance(pipeline, X, y, scorer, spec.interpretability, training.seed)
         importances = gate.details["importances"]
         gates.append(gate)
-    gates.append(gates_.security_gate(ctx.path(paths.onnx), spec.get("security", {}), sha256))
+    gates.append(gates_.security_gate(ctx.path(paths.onnx), spec.security, sha256))
     passed = all(g.passed for g in gates)
-    recomputed = metrics(predictions, training["metrics"])
+    recomputed = metrics(predictions, training.metrics)
     record = {
         "model": name,
         "passed": passed,
@@ -364,24 +357,24 @@ def review(ctx: StageContext, name: str) -> str:
     context = {
         "model": name,
         "passed": passed,
-        "card": model["card"],
-        "task": training["task"],
-        "estimator": training["estimator"],
+        "card": model.card,
+        "task": training.task,
+        "estimator": training.estimator,
         "training": training_name,
-        "seed": training["seed"],
-        "dataset": training["dataset"],
-        "train_rows": len(_read_parquet(ctx.path(ctx.dataset_paths(training["dataset"]).train))),
+        "seed": training.seed,
+        "dataset": training.dataset,
+        "train_rows": len(_read_parquet(ctx.path(ctx.dataset_paths(training.dataset).train))),
         "test_rows": len(X),
         "inputs": [
             {
                 "name": c,
                 "datatype": "FP64"
-                if dataset["columns"][c]["dtype"] in ("int", "float", "bool")
+                if dataset.columns[c].dtype in ("int", "float", "bool")
                 else "BYTES",
             }
             for c in X.columns
         ],
-        "opset": model["export"]["opset"],
+        "opset": model.export.opset,
         "sha256": sha256,
         "size_kib": round(ctx.path(paths.onnx).stat().st_size / 1024),
         "metrics": recomputed or values,
@@ -415,19 +408,19 @@ def review(ctx: StageContext, name: str) -> str:
     return f"Model '{name}': all {len(gates)} review gates passed."
 
 
-def _scorer(training: dict[str, Any]) -> str:
+def _scorer(training: P.TrainingParams) -> str:
     from mlform.catalog.metrics import METRICS
 
-    return METRICS[training["metrics"][0]].scorer
+    return METRICS[training.metrics[0]].scorer
 
 
 def _no_regression(
     ctx: StageContext,
     name: str,
-    spec: dict[str, Any],
+    spec: P.NoRegression,
     X: Any,
     y: Any,
-    training: dict[str, Any],
+    training: P.TrainingParams,
     values: dict[str, float],
 ) -> Any:
     """Score the version in the compared stage on this same test split."""
@@ -440,11 +433,11 @@ def _no_regression(
     from mlform.runtime.export import Signature, feeds
 
     try:
-        current = Registry(ctx.root).stage_version(name, spec["stage"])
+        current = Registry(ctx.root).stage_version(name, spec.stage)
     except UserError:  # not a git repository, or no commits: nothing to compare with
         current = None
     if current is None:
-        return gates_.no_regression_gate(values.get(spec["metric"]), None, spec, None)
+        return gates_.no_regression_gate(values.get(spec.metric), None, spec, None)
     session = ort.InferenceSession(
         str(Registry(ctx.root).onnx_path(current)), providers=["CPUExecutionProvider"]
     )
@@ -463,7 +456,7 @@ def _no_regression(
             ("spec", "gates", "no_regression"),
         )
     outputs = session.run(None, feeds(X, sig))
-    if training["task"] == "classification":
+    if training.task == "classification":
         baseline = Predictions(
             y.to_numpy(),
             outputs[0].ravel(),
@@ -474,8 +467,8 @@ def _no_regression(
         baseline = Predictions(
             y.to_numpy(dtype=float), outputs[0].ravel().astype(float), None, None
         )
-    production = metrics(baseline, [spec["metric"]]).get(spec["metric"])
-    return gates_.no_regression_gate(values.get(spec["metric"]), production, spec, current.version)
+    production = metrics(baseline, [spec.metric]).get(spec.metric)
+    return gates_.no_regression_gate(values.get(spec.metric), production, spec, current.version)
 
 
 if __name__ == "__main__":  # pragma: no cover

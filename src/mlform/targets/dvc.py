@@ -7,14 +7,17 @@ re-runs exactly when its own params or input files change.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
+from mlform import stage_params as P
 from mlform.catalog.metrics import DEFAULT_METRICS, METRICS
 from mlform.layout import CLASSIFICATION_PLOTS, REGRESSION_PLOTS, Layout
 from mlform.project import ProjectGraph
 from mlform.render import render, shell_join
 from mlform.spec import Dataset, FeatureSet, Model, Training
 from mlform.targets import RenderedFile
+
+T = TypeVar("T")
 
 PARAMS_FILE = "params.yaml"
 DVC_FILE = "dvc.yaml"
@@ -28,7 +31,10 @@ def render_pipeline(graph: ProjectGraph) -> list[RenderedFile]:
         RenderedFile(
             DVC_FILE, render("dvc/dvc.yaml.j2", sources=sources, stages=stages, artifacts=artifacts)
         ),
-        RenderedFile(PARAMS_FILE, render("dvc/params.yaml.j2", sources=sources, params=params)),
+        RenderedFile(
+            PARAMS_FILE,
+            render("dvc/params.yaml.j2", sources=sources, params=P.to_data(params)),
+        ),
     ]
 
 
@@ -38,89 +44,100 @@ def _sources(graph: ProjectGraph) -> list[str]:
 
 
 # --- params.yaml ----------------------------------------------------------------------------
-def build_params(graph: ProjectGraph) -> dict[str, Any]:
-    return {
-        "dataset": {d.metadata.name: _dataset_params(graph, d) for d in graph.all(Dataset)},
-        "featureset": {f.metadata.name: _featureset_params(f) for f in graph.all(FeatureSet)},
-        "training": {t.metadata.name: _training_params(graph, t) for t in graph.all(Training)},
-        "model": {m.metadata.name: _model_params(graph, m) for m in graph.all(Model)},
-    }
+def build_params(graph: ProjectGraph) -> P.PipelineParams:
+    return P.PipelineParams(
+        dataset={d.metadata.name: _dataset_params(graph, d) for d in graph.all(Dataset)},
+        featureset={f.metadata.name: _featureset_params(f) for f in graph.all(FeatureSet)},
+        training={t.metadata.name: _training_params(graph, t) for t in graph.all(Training)},
+        model={m.metadata.name: _model_params(graph, m) for m in graph.all(Model)},
+    )
 
 
-def _dataset_params(graph: ProjectGraph, dataset: Dataset) -> dict[str, Any]:
+def _as(cls: type[T], value: Any) -> T:
+    """A spec value as the stage contract's class of the same fields."""
+    return P.read(value.model_dump(mode="json", exclude_none=True), cls, "the specs")
+
+
+def _dataset_params(graph: ProjectGraph, dataset: Dataset) -> P.DatasetParams:
     from mlform.checks.paths import source_format
 
     spec = dataset.spec
-    split = spec.split.model_dump(mode="json", exclude_none=True)
-    split["seed"] = graph.seed(spec.split.seed)
-    return {
-        "source": {
-            "path": spec.source.path,
-            "format": source_format(dataset),
-            "delimiter": spec.source.delimiter,
-        },
-        "target": spec.target,
-        "columns": {
-            name: column.model_dump(mode="json", exclude_none=True, exclude={"description"})
+    split = spec.split
+    return P.DatasetParams(
+        source=P.Source(
+            spec.source.path,
+            "parquet" if source_format(dataset) == "parquet" else "csv",  # validated: one of two
+            spec.source.delimiter,
+        ),
+        target=spec.target,
+        columns={
+            name: P.Column(
+                column.dtype,
+                column.nullable,
+                column.min,
+                column.max,
+                list(column.allowed) if column.allowed is not None else None,
+                column.regex,
+                column.unique,
+            )
             for name, column in spec.columns.items()
         },
-        "checks": spec.checks.model_dump(mode="json", exclude_none=True),
-        "split": split,
-    }
+        checks=_as(P.Checks, spec.checks),
+        split=P.Split(split.method, split.test_size, graph.seed(split.seed), split.time_column),
+    )
 
 
-def _featureset_params(features: FeatureSet) -> dict[str, Any]:
+def _featureset_params(features: FeatureSet) -> P.FeatureSetParams:
     spec = features.spec
-    transforms = []
-    for transform in spec.transforms:
-        entry: dict[str, Any] = {"columns": list(transform.columns)}
-        if transform.drop:
-            entry["drop"] = True
-        else:
-            entry["steps"] = [
-                {step.kind: step.options.model_dump(mode="json", exclude_none=True)}
-                for step in transform.steps
-            ]
-        transforms.append(entry)
-    return {"dataset": spec.dataset, "remainder": spec.remainder, "transforms": transforms}
+    transforms = [
+        P.Transform(list(t.columns), drop=True)
+        if t.drop
+        else P.Transform(list(t.columns), steps=[_as(P.Step, step) for step in t.steps])
+        for t in spec.transforms
+    ]
+    return P.FeatureSetParams(spec.dataset, spec.remainder, transforms)
 
 
-def _training_params(graph: ProjectGraph, training: Training) -> dict[str, Any]:
+def _training_params(graph: ProjectGraph, training: Training) -> P.TrainingParams:
     info = graph.estimator(training)
     spec = training.spec
     metrics = list(spec.metrics or DEFAULT_METRICS[info.task])
-    tuning: dict[str, Any] | None = None
+    tuning = None
     if spec.tuning:
-        tuning = spec.tuning.model_dump(mode="json", exclude_none=True)
-        tuning["scoring"] = spec.tuning.scoring or metrics[0]
-        tuning["scorer"] = METRICS[tuning["scoring"]].scorer
-    return {
-        "dataset": graph.dataset_of(training).metadata.name,
-        "features": spec.features,
-        "task": info.task,
-        "estimator": info.path,
-        "params": dict(spec.estimator.params),
-        "tuning": tuning,
-        "metrics": metrics,
-        "seed": graph.seed(spec.seed),
-    }
+        scoring = spec.tuning.scoring or metrics[0]
+        data = spec.tuning.model_dump(mode="json", exclude_none=True)
+        data.update(scoring=scoring, scorer=METRICS[scoring].scorer)
+        tuning = P.read(data, P.Tuning, "the specs")
+    return P.TrainingParams(
+        dataset=graph.dataset_of(training).metadata.name,
+        features=spec.features,
+        task=info.task,
+        estimator=info.path,
+        params=dict(spec.estimator.params),
+        metrics=metrics,
+        seed=graph.seed(spec.seed),
+        tuning=tuning,
+    )
 
 
-def _model_params(graph: ProjectGraph, model: Model) -> dict[str, Any]:
+def _model_params(graph: ProjectGraph, model: Model) -> P.ModelParams:
     spec = model.spec
-    export = spec.export.model_dump(mode="json")
-    export["opset"] = graph.opset(model)
     gates = spec.gates.model_dump(mode="json", exclude_none=True)
     training = graph.training_of(model)
     primary = (training.spec.metrics or DEFAULT_METRICS[graph.estimator(training).task])[0]
     if spec.gates.no_regression is not None:
         gates["no_regression"]["metric"] = spec.gates.no_regression.metric or primary
-    return {
-        "training": spec.training,
-        "export": export,
-        "gates": gates,
-        "card": spec.card.model_dump(mode="json"),
-    }
+    parity = spec.export.parity
+    return P.ModelParams(
+        training=spec.training,
+        export=P.Export(
+            graph.opset(model),
+            spec.export.format,
+            P.Parity(parity.max_abs_diff, parity.min_label_agreement),
+        ),
+        gates=P.read(gates, P.Gates, "the specs"),
+        card=_as(P.Card, spec.card),
+    )
 
 
 # --- dvc.yaml -------------------------------------------------------------------------------

@@ -1,0 +1,426 @@
+"""The stage contract: ``params.yaml`` as typed values, written by the compiler
+(``targets.dvc``) and read by every pipeline stage (``runtime``).
+
+The fields mirror the specs they are resolved from (defaults applied, references followed:
+a Training's dataset, its scorer, a Model's opset). Both sides build and read these classes,
+so a renamed field fails mypy, not a training run. They are plain dataclasses: a stage
+process does not pay for building pydantic models. ``to_data`` gives the YAML's content,
+``read`` types it back with located errors (``dvc exp run -S`` edits params.yaml too).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+
+from mlform.errors import UserError
+
+T = TypeVar("T")
+STALE = "is params.yaml stale? Run `mlform compile`"
+Scalar = str | int | float | bool | None
+Number = int | float
+
+
+# --- Dataset -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Source:
+    path: str
+    format: Literal["csv", "parquet"]
+    delimiter: str = ","
+
+
+@dataclass(frozen=True)
+class Column:
+    dtype: Literal["int", "float", "bool", "string", "category", "datetime"]
+    nullable: bool = False
+    min: float | None = None
+    max: float | None = None
+    allowed: list[str | int | float | bool] | None = None
+    regex: str | None = None
+    unique: bool = False
+
+
+@dataclass(frozen=True)
+class Duplicates:
+    subset: list[str] | None = None
+    max_fraction: float = 0.0
+
+
+@dataclass(frozen=True)
+class Rows:
+    min: int | None = None
+    max: int | None = None
+
+
+@dataclass(frozen=True)
+class Checks:
+    duplicates: Duplicates | None = None
+    max_missing_fraction: float | None = None
+    rows: Rows | None = None
+
+
+@dataclass(frozen=True)
+class Split:
+    method: Literal["random", "stratified", "time"]
+    test_size: float
+    seed: int
+    time_column: str | None = None
+
+
+@dataclass(frozen=True)
+class DatasetParams:
+    source: Source
+    target: str
+    columns: dict[str, Column]
+    checks: Checks
+    split: Split
+
+
+# --- FeatureSet --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Impute:
+    strategy: Literal["mean", "median", "most_frequent", "constant"] = "median"
+    fill_value: str | int | float | None = None
+
+
+@dataclass(frozen=True)
+class Scale:
+    method: Literal["standard", "minmax", "robust", "maxabs"] = "standard"
+
+
+@dataclass(frozen=True)
+class OneHot:
+    handle_unknown: Literal["ignore", "error", "infrequent_if_exist"] = "ignore"
+    min_frequency: int | float | None = None
+    max_categories: int | None = None
+    drop: Literal["first", "if_binary"] | None = None
+
+
+@dataclass(frozen=True)
+class Ordinal:
+    categories: dict[str, list[str | int | float]] | None = None
+    handle_unknown: Literal["error", "use_encoded_value"] = "use_encoded_value"
+    unknown_value: int | float = -1
+
+
+@dataclass(frozen=True)
+class Bin:
+    n_bins: int = 5
+    strategy: Literal["uniform", "quantile", "kmeans"] = "quantile"
+    encode: Literal["ordinal", "onehot-dense"] = "ordinal"
+
+
+@dataclass(frozen=True)
+class Clip:
+    min: int | float | None = None
+    max: int | float | None = None
+
+
+@dataclass(frozen=True)
+class Log:
+    offset: float = 1.0
+
+
+@dataclass(frozen=True)
+class Polynomial:
+    degree: int = 2
+    interaction_only: bool = False
+    include_bias: bool = False
+
+
+Options = Impute | Scale | OneHot | Ordinal | Bin | Clip | Log | Polynomial
+
+
+@dataclass(frozen=True)
+class Step:
+    """Exactly one of the fields is set: ``{impute: {strategy: median}}``."""
+
+    impute: Impute | None = None
+    scale: Scale | None = None
+    onehot: OneHot | None = None
+    ordinal: Ordinal | None = None
+    bin: Bin | None = None
+    clip: Clip | None = None
+    log: Log | None = None
+    polynomial: Polynomial | None = None
+
+    @property
+    def kind(self) -> str:
+        return next(f.name for f in dataclasses.fields(self) if getattr(self, f.name) is not None)
+
+    @property
+    def options(self) -> Options:
+        value: Options = getattr(self, self.kind)
+        return value
+
+
+@dataclass(frozen=True)
+class Transform:
+    columns: list[str]
+    drop: bool | None = None  # True, or None with steps
+    steps: list[Step] | None = None
+
+
+@dataclass(frozen=True)
+class FeatureSetParams:
+    dataset: str
+    remainder: Literal["drop", "passthrough"]
+    transforms: list[Transform]
+
+
+# --- Training ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Distribution:
+    low: float
+    high: float
+    log: bool = False
+    type: Literal["float", "int"] = "float"
+
+
+@dataclass(frozen=True)
+class Budget:
+    n_iter: int | None = None
+    factor: int = 3
+    n_jobs: int = 1
+
+
+@dataclass(frozen=True)
+class Tuning:
+    strategy: Literal["grid", "random", "halving"]
+    space: dict[str, list[Any] | Distribution]
+    cv: int
+    scoring: str  # the metric, resolved: the Training's first when the spec names none
+    budget: Budget
+    scorer: str  # scikit-learn's scorer name of ``scoring``
+
+
+@dataclass(frozen=True)
+class TrainingParams:
+    dataset: str
+    features: str
+    task: Literal["classification", "regression"]
+    estimator: str  # the import path, e.g. sklearn.ensemble.HistGradientBoostingClassifier
+    params: dict[str, Any]
+    metrics: list[str]
+    seed: int
+    tuning: Tuning | None = field(default=None, metadata={"null": True})  # written as null
+
+
+# --- Model -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Parity:
+    max_abs_diff: float = 1e-4
+    min_label_agreement: float = 0.999
+
+
+@dataclass(frozen=True)
+class Export:
+    opset: int
+    format: Literal["onnx"] = "onnx"
+    parity: Parity = Parity()
+
+
+@dataclass(frozen=True)
+class Bounds:
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class NoRegression:
+    metric: str  # resolved: the Training's first metric when the spec names none
+    stage: str = "production"
+    tolerance: float = 0.0
+
+
+@dataclass(frozen=True)
+class Fairness:
+    sensitive_features: list[str]
+    metric: str = "demographic_parity_difference"
+    max: float | None = None
+    min: float | None = None
+    min_group_size: int = 30
+
+
+@dataclass(frozen=True)
+class Interpretability:
+    permutation_importance: bool = True
+    n_repeats: int = 5
+    top_k: int = 10
+
+
+@dataclass(frozen=True)
+class Security:
+    max_size_mb: float = 100.0
+    onnx_only: bool = True
+
+
+@dataclass(frozen=True)
+class Gates:
+    metrics: dict[str, Bounds] = field(default_factory=dict)
+    no_regression: NoRegression | None = None
+    fairness: Fairness | None = None
+    interpretability: Interpretability | None = None
+    security: Security = Security()
+
+
+@dataclass(frozen=True)
+class Card:
+    intended_use: str = ""
+    limitations: list[str] = field(default_factory=list)
+    ethical_considerations: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    training: str
+    export: Export
+    gates: Gates
+    card: Card
+
+
+@dataclass(frozen=True)
+class PipelineParams:
+    dataset: dict[str, DatasetParams]
+    featureset: dict[str, FeatureSetParams]
+    training: dict[str, TrainingParams]
+    model: dict[str, ModelParams]
+
+
+# --- writing and reading -------------------------------------------------------------------
+# The order keys are written in: the fields' order, except where a class says otherwise
+# (params.yaml keeps the order of the specs' own fields).
+ORDER: dict[type, tuple[str, ...]] = {
+    Split: ("method", "test_size", "time_column", "seed"),
+    Transform: ("columns", "steps", "drop"),
+    Tuning: ("strategy", "space", "cv", "scoring", "budget", "scorer"),
+    TrainingParams: (
+        "dataset",
+        "features",
+        "task",
+        "estimator",
+        "params",
+        "tuning",
+        "metrics",
+        "seed",
+    ),
+    Export: ("format", "opset", "parity"),
+    NoRegression: ("stage", "metric", "tolerance"),
+}
+
+
+def to_data(value: Any) -> Any:
+    """Plain data for YAML: dataclasses as mappings without their None fields."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = ORDER.get(type(value)) or tuple(f.name for f in dataclasses.fields(value))
+        keep = {f.name for f in dataclasses.fields(value) if f.metadata.get("null")}
+        return {n: to_data(v) for n in names if (v := getattr(value, n)) is not None or n in keep}
+    if isinstance(value, list):
+        return [to_data(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_data(v) for k, v in value.items()}
+    return value
+
+
+def read(data: Any, cls: type[T], where: str = "params.yaml", at: str = "") -> T:
+    """``data`` (params.yaml's content, or its section at key path ``at``) typed as
+    ``cls``; a UserError at the first value that does not fit, located by its key path."""
+    try:
+        value: T = _typed(data, cls, at)
+    except _Misfit as misfit:
+        raise UserError(f"{where}: {misfit}") from None
+    return value
+
+
+class _Misfit(Exception):
+    pass
+
+
+def _key(path: str, key: object) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def _typed(data: Any, hint: Any, where: str) -> Any:
+    if hint is Any:
+        return data
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        return _union(data, get_args(hint), where)
+    if origin is Literal:
+        if data not in get_args(hint):
+            _fail(where, f"one of {', '.join(map(str, get_args(hint)))}", data)
+        return data
+    if origin is list:
+        if not isinstance(data, list):
+            _fail(where, "a list", data)
+        (item,) = get_args(hint)
+        return [_typed(v, item, f"{where}[{i}]") for i, v in enumerate(data)]
+    if origin is dict:
+        if not isinstance(data, dict):
+            _fail(where, "a mapping", data)
+        _, item = get_args(hint)
+        return {str(k): _typed(v, item, _key(where, k)) for k, v in data.items()}
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return _dataclass(data, hint, where)
+    return _scalar(data, hint, where)
+
+
+def _union(data: Any, options: tuple[Any, ...], where: str) -> Any:
+    if data is None and type(None) in options:
+        return None
+    for option in options:
+        if option is type(None):
+            continue
+        try:
+            return _typed(data, option, where)
+        except _Misfit:
+            continue
+    names = " or ".join(_name(o) for o in options if o is not type(None))
+    _fail(where, names, data)
+
+
+def _dataclass(data: Any, cls: type, where: str) -> Any:
+    if not isinstance(data, dict):
+        _fail(where, "a mapping", data)
+    hints = _hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = [k for k in data if k not in known]
+    if unknown:
+        raise _Misfit(f"{where or 'top level'}: unknown key '{unknown[0]}'; {STALE}")
+    values = {}
+    for f in dataclasses.fields(cls):
+        if f.name in data:
+            values[f.name] = _typed(data[f.name], hints[f.name], _key(where, f.name))
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise _Misfit(f"{where or 'top level'}: '{f.name}' is missing; {STALE}")
+    return cls(**values)
+
+
+def _scalar(data: Any, hint: Any, where: str) -> Any:
+    if hint is float and isinstance(data, int | float) and not isinstance(data, bool):
+        return float(data) if isinstance(data, int) else data
+    if hint is int and isinstance(data, int) and not isinstance(data, bool):
+        return data
+    if hint in (str, bool) and type(data) is hint:
+        return data
+    if hint is type(None) and data is None:
+        return None
+    _fail(where, _name(hint), data)
+
+
+def _name(hint: Any) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+    return names.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+def _fail(where: str, expected: str, got: Any) -> typing.NoReturn:
+    raise _Misfit(f"{where or 'top level'}: expected {expected}, got {got!r}")
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
