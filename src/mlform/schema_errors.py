@@ -163,13 +163,7 @@ def _message(error: dict[str, Any], model: type[BaseModel]) -> tuple[str, str]:
         hint = suggestion(value, options)
         return "E103", f"{describe(value)} is not one of: {', '.join(options)}{hint}"
     if kind == "string_pattern_mismatch":
-        pattern = ctx.get("pattern", "")
-        if pattern == NAME_PATTERN:
-            return "E107", f"invalid name '{value}': {_PATTERNS[pattern]}"
-        if SEMVER_PATTERN[1:-1] in pattern:
-            return "E103", f"'{value}' is not a version selector: use latest-passing or 1.2.3"
-        reason = _PATTERNS.get(pattern, f"it must match {pattern}")
-        return "E103", f"invalid value '{value}': {reason}"
+        return _pattern_message(str(ctx.get("pattern", "")), value)
     if kind in _EXPECTED:
         return "E103", f"expected {_EXPECTED[kind]}, got {describe(value)}"
     bounds = {
@@ -181,25 +175,35 @@ def _message(error: dict[str, Any], model: type[BaseModel]) -> tuple[str, str]:
     if kind in bounds:
         limit = next(iter(ctx.values()))
         return "E103", f"must be {bounds[kind]} {limit}, got {value}"
+    if kind in ("too_short", "too_long", "string_too_short", "string_too_long"):
+        return _length_message(kind, ctx, value)
+    if kind == "value_error":
+        return "E103", str(error["msg"]).removeprefix("Value error, ")
+    return "E103", str(error["msg"])  # pragma: no cover - every type a spec can hit is above
+
+
+def _pattern_message(pattern: str, value: Any) -> tuple[str, str]:
+    if pattern == NAME_PATTERN:
+        return "E107", f"invalid name '{value}': {_PATTERNS[pattern]}"
+    if SEMVER_PATTERN[1:-1] in pattern:
+        return "E103", f"'{value}' is not a version selector: use latest-passing or 1.2.3"
+    reason = _PATTERNS.get(pattern, f"it must match {pattern}")
+    return "E103", f"invalid value '{value}': {reason}"
+
+
+def _length_message(kind: str, ctx: dict[str, Any], value: Any) -> tuple[str, str]:
+    count = ctx.get("min_length", ctx.get("max_length"))
     if kind in ("too_short", "too_long"):
         which = "at least" if kind == "too_short" else "at most"
-        count = ctx.get("min_length", ctx.get("max_length"))
         if isinstance(value, str):
             return "E103", f"must have {which} {count} characters"
         return "E103", f"needs {which} {count} item{'s' if count != 1 else ''}"
     if kind == "string_too_long" and ctx.get("max_length") == 63:
         return "E107", f"invalid name '{value}': {_PATTERNS[NAME_PATTERN]}"
-    if kind in ("string_too_short", "string_too_long"):
-        if kind == "string_too_short" and ctx.get("min_length") == 1:
-            return "E103", "must not be empty"
-        which = "at least" if kind == "string_too_short" else "at most"
-        return (
-            "E103",
-            f"must have {which} {ctx.get('min_length', ctx.get('max_length'))} characters",
-        )
-    if kind == "value_error":
-        return "E103", str(error["msg"]).removeprefix("Value error, ")
-    return "E103", str(error["msg"])  # pragma: no cover - every type a spec can hit is above
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
+        return "E103", "must not be empty"
+    which = "at least" if kind == "string_too_short" else "at most"
+    return "E103", f"must have {which} {count} characters"
 
 
 def _drop_inapplicable_branches(errors: list[dict[str, Any]], data: Any) -> list[dict[str, Any]]:

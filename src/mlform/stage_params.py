@@ -11,13 +11,10 @@ process does not pay for building pydantic models. ``to_data`` gives the YAML's 
 from __future__ import annotations
 
 import dataclasses
-import types
-import typing
 from dataclasses import dataclass, field
-from functools import cache
-from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+from typing import Any, Literal, TypeVar
 
-from mlform.errors import UserError
+from mlform import typed_data
 
 T = TypeVar("T")
 STALE = "is params.yaml stale? Run `mlform compile`"
@@ -314,113 +311,11 @@ ORDER: dict[type, tuple[str, ...]] = {
 
 
 def to_data(value: Any) -> Any:
-    """Plain data for YAML: dataclasses as mappings without their None fields."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        names = ORDER.get(type(value)) or tuple(f.name for f in dataclasses.fields(value))
-        keep = {f.name for f in dataclasses.fields(value) if f.metadata.get("null")}
-        return {n: to_data(v) for n in names if (v := getattr(value, n)) is not None or n in keep}
-    if isinstance(value, list):
-        return [to_data(v) for v in value]
-    if isinstance(value, dict):
-        return {k: to_data(v) for k, v in value.items()}
-    return value
+    """Plain data for params.yaml: dataclasses as mappings without their None fields."""
+    return typed_data.to_data(value, ORDER)
 
 
 def read(data: Any, cls: type[T], where: str = "params.yaml", at: str = "") -> T:
     """``data`` (params.yaml's content, or its section at key path ``at``) typed as
     ``cls``; a UserError at the first value that does not fit, located by its key path."""
-    try:
-        value: T = _typed(data, cls, at)
-    except _Misfit as misfit:
-        raise UserError(f"{where}: {misfit}") from None
-    return value
-
-
-class _Misfit(Exception):
-    pass
-
-
-def _key(path: str, key: object) -> str:
-    return f"{path}.{key}" if path else str(key)
-
-
-def _typed(data: Any, hint: Any, where: str) -> Any:
-    if hint is Any:
-        return data
-    origin = get_origin(hint)
-    if origin in (Union, types.UnionType):
-        return _union(data, get_args(hint), where)
-    if origin is Literal:
-        if data not in get_args(hint):
-            _fail(where, f"one of {', '.join(map(str, get_args(hint)))}", data)
-        return data
-    if origin is list:
-        if not isinstance(data, list):
-            _fail(where, "a list", data)
-        (item,) = get_args(hint)
-        return [_typed(v, item, f"{where}[{i}]") for i, v in enumerate(data)]
-    if origin is dict:
-        if not isinstance(data, dict):
-            _fail(where, "a mapping", data)
-        _, item = get_args(hint)
-        return {str(k): _typed(v, item, _key(where, k)) for k, v in data.items()}
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return _dataclass(data, hint, where)
-    return _scalar(data, hint, where)
-
-
-def _union(data: Any, options: tuple[Any, ...], where: str) -> Any:
-    if data is None and type(None) in options:
-        return None
-    for option in options:
-        if option is type(None):
-            continue
-        try:
-            return _typed(data, option, where)
-        except _Misfit:
-            continue
-    names = " or ".join(_name(o) for o in options if o is not type(None))
-    _fail(where, names, data)
-
-
-def _dataclass(data: Any, cls: type, where: str) -> Any:
-    if not isinstance(data, dict):
-        _fail(where, "a mapping", data)
-    hints = _hints(cls)
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = [k for k in data if k not in known]
-    if unknown:
-        raise _Misfit(f"{where or 'top level'}: unknown key '{unknown[0]}'; {STALE}")
-    values = {}
-    for f in dataclasses.fields(cls):
-        if f.name in data:
-            values[f.name] = _typed(data[f.name], hints[f.name], _key(where, f.name))
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise _Misfit(f"{where or 'top level'}: '{f.name}' is missing; {STALE}")
-    return cls(**values)
-
-
-def _scalar(data: Any, hint: Any, where: str) -> Any:
-    if hint is float and isinstance(data, int | float) and not isinstance(data, bool):
-        return float(data) if isinstance(data, int) else data
-    if hint is int and isinstance(data, int) and not isinstance(data, bool):
-        return data
-    if hint in (str, bool) and type(data) is hint:
-        return data
-    if hint is type(None) and data is None:
-        return None
-    _fail(where, _name(hint), data)
-
-
-def _name(hint: Any) -> str:
-    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
-    return names.get(hint, getattr(hint, "__name__", str(hint)))
-
-
-def _fail(where: str, expected: str, got: Any) -> typing.NoReturn:
-    raise _Misfit(f"{where or 'top level'}: expected {expected}, got {got!r}")
-
-
-@cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    return typed_data.read(data, cls, where, at, STALE)

@@ -276,52 +276,7 @@ def plan(
         if resource.type == "deployment":  # the model it serves moved on without it
             upstream += [f"{d} is at {v}" for d, v in _moved(before, recorded) if d not in upstream]
         problem = observed.drift.get(address)
-        if base.fields:
-            replaced = [
-                f.path
-                for f in base.fields
-                if f.path.removeprefix("spec.") in REPLACE_FIELDS.get(resource.type, ())
-            ]
-            if replaced:
-                base.actions, base.action_reason = (
-                    ["delete", "create"],
-                    "replace_because_cannot_update",
-                )
-                base.reason = f"{', '.join(replaced)} changed, which needs a replacement"
-            else:
-                base.actions, base.action_reason = ["update"], "update_because_spec_changed"
-                base.reason = (
-                    "spec changed: "
-                    + "; ".join(_short(f) for f in base.fields[:3])
-                    + (f"; and {len(base.fields) - 3} more" if len(base.fields) > 3 else "")
-                )
-        elif before.get("status") == "failed":
-            base.actions, base.action_reason, base.reason = (
-                ["update"],
-                "update_because_last_apply_failed",
-                f"the last apply failed: {before.get('error', 'unknown error')}",
-            )
-        elif upstream:
-            base.actions, base.action_reason, base.reason = (
-                ["update"],
-                "update_because_upstream_changed",
-                f"upstream changed: {', '.join(upstream)}",
-            )
-        elif problem:
-            base.actions, base.action_reason, base.reason = (
-                ["update"],
-                "update_because_changed_outside",
-                f"changed outside of mlform: {problem}",
-            )
-        elif meta_fields:
-            base.actions, base.action_reason, base.metadata_only = (
-                ["update"],
-                "update_metadata_only",
-                True,
-            )
-            base.reason = "metadata only (nothing retrains or redeploys): " + ", ".join(
-                f.path for f in meta_fields
-            )
+        _classify(base, resource, before, upstream, problem, meta_fields)
         base.fields += meta_fields
         if problem:
             drift.append(
@@ -345,6 +300,50 @@ def plan(
         errors,
         state.exists,
     )
+
+
+def _classify(
+    base: Change,
+    resource: Resource,
+    before: dict[str, Any],
+    upstream: list[str],
+    problem: str | None,
+    meta_fields: list[Field],
+) -> None:
+    """The action and reason for a resource that is in the state, by precedence: its spec
+    changed (a replacement when a REPLACE_FIELDS field did), its last apply failed,
+    something upstream changed, it changed outside mlform, only its metadata changed."""
+    if base.fields:
+        replaced = [
+            f.path
+            for f in base.fields
+            if f.path.removeprefix("spec.") in REPLACE_FIELDS.get(resource.type, ())
+        ]
+        if replaced:
+            base.actions, base.action_reason = ["delete", "create"], "replace_because_cannot_update"
+            base.reason = f"{', '.join(replaced)} changed, which needs a replacement"
+        else:
+            base.actions, base.action_reason = ["update"], "update_because_spec_changed"
+            base.reason = (
+                "spec changed: "
+                + "; ".join(_short(f) for f in base.fields[:3])
+                + (f"; and {len(base.fields) - 3} more" if len(base.fields) > 3 else "")
+            )
+    elif before.get("status") == "failed":
+        base.actions, base.action_reason = ["update"], "update_because_last_apply_failed"
+        base.reason = f"the last apply failed: {before.get('error', 'unknown error')}"
+    elif upstream:
+        base.actions, base.action_reason = ["update"], "update_because_upstream_changed"
+        base.reason = f"upstream changed: {', '.join(upstream)}"
+    elif problem:
+        base.actions, base.action_reason = ["update"], "update_because_changed_outside"
+        base.reason = f"changed outside of mlform: {problem}"
+    elif meta_fields:
+        base.actions, base.action_reason = ["update"], "update_metadata_only"
+        base.metadata_only = True
+        base.reason = "metadata only (nothing retrains or redeploys): " + ", ".join(
+            f.path for f in meta_fields
+        )
 
 
 def _moved(before: dict[str, Any], recorded: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:

@@ -72,30 +72,39 @@ def _unknown(name: Any, model: ServedModel) -> str:
 
 def column(values: list[Any], tensor: Tensor, datatype: str) -> Any:
     """[N, 1] array of one input column, or a 400 naming the first bad value."""
-    name = tensor.name
     if tensor.datatype == "BYTES":
         if datatype != "BYTES":
             raise bad_request(
-                f"input '{name}' has datatype {datatype}, but the model takes BYTES (strings)"
+                f"input '{tensor.name}' has datatype {datatype}, but the model takes BYTES (strings)"
             )
-        out = []
-        for row, value in enumerate(values):
-            if isinstance(value, str):
-                out.append(value)
-            elif value is None and tensor.nullable:
-                out.append("")
-            else:
-                what = (
-                    "null, but the column is not nullable"
-                    if value is None
-                    else f"{type(value).__name__} {value!r}, not a string"
-                )
-                raise bad_request(f"input '{name}' row {row} is {what}")
-        return np.asarray(out, dtype=object).reshape(-1, 1)
+        return _strings(values, tensor)
     if datatype not in NUMERIC_TYPES:
         raise bad_request(
-            f"input '{name}' has datatype {datatype}, but the model takes {tensor.datatype} (numbers)"
+            f"input '{tensor.name}' has datatype {datatype}, but the model takes "
+            f"{tensor.datatype} (numbers)"
         )
+    return _numbers(values, tensor)
+
+
+def _strings(values: list[Any], tensor: Tensor) -> Any:
+    out = []
+    for row, value in enumerate(values):
+        if isinstance(value, str):
+            out.append(value)
+        elif value is None and tensor.nullable:
+            out.append("")
+        else:
+            what = (
+                "null, but the column is not nullable"
+                if value is None
+                else f"{type(value).__name__} {value!r}, not a string"
+            )
+            raise bad_request(f"input '{tensor.name}' row {row} is {what}")
+    return np.asarray(out, dtype=object).reshape(-1, 1)
+
+
+def _numbers(values: list[Any], tensor: Tensor) -> Any:
+    name = tensor.name
     numbers = (int, float)
     if all(type(v) in numbers for v in values):  # the common case; bool is not int here
         array = np.asarray(values, dtype=np.float64)
@@ -115,6 +124,26 @@ def column(values: list[Any], tensor: Tensor, datatype: str) -> Any:
     if not np.isfinite(array[~np.isnan(array)]).all():
         raise bad_request(f"input '{name}' holds a number too large to be finite")
     return array.reshape(-1, 1)
+
+
+def _check_header(name: str, shape: Any, datatype: Any, max_batch: int) -> None:
+    """A tensor's datatype and shape: known, [N] or [N, 1], within the batch limit."""
+    if not isinstance(datatype, str) or datatype not in ALL_TYPES:
+        raise bad_request(f"input '{name}': unknown datatype {datatype!r}")
+    if (
+        not isinstance(shape, list)
+        or not shape
+        or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
+    ):
+        raise bad_request(f"input '{name}': 'shape' must be an array of non-negative integers")
+    if len(shape) > 2 or (len(shape) == 2 and shape[1] != 1):
+        raise bad_request(
+            f"input '{name}': shape {shape} does not fit the model's [-1, 1] (one value per row)"
+        )
+    if shape[0] > max_batch:
+        raise bad_request(
+            f"input '{name}': {shape[0]:,} rows is over this server's batch limit of {max_batch:,}"
+        )
 
 
 def parse_v2(body: Any, model: ServedModel, max_batch: int) -> Request:
@@ -141,22 +170,7 @@ def parse_v2(body: Any, model: ServedModel, max_batch: int) -> Request:
             raise bad_request(_unknown(name, model))
         if name in columns:
             raise bad_request(f"input '{name}' is given twice")
-        if not isinstance(datatype, str) or datatype not in ALL_TYPES:
-            raise bad_request(f"input '{name}': unknown datatype {datatype!r}")
-        if (
-            not isinstance(shape, list)
-            or not shape
-            or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
-        ):
-            raise bad_request(f"input '{name}': 'shape' must be an array of non-negative integers")
-        if len(shape) > 2 or (len(shape) == 2 and shape[1] != 1):
-            raise bad_request(
-                f"input '{name}': shape {shape} does not fit the model's [-1, 1] (one value per row)"
-            )
-        if shape[0] > max_batch:
-            raise bad_request(
-                f"input '{name}': {shape[0]:,} rows is over this server's batch limit of {max_batch:,}"
-            )
+        _check_header(name, shape, datatype, max_batch)
         data = _flatten(item["data"], name)
         if len(data) != shape[0]:
             raise bad_request(
@@ -259,3 +273,54 @@ def parse_v1(body: Any, model: ServedModel, max_batch: int) -> Request:
 def v1_response(model: ServedModel, outputs: dict[str, Any]) -> dict[str, Any]:
     first = np.asarray(outputs[model.output_names[0]])
     return {"predictions": as_list(first)}
+
+
+MAX_FEEDBACK_COLUMNS = 256
+
+
+def parse_feedback(body: Any) -> list[dict[str, Any]]:
+    """Labels sent back for earlier predictions: ``{request_id, label[, row][, columns]}`` or
+    ``{feedback: [...]}``; a 400 naming the first bad item."""
+    items = body.get("feedback", [body]) if isinstance(body, dict) else None
+    if not isinstance(items, list) or not items:
+        raise bad_request("feedback is {request_id, label[, row]} or {feedback: [...]} ")
+    clean = []
+    for index, item in enumerate(items):
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("request_id"), str)
+            or "label" not in item
+        ):
+            raise bad_request(f"feedback[{index}] needs a string 'request_id' and a 'label'")
+        row = item.get("row", 0)
+        if not isinstance(row, int) or isinstance(row, bool) or row < 0:
+            raise bad_request(f"feedback[{index}]: 'row' must be a non-negative integer")
+        label = item["label"]
+        if not isinstance(label, str | int | float) or isinstance(label, bool):
+            raise bad_request(f"feedback[{index}]: 'label' must be a number or a string")
+        entry = {"request_id": item["request_id"], "row": row, "label": label}
+        columns = item.get("columns")
+        if columns is not None:
+            if not _flat_record(columns):
+                raise bad_request(
+                    f"feedback[{index}]: 'columns' must map at most {MAX_FEEDBACK_COLUMNS} "
+                    "names to strings, numbers, booleans or null"
+                )
+            entry["columns"] = columns
+        clean.append(entry)
+    return clean
+
+
+def _flat_record(value: Any) -> bool:
+    """Feedback's extra columns (what the model was not sent, e.g. an id or a sensitive
+    attribute the dataset needs): a small, flat mapping of names to scalars."""
+    return (
+        isinstance(value, dict)
+        and len(value) <= MAX_FEEDBACK_COLUMNS
+        and all(
+            isinstance(k, str)
+            and 0 < len(k) <= 128
+            and (v is None or isinstance(v, str | int | float | bool))
+            for k, v in value.items()
+        )
+    )
