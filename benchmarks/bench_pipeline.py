@@ -313,7 +313,7 @@ def latency(project: Path, single_calls: int, batch_calls: int, batch_rows: int)
 
     ctx = context.StageContext.load(project / "params.yaml")
     training = ctx.training(TRAINING)
-    columns = ctx.dataset(training["dataset"])["columns"]
+    columns = frames.dtypes(ctx.dataset(training.dataset))
     inputs: list[str] = ctx.inputs(training)
     test = pq.ParquetFile(project / TEST_PARQUET).read().to_pandas()  # as the stages read it
     X = frames.model_frame(test, columns, inputs)

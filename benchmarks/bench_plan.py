@@ -19,7 +19,7 @@ Target 3: how plan time grows with the number of models (--sizes, default 50 100
 
 Applying hundreds of pipelines is not feasible here, so each generated repository's state is
 synthesized with mlform's own code: after `mlform compile` and a commit,
-`mlform.reconcile.run.load(root, "prod")` gives the desired resources, and every resource gets
+`desired_state(mlform.load(root, "prod"), "prod")` gives the desired resources, and every resource gets
 the record `apply.Context.record` writes (status "applied", outputs {}), saved with
 `State.save()`. plan must then exit 0 before anything is timed. What that skips: no pipeline
 ran, so no outputs' sizes and mtimes are recorded or checked, and no deployment files were
@@ -104,11 +104,12 @@ GIT_ENV = {
 SYNTHESIZE = """
 import json, sys
 from pathlib import Path
-from mlform.reconcile.run import load, revision
+import mlform
+from mlform.reconcile.run import desired_state, revision
 from mlform.reconcile.state import State, now
 
 root, environment = Path(sys.argv[1]), sys.argv[2] or None
-wanted = load(root, environment)
+wanted = desired_state(mlform.load(root, environment), environment)
 state = State.load(wanted.graph.root, wanted.environment)
 for address, resource in wanted.resources.items():
     # What apply.Context.record writes for an applied resource (outputs: none observed).
@@ -134,7 +135,7 @@ for resource in wanted.resources.values():
 print(json.dumps({"state": str(state.path), "resources": len(wanted.resources), "kinds": kinds}))
 """
 
-# Run by mlform's Python: plan's phases, timed in one fresh process (as run.plan_only does
+# Run by mlform's Python: plan's phases, timed in one fresh process (as run.plan_for does
 # them). A phase that fails to run reports the error instead (the code may have moved on).
 PHASES = """
 import json, sys, time
@@ -172,7 +173,7 @@ try:
         pass
     root, environment = Path(sys.argv[1]), sys.argv[2] or None
     t = clock(); result = validate(root, environment); out["validate"] = clock() - t
-    t = clock(); graph = ProjectGraph.from_validation(result); out["graph"] = clock() - t
+    t = clock(); graph = ProjectGraph.of(result.workspace); out["graph"] = clock() - t
     t = clock(); files = {f.path: f for f in render_pipeline(graph)}
     shas = {p: hashlib.sha256(f.data).hexdigest() for p, f in files.items()}
     out["render dvc.yaml + params.yaml"] = clock() - t
@@ -691,7 +692,7 @@ def render_section(
         f"benchmarks/gen_repo.py --models N --targets {TARGETS}` (5 documents per model, "
         "every Deployment a cluster target: no local server), `git init`, commit, `mlform "
         "compile` (writes dvc.yaml and params.yaml), commit, then a state file written with "
-        f'mlform\'s own code: `mlform.reconcile.run.load(root, "{ENVIRONMENT}")` gives the '
+        f'mlform\'s own code: `desired_state(mlform.load(root, "{ENVIRONMENT}"))` gives the '
         "desired resources, each gets the record `apply.Context.record` writes (status "
         '"applied", outputs `{}`), and `State.save()` writes '
         f"`.mlform/state/{ENVIRONMENT}.json` with the applied revision set to HEAD. plan must "
@@ -761,7 +762,7 @@ def render_section(
         f"models) plan's median grows {plans[max(plans)].median / plans[min(plans)].median:.1f}×.",
         "",
         "Where plan's time goes (one fresh process per project, mlform's functions timed in "
-        "the order `run.plan_only` calls them; ms):",
+        "the order `run.plan_for` calls them; ms):",
         "",
     ]
     rows, errors = phase_rows(phases_ex, repos)

@@ -166,3 +166,21 @@ def test_project_document_rules(tmp_path: Path, run_cli: Callable[..., Run]) -> 
     (root / "mlform.yaml").write_text("apiVersion: mlform/v1\nkind: Dataset\nmetadata: {name: p}\n")
     result = run_cli("validate", cwd=root)
     assert "mlform.yaml:1:1: error E110: mlform.yaml needs a Project document" in result.out
+
+
+def test_durations_read_the_same_in_options_and_specs(
+    credit: Path, run_cli: Callable[..., Run]
+) -> None:
+    from mlform.clock import duration_seconds
+
+    assert duration_seconds("1d") == 86400.0  # `cooldown: 1d` and `--lock-timeout 1d` alike
+    refused = run_cli("apply", "--auto-approve", "--lock-timeout", "1.5 days", cwd=credit)
+    assert refused.code == 2
+    assert (
+        "Invalid value for '--lock-timeout': '1.5 days' is not a duration like 30s, 15m, 1h or 7d"
+        in refused.err
+    )
+    retrain = credit / "ml" / "retrain.yaml"
+    retrain.write_text(retrain.read_text().replace("cooldown: 24h", "cooldown: 1.5d"))
+    invalid = run_cli("validate", cwd=credit)
+    assert invalid.code == 1 and "spec.cooldown: invalid value '1.5d'" in invalid.out
