@@ -18,9 +18,7 @@ PACKAGE = REPO / "src" / "mlform"
 
 def _layers() -> list[str]:
     config = tomllib.loads((REPO / "pyproject.toml").read_text())
-    (contract,) = [
-        c for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "layers"
-    ]
+    (contract,) = [c for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "layers"]
     return [name.strip() for layer in contract["layers"] for name in layer.split("|")]
 
 
