@@ -63,3 +63,21 @@ def test_only_engines_starts_programs() -> None:
             if "subprocess" in names:
                 offenders.append(path.relative_to(PACKAGE).as_posix())
     assert offenders == ["engines/process.py"]
+
+
+def test_validate_starts_without_heavy_libraries() -> None:
+    """`mlform validate` runs as a pre-commit hook: it must not import the ML stack."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "mlform", "validate", "examples/credit-risk"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    imported = {
+        line.split("|")[2].strip().split(".")[0]
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:") and line.count("|") == 2
+    }
+    heavy = {"numpy", "pandas", "sklearn", "scipy", "onnx", "onnxruntime", "dvc", "jinja2", "yaml"}
+    assert sorted(imported & heavy) == []

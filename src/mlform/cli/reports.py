@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from mlform.monitoring.result import MonitorResult
-from mlform.retraining.run import RunResult
-from mlform.retraining.triggers import Decision
+if TYPE_CHECKING:  # the results' modules import numpy; `mlform validate` must not
+    from mlform.monitoring.result import MonitorResult
+    from mlform.retraining.run import RunResult
+    from mlform.retraining.triggers import Decision
 
 
 def monitor_text(result: MonitorResult, folder: Path) -> str:

@@ -5,9 +5,10 @@ and retraining triggers read back)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlform.monitoring.drift import FeatureDrift
+if TYPE_CHECKING:
+    from mlform.monitoring.drift import FeatureDrift
 
 
 @dataclass(frozen=True)
