@@ -7,6 +7,7 @@ targets, the reconciler) reads the project through it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TypeVar, cast
 
@@ -42,17 +43,33 @@ class ProjectGraph:
         """The graph of a workspace whose specs passed validation (``validate.load``)."""
         return cls(workspace.root, tuple(workspace.documents), warnings)
 
-    # --- lookups -----------------------------------------------------------------------
+    # --- lookups (indexed once: every one is O(1) or a copy of a list) --------------------
+    @cached_property
+    def _by_kind(self) -> dict[str, list[Document]]:
+        out: dict[str, list[Document]] = {}
+        for doc in self.documents:
+            out.setdefault(doc.kind, []).append(doc.model)
+        for models in out.values():
+            models.sort(key=lambda d: d.metadata.name)
+        return out
+
+    @cached_property
+    def _by_name(self) -> dict[tuple[str, str], SpecDocument]:
+        return {(doc.kind, doc.name): doc for doc in self.documents}
+
+    @cached_property
+    def _by_model(self) -> dict[int, SpecDocument]:
+        return {id(doc.model): doc for doc in self.documents}
+
     def all(self, kind: type[D]) -> list[D]:
         """Documents of a kind, sorted by name (the order of every rendered file)."""
-        found = [cast(D, d.model) for d in self.documents if d.kind == kind.__name__]
-        return sorted(found, key=lambda d: d.metadata.name)
+        return cast(list[D], list(self._by_kind.get(kind.__name__, ())))
 
     def get(self, kind: type[D], name: str) -> D:
-        for doc in self.documents:
-            if doc.kind == kind.__name__ and doc.name == name:
-                return cast(D, doc.model)
-        raise KeyError(f"{kind.__name__} '{name}'")  # validation guarantees references resolve
+        doc = self._by_name.get((kind.__name__, name))
+        if doc is None:  # validation guarantees that references resolve
+            raise KeyError(f"{kind.__name__} '{name}'")
+        return cast(D, doc.model)
 
     def named(self, kind: type[D], name: str) -> D:
         """A document a user named on the command line: a "did you mean" if absent."""
@@ -62,10 +79,10 @@ class ProjectGraph:
         return self.get(kind, name)
 
     def source_of(self, document: Document) -> str:
-        for doc in self.documents:
-            if doc.model is document:
-                return doc.source
-        raise KeyError(document.metadata.name)
+        doc = self._by_model.get(id(document))
+        if doc is None or doc.model is not document:
+            raise KeyError(document.metadata.name)
+        return doc.source
 
     @property
     def sources(self) -> list[str]:

@@ -319,3 +319,8 @@ def read(data: Any, cls: type[T], where: str = "params.yaml", at: str = "") -> T
     """``data`` (params.yaml's content, or its section at key path ``at``) typed as
     ``cls``; a UserError at the first value that does not fit, located by its key path."""
     return typed_data.read(data, cls, where, at, STALE)
+
+
+def build(data: Any, cls: type[T]) -> T:
+    """Validated data (the specs' own) as ``cls``, unchecked: how the compiler builds them."""
+    return typed_data.build(data, cls)

@@ -22,17 +22,23 @@ def to_data(value: Any, order: Mapping[type, tuple[str, ...]] | None = None) -> 
     ``order`` gives for a class, else declared), leaving out None unless a field's metadata
     says ``null``; lists and mappings inside are left as they are, None included."""
     order = order or {}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        names = order.get(type(value)) or tuple(f.name for f in dataclasses.fields(value))
-        keep = {f.name for f in dataclasses.fields(value) if f.metadata.get("null")}
-        return {
-            n: to_data(v, order) for n in names if (v := getattr(value, n)) is not None or n in keep
-        }
     if isinstance(value, list):
         return [to_data(v, order) for v in value]
     if isinstance(value, dict):
         return {k: to_data(v, order) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names, keep = _layout(type(value), order.get(type(value)))
+        return {
+            n: to_data(v, order) for n in names if (v := getattr(value, n)) is not None or n in keep
+        }
     return value
+
+
+@cache
+def _layout(cls: type, order: tuple[str, ...] | None) -> tuple[tuple[str, ...], frozenset[str]]:
+    fields = dataclasses.fields(cls)
+    keep = frozenset(f.name for f in fields if f.metadata.get("null"))
+    return order or tuple(f.name for f in fields), keep
 
 
 def read(data: Any, cls: type[T], where: str, at: str = "", advice: str = "") -> T:
@@ -47,6 +53,38 @@ def read(data: Any, cls: type[T], where: str, at: str = "", advice: str = "") ->
             message += f"; {advice}"
         raise UserError(f"{where}: {message}") from None
     return value
+
+
+def build(data: Any, cls: type[T]) -> T:
+    """``data`` as the dataclass ``cls``, without checking it: for data that has been
+    validated already (the specs' own values). Unions are told apart by the data's shape."""
+    value: T = _built(data, cls)
+    return value
+
+
+def _built(data: Any, hint: Any) -> Any:
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        if data is None:
+            return None
+        for option in get_args(hint):
+            inner = get_origin(option)
+            if (isinstance(option, type) and dataclasses.is_dataclass(option)) or inner is dict:
+                if isinstance(data, dict):
+                    return _built(data, option)
+            elif inner is list and isinstance(data, list):
+                return _built(data, option)
+        return data
+    if origin is list:
+        (item,) = get_args(hint)
+        return [_built(v, item) for v in data]
+    if origin is dict:
+        _, item = get_args(hint)
+        return {k: _built(v, item) for k, v in data.items()}
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        hints = _hints(hint)
+        return hint(**{k: _built(v, hints[k]) for k, v in data.items()})
+    return data
 
 
 class _Misfit(Exception):

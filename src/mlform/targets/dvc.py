@@ -55,7 +55,7 @@ def build_params(graph: ProjectGraph) -> P.PipelineParams:
 
 def _as(cls: type[T], value: Any) -> T:
     """A spec value as the stage contract's class of the same fields."""
-    return P.read(value.model_dump(mode="json", exclude_none=True), cls, "the specs")
+    return P.build(value.model_dump(mode="json", exclude_none=True), cls)
 
 
 def _dataset_params(graph: ProjectGraph, dataset: Dataset) -> P.DatasetParams:
@@ -107,7 +107,7 @@ def _training_params(graph: ProjectGraph, training: Training) -> P.TrainingParam
         scoring = spec.tuning.scoring or metrics[0]
         data = spec.tuning.model_dump(mode="json", exclude_none=True)
         data.update(scoring=scoring, scorer=METRICS[scoring].scorer)
-        tuning = P.read(data, P.Tuning, "the specs")
+        tuning = P.build(data, P.Tuning)
     return P.TrainingParams(
         dataset=graph.dataset_of(training).metadata.name,
         features=spec.features,
@@ -135,7 +135,7 @@ def _model_params(graph: ProjectGraph, model: Model) -> P.ModelParams:
             spec.export.format,
             P.Parity(parity.max_abs_diff, parity.min_label_agreement),
         ),
-        gates=P.read(gates, P.Gates, "the specs"),
+        gates=P.build(gates, P.Gates),
         card=_as(P.Card, spec.card),
     )
 
