@@ -79,6 +79,16 @@ def convert(pipeline: Any, sig: Signature, opset: int, task: str, training_name:
             ("spec", "estimator", "class"),
             f"cannot convert this pipeline to ONNX (opset {opset}): {first}",
         ) from None
+    return canonical(model)
+
+
+def canonical(model: Any) -> Any:
+    """The same bytes in every process: skl2onnx collects the operator domains in a set,
+    so their order in ``opset_import`` follows the hash seed; sort them by domain."""
+    imports = sorted(model.opset_import, key=lambda o: (o.domain, o.version))
+    copies = [type(o)(domain=o.domain, version=o.version) for o in imports]
+    del model.opset_import[:]
+    model.opset_import.extend(copies)
     return model
 
 

@@ -24,10 +24,12 @@ __all__ = ["REPORT_ONLY", "run_stage"]
 
 
 def run_stage(step: str, name: str, params_file: Path) -> int:
-    # One OpenMP thread per estimator unless the user says otherwise: on small data it is
-    # as fast, and on a busy machine spinning OpenMP threads can make a fit 100x slower.
-    # Parallelism across candidates is the Training's tuning.budget.n_jobs.
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # One thread per fit, whatever the machine says: the same specs and data must give the
+    # same bytes everywhere (OpenMP reductions sum in thread order), on small data it is as
+    # fast, and on a busy machine spinning OpenMP threads can make a fit 100x slower.
+    # Parallelism across candidates is the Training's tuning.budget.n_jobs (processes).
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = "1"
     ctx = StageContext.load(params_file)
     steps: dict[str, Callable[[StageContext, str], str]] = {
         "check": check,

@@ -149,13 +149,10 @@ def fit(
     pipeline: Any, X: Any, y: Any, training: P.TrainingParams, name: str
 ) -> tuple[Any, dict[str, Any]]:
     """Tune (when declared) and fit; a model that does not converge fails the stage."""
-    import os
-
     from threadpoolctl import threadpool_limits
 
     summary: dict[str, Any] = {"strategy": "none", "best_params": dict(training.params)}
-    threads = int(os.environ.get("OMP_NUM_THREADS", "1") or 1)
-    with threadpool_limits(limits=threads, user_api="openmp"):
+    with threadpool_limits(limits=1):  # one thread per fit: the same bytes everywhere
         return _fit(pipeline, X, y, training, name, summary)
 
 
