@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Run
 
 
@@ -55,27 +57,43 @@ def test_unknown_example(tmp_path: Path, run_cli: Callable[..., Run]) -> None:
     )
 
 
-def test_init_sets_up_git_and_dvc(tmp_path: Path, run_cli: Callable[..., Run]) -> None:
+def test_init_sets_up_git_and_dvc(
+    tmp_path: Path, run_cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import subprocess
 
+    def git(*args: str, cwd: Path) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, check=True
+        ).stdout
+
+    config = tmp_path / "gitconfig"
+    config.write_text("[init]\n\tdefaultBranch = master\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))  # the branch is main all the same
     assert run_cli("init", "demo", "--example", "credit-risk", cwd=tmp_path).code == 0
     root = tmp_path / "demo"
     assert (root / ".git").is_dir() and (root / ".dvc").is_dir()
-    assert (root / ".gitignore").read_text() == "/.mlform/\n"
-    log = subprocess.run(
-        ["git", "log", "--format=%s"], cwd=root, capture_output=True, text=True, check=True
+    assert (root / ".gitignore").read_text() == (
+        "# mlform: what each checkout keeps for itself (outputs travel through the DVC remote)\n"
+        "/.mlform/\n/artifacts/\n/dvc.lock\n"
     )
-    assert log.stdout == "mlform init\n"  # a first commit, so versions can be tagged at once
-    status = subprocess.run(
-        ["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True, check=True
-    )
-    assert status.stdout == ""
-    # inside a repository that has DVC: neither is set up again
+    assert git("log", "--format=%s", cwd=root) == "mlform init\n"  # versions can be tagged
+    assert git("rev-parse", "--abbrev-ref", "HEAD", cwd=root) == "main\n"
+    assert git("status", "--porcelain", cwd=root) == ""
+    # inside another repository: a repository of its own; the enclosing one is not touched
     assert run_cli("init", "nested", cwd=root).code == 0
-    assert not (root / "nested" / ".git").exists() and not (root / "nested" / ".dvc").exists()
-    # inside a plain git repository: DVC in the project's subdirectory
+    assert (root / "nested" / ".git").is_dir() and (root / "nested" / ".dvc").is_dir()
+    assert git("log", "--format=%s", cwd=root / "nested") == "mlform init\n"
+    assert git("log", "--format=%s", cwd=root) == "mlform init\n"
+    assert git("status", "--porcelain", cwd=root) == "?? nested/\n"
+    # --subproject: a folder of the enclosing repository, DVC in it, nothing staged there
     plain = tmp_path / "plain"
     plain.mkdir()
     subprocess.run(["git", "init", "-q"], cwd=plain, check=True)
-    assert run_cli("init", "ml-project", cwd=plain).code == 0
+    assert run_cli("init", "ml-project", "--subproject", cwd=plain).code == 0
     assert (plain / "ml-project" / ".dvc").is_dir() and not (plain / "ml-project" / ".git").exists()
+    assert git("diff", "--cached", "--name-only", cwd=plain) == ""
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    refused = run_cli("init", "x", "--subproject", cwd=alone)
+    assert refused.code == 1 and "--subproject: x is not inside a git repository" in refused.err

@@ -48,9 +48,15 @@ repos:
         files: \\.ya?ml$
 """
 
-# Cached DVC outputs get their own .gitignore from DVC; metrics, reports and model cards are
-# meant to be committed. Only mlform's local model store stays out of git.
-GITIGNORE = "/.mlform/\n"
+# What each checkout keeps for itself: mlform's local folder (servers, monitor runs, the model
+# store), the pipeline's outputs and dvc.lock. Outputs travel through the DVC remote and its
+# run-cache; a registered version's tag is a commit that holds its dvc.lock and reports.
+GITIGNORE = """\
+# mlform: what each checkout keeps for itself (outputs travel through the DVC remote)
+/.mlform/
+/{artifacts}/
+/dvc.lock
+"""
 
 
 def examples() -> list[str]:
@@ -65,9 +71,18 @@ def project_name(directory: Path) -> str:
 
 
 def init(
-    directory: Path, *, example: str | None = None, force: bool = False, vcs: bool = True
+    directory: Path,
+    *,
+    example: str | None = None,
+    force: bool = False,
+    vcs: bool = True,
+    subproject: bool = False,
 ) -> list[str]:
-    """Create a project in ``directory``; return the files created, relative to it."""
+    """Create a project in ``directory``; return the files created, relative to it.
+
+    With ``vcs`` the project is a git repository of its own (branch ``main``, a first
+    commit), even inside another repository; ``subproject`` makes it a folder of the
+    enclosing repository instead, which is left unstaged and uncommitted."""
     if directory.exists() and any(directory.iterdir()) and not force:
         raise UserError(f"{directory} is not empty", hint="Use --force to write into it anyway.")
     if (directory / "mlform.yaml").exists() and not force:
@@ -81,12 +96,12 @@ def init(
         )
         _point_modelines(directory)
         if not (directory / ".gitignore").exists():
-            write_all([(directory / ".gitignore", GITIGNORE.encode())])
+            write_all([(directory / ".gitignore", gitignore(directory).encode())])
     else:
         files = {
             "mlform.yaml": PROJECT_TEMPLATE.format(name=project_name(directory), combined=COMBINED),
             "ml/.gitkeep": "",
-            ".gitignore": GITIGNORE,
+            ".gitignore": GITIGNORE.format(artifacts="artifacts"),
             ".pre-commit-config.yaml": PRE_COMMIT,
         }
         write_all((directory / path, text.encode()) for path, text in files.items())
@@ -95,8 +110,21 @@ def init(
         p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()
     )
     if vcs:
-        init_repositories(directory)
+        init_repositories(directory, subproject)
     return created
+
+
+def gitignore(directory: Path) -> str:
+    """The .gitignore of a project, for its Project's artifacts folder."""
+    from mlform.loader import load_file
+
+    artifacts = "artifacts"
+    docs, _ = load_file(directory / "mlform.yaml", "mlform.yaml")
+    for doc in docs:
+        spec = doc.data.get("spec") if isinstance(doc.data, dict) else None
+        if isinstance(spec, dict) and isinstance(spec.get("artifacts"), str):
+            artifacts = spec["artifacts"].strip("/")
+    return GITIGNORE.format(artifacts=artifacts)
 
 
 CI_FILES = {"github": ".github/workflows/mlform.yml", "gitlab": ".gitlab-ci.yml"}
@@ -123,32 +151,38 @@ def write_ci(directory: Path, system: str, environment: str | None, branch: str 
     return path
 
 
-def init_repositories(directory: Path) -> None:
-    """git init (unless already inside a work tree) and dvc init (unless DVC is set up).
+def init_repositories(directory: Path, subproject: bool = False) -> None:
+    """git init (branch main) and dvc init, then a first commit, "mlform init", so versions
+    can be tagged on it at once (with mlform's name when git has no identity configured).
 
-    A repository created here gets a first commit, "mlform init", so that versions can be
-    tagged on it right away (with mlform's name when git has no identity configured).
-    """
+    Inside another repository the project is a repository of its own unless ``subproject``:
+    then DVC is set up in its folder of the enclosing repository, and whatever DVC staged
+    there is unstaged again, so the enclosing repository's index is never touched."""
     git = Git(directory)
     try:
-        top = git.toplevel()
-        created = top is None
-        if created:
-            git.init()
-            top = directory.resolve()
-        assert top is not None
-        here = directory.resolve()
-        if not any(
-            (folder / ".dvc").is_dir()
-            for folder in (here, *here.parents)
-            if folder.is_relative_to(top)
-        ):
-            Dvc(directory).init(subdir=here != top)
-        if created:
-            git.commit_all("mlform init")
+        enclosing = git.toplevel()
+        if subproject:
+            if enclosing is None:
+                raise UserError(
+                    f"--subproject: {directory} is not inside a git repository",
+                    hint="Leave out --subproject to make the project a repository of its own.",
+                )
+            if not _dvc_above(directory.resolve(), enclosing):
+                Dvc(directory).init(subdir=True)
+                git.run("reset", "-q", "--", ".")
+            return
+        git.init()
+        Dvc(directory).init(subdir=False)
+        git.commit_all("mlform init")
     except UserError as error:
         skip = "Or pass --no-git to skip git init and dvc init."
         raise UserError(error.message, hint=f"{error.hint} {skip}".strip()) from None
+
+
+def _dvc_above(here: Path, top: Path) -> bool:
+    return any(
+        (folder / ".dvc").is_dir() for folder in (here, *here.parents) if folder.is_relative_to(top)
+    )
 
 
 def _point_modelines(directory: Path) -> None:

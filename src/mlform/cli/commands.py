@@ -101,6 +101,12 @@ def schema_estimators() -> int:
 @click.option("--force", is_flag=True, help="Write into a folder that is not empty.")
 @click.option("--no-git", is_flag=True, help="Do not run git init and dvc init.")
 @click.option(
+    "--subproject",
+    is_flag=True,
+    help="Inside another git repository: a folder of it, not a repository of its own "
+    "(nothing is staged or committed there).",
+)
+@click.option(
     "--ci",
     type=click.Choice(["github", "gitlab"]),
     help="Write a CI workflow (into an existing project too).",
@@ -111,6 +117,7 @@ def init(
     example: str | None,
     force: bool,
     no_git: bool,
+    subproject: bool,
     ci: str | None,
     environment: str | None,
 ) -> int:
@@ -122,7 +129,7 @@ def init(
         path = write_ci(directory, ci, environment)
         click.echo(f"Wrote {path}.")
         return 0
-    created = run(directory, example=example, force=force, vcs=not no_git)
+    created = run(directory, example=example, force=force, vcs=not no_git, subproject=subproject)
     if ci:
         created.append(str(write_ci(directory, ci, environment)))
     click.echo(

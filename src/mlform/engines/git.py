@@ -78,6 +78,10 @@ class Git:
         )
         return done.stdout.split() if done.ok else None
 
+    def ignored(self, path: str) -> bool:
+        """Whether .gitignore keeps ``path`` out of git."""
+        return self.ok("check-ignore", "-q", "--", path)
+
     def config(self, key: str) -> str:
         done = process.run("git", ["config", key], cwd=self.cwd, check=False)
         return done.stdout.strip() if done.ok else ""
@@ -136,8 +140,9 @@ class Git:
             scratch.unlink(missing_ok=True)
         return commit
 
-    def init(self) -> None:
-        self.run("init", "-q")
+    def init(self, branch: str = "main") -> None:
+        """A new repository whose first branch is ``branch`` (not init.defaultBranch)."""
+        self.run("init", "-q", "-b", branch)
 
     @staticmethod
     def clone(source: Path, destination: Path) -> None:

@@ -161,7 +161,10 @@ def _retrain(
             f"{result.comparison.summary}\n"
             f"Appended {result.appended} labelled production row(s) to {dataset.spec.source.path}.\n"
         )
-        changed = [tracked or source, root / "dvc.lock"]
+        # dvc.lock goes with the data where the project commits it (a project made by
+        # `mlform init` ignores it: the registered version's tag holds it)
+        lock = [] if Git(root).ignored("dvc.lock") else [root / "dvc.lock"]
+        changed = [tracked or source, *lock]
         _settle(root, policy, result, changed, message, backup, progress)
         ledger.remember(root, policy.metadata.name, keys)
         return result
