@@ -75,7 +75,7 @@ def test_init_sets_up_git_and_dvc(
     assert (root / ".git").is_dir() and (root / ".dvc").is_dir()
     assert (root / ".gitignore").read_text() == (
         "# mlform: what each checkout keeps for itself (outputs travel through the DVC remote)\n"
-        "/.mlform/\n/artifacts/\n/dvc.lock\n"
+        "/.mlform/\n/artifacts/\n/deploy/\n"
     )
     assert git("log", "--format=%s", cwd=root) == "mlform init\n"  # versions can be tagged
     assert git("rev-parse", "--abbrev-ref", "HEAD", cwd=root) == "main\n"

@@ -110,10 +110,12 @@ def apply(
     lock_timeout: Duration = 0,
     progress: Progress | None = None,
     confirm: Callable[[Plan], bool] | None = None,
+    serve: bool = True,
 ) -> Applied:
     """Make the world match the specs: lock the environment, plan (or check that the
-    ``saved`` plan is still current), ``confirm`` it if given, apply, record the state."""
-    return _apply(path, env, saved, lock_timeout, progress, confirm, destroy=False)
+    ``saved`` plan is still current), ``confirm`` it if given, apply, record the state.
+    ``serve=False``: local servers are left to the checkout that runs them (a CI runner)."""
+    return _apply(path, env, saved, lock_timeout, progress, confirm, destroy=False, serve=serve)
 
 
 def destroy(
@@ -123,10 +125,11 @@ def destroy(
     lock_timeout: Duration = 0,
     progress: Progress | None = None,
     confirm: Callable[[Plan], bool] | None = None,
+    serve: bool = True,
 ) -> Applied:
     """Tear the environment down: stop its servers, remove rendered deployments, forget
     its state (resources with prevent_destroy refuse)."""
-    return _apply(path, env, None, lock_timeout, progress, confirm, destroy=True)
+    return _apply(path, env, None, lock_timeout, progress, confirm, destroy=True, serve=serve)
 
 
 def _apply(
@@ -138,6 +141,7 @@ def _apply(
     confirm: Callable[[Plan], bool] | None,
     *,
     destroy: bool,
+    serve: bool = True,
 ) -> Applied:
     from mlform.reconcile.plan import Plan
     from mlform.reconcile.run import apply_plan, desired_state, destroy_plan
@@ -155,6 +159,7 @@ def _apply(
         progress or _quiet,
         confirm,
         "destroy" if destroy else "apply",
+        serve=serve,
     )
     return Applied(done, outcome)
 

@@ -53,13 +53,22 @@ def _uncommitted(graph: ProjectGraph) -> list[str]:
 
 
 def register(
-    graph: ProjectGraph, name: str, part: str | None = None, *, from_apply: bool = False
+    graph: ProjectGraph,
+    name: str,
+    part: str | None = None,
+    *,
+    from_apply: bool = False,
+    push_to: str | None = None,
 ) -> Registered:
     """Register the model's reviewed ONNX file as a new version (git tag + local store).
 
     ``from_apply``: the reconciler just ran the pipeline, so DVC is not asked again; an ONNX
     file that is already registered is that version (a revert rolls back to it); and specs
     that differ from HEAD are allowed but recorded as ``dirty`` in the version's record.
+    ``push_to``: the git remote the tag is published to before anything uses it.
+
+    The tag's commit is HEAD with the pipeline's dvc.lock and reports added: checked out,
+    `dvc pull && dvc repro` changes nothing and gives the registered ONNX bytes.
     """
     model = _model(graph, name)
     root = graph.root
@@ -126,7 +135,14 @@ def register(
         "registered_at": stamp(),
         **({"dirty": dirty} if dirty else {}),
     }
-    created = registry.register(name, version, record, same_commit_ok=from_apply)
+    created = registry.register(
+        name,
+        version,
+        record,
+        same_commit_ok=from_apply,
+        files=_reproducing(graph),
+        push_to=push_to,
+    )
     layout = Layout(graph.artifacts)
     training = layout.training(model.spec.training)
     dataset = layout.dataset(graph.dataset_of(graph.training_of(model)).metadata.name)
@@ -148,6 +164,26 @@ def register(
         {**record, "version": created.version, "commit": created.commit},
     )
     return Registered(created, reason, stored)
+
+
+def _reproducing(graph: ProjectGraph) -> dict[str, Path]:
+    """Repository path → file, of what a version's commit adds to HEAD: dvc.lock (kept out
+    of the branch by `mlform init` projects) and the outputs DVC does not cache."""
+    from mlform.engines.dvc import lock_file
+    from mlform.targets.dvc import uncached_outputs
+
+    root = graph.root
+    top = Git(root).toplevel() or root
+    prefix = root.resolve().relative_to(top.resolve()).as_posix()
+
+    def at(path: str) -> str:
+        return path if prefix == "." else f"{prefix}/{path}"
+
+    files = {at(p): root / p for p in uncached_outputs(graph) if (root / p).is_file()}
+    lock = lock_file(root)
+    if lock.is_file():
+        files[at("dvc.lock")] = lock
+    return files
 
 
 def _exported_md5(root: Path, model: str, path: str) -> str | None:

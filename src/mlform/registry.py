@@ -217,20 +217,47 @@ class Registry:
 
     # --- writing -----------------------------------------------------------------------
     def register(
-        self, model: str, version: str, record: dict[str, Any], *, same_commit_ok: bool = False
+        self,
+        model: str,
+        version: str,
+        record: dict[str, Any],
+        *,
+        same_commit_ok: bool = False,
+        files: dict[str, Path] | None = None,
+        push_to: str | None = None,
     ) -> Version:
-        commit = self.head()
+        """Tag ``model@version``. With ``files`` (repository path → file), the tag's commit
+        is HEAD plus those files (dvc.lock and the reports): a commit that reproduces the
+        version. With ``push_to``, the tag is published there first of all: when the
+        remote has the name already (another apply registered it), nothing is kept."""
+        head = self.head()
         for existing in self.versions(model):
-            if existing.commit == commit and not same_commit_ok:
+            if existing.record.get("source_commit", existing.commit) == head and not same_commit_ok:
                 raise UserError(
-                    f"{existing.tag} is already registered at this commit ({commit[:8]}); "
+                    f"{existing.tag} is already registered at this commit ({head[:8]}); "
                     "commit the change that produced the new model, then register it"
                 )
-        body = json.dumps({"version": version, **record}, indent=2, sort_keys=True)
-        self.git.tag(
-            f"{model}@{version}", f"mlform: register {model} {version}\n\n{body}\n", commit
+        tag = f"{model}@{version}"
+        commit = self.git.snapshot(files, f"mlform: {tag}") if files else head
+        body = json.dumps(
+            {"version": version, **record, "source_commit": head}, indent=2, sort_keys=True
         )
+        self.git.tag(tag, f"mlform: register {model} {version}\n\n{body}\n", commit)
+        if push_to is not None and not self.git.push_tag(push_to, tag):
+            self.git.run("tag", "-d", tag)
+            self.git.run("fetch", "--quiet", "--tags", "--force", push_to)
+            raise UserError(
+                f"{tag} was registered on {push_to} by another apply meanwhile; nothing was "
+                "registered or deployed here",
+                hint="Run the apply again: it finds the version the other one registered.",
+            )
+        self._in_repository = True
         return self.find(model, version)
+
+    def fetch(self, remote: str) -> None:
+        """The versions and stages registered on ``remote`` (a clone does not fetch tags of
+        commits off its branches, which versions are)."""
+        self.git.run("fetch", "--quiet", "--tags", "--force", remote)
 
     def assign(self, model: str, version: str, stage: str) -> Assignment:
         target = self.find(model, version)

@@ -49,13 +49,14 @@ repos:
 """
 
 # What each checkout keeps for itself: mlform's local folder (servers, monitor runs, the model
-# store), the pipeline's outputs and dvc.lock. Outputs travel through the DVC remote and its
-# run-cache; a registered version's tag is a commit that holds its dvc.lock and reports.
+# store), the pipeline's outputs and the rendered cluster deployments. Outputs travel through
+# the DVC remote and its run-cache; a registered version's tag is a commit that holds its
+# dvc.lock and reports; cluster manifests are published on a deploy branch.
 GITIGNORE = """\
 # mlform: what each checkout keeps for itself (outputs travel through the DVC remote)
 /.mlform/
 /{artifacts}/
-/dvc.lock
+/{deploy}/
 """
 
 
@@ -101,7 +102,7 @@ def init(
         files = {
             "mlform.yaml": PROJECT_TEMPLATE.format(name=project_name(directory), combined=COMBINED),
             "ml/.gitkeep": "",
-            ".gitignore": GITIGNORE.format(artifacts="artifacts"),
+            ".gitignore": GITIGNORE.format(artifacts="artifacts", deploy="deploy"),
             ".pre-commit-config.yaml": PRE_COMMIT,
         }
         write_all((directory / path, text.encode()) for path, text in files.items())
@@ -118,13 +119,14 @@ def gitignore(directory: Path) -> str:
     """The .gitignore of a project, for its Project's artifacts folder."""
     from mlform.loader import load_file
 
-    artifacts = "artifacts"
+    folders = {"artifacts": "artifacts", "deploy": "deploy"}
     docs, _ = load_file(directory / "mlform.yaml", "mlform.yaml")
     for doc in docs:
         spec = doc.data.get("spec") if isinstance(doc.data, dict) else None
-        if isinstance(spec, dict) and isinstance(spec.get("artifacts"), str):
-            artifacts = spec["artifacts"].strip("/")
-    return GITIGNORE.format(artifacts=artifacts)
+        for key, field in (("artifacts", "artifacts"), ("deploy", "deploy_dir")):
+            if isinstance(spec, dict) and isinstance(spec.get(field), str):
+                folders[key] = spec[field].strip("/")
+    return GITIGNORE.format(**folders)
 
 
 CI_FILES = {"github": ".github/workflows/mlform.yml", "gitlab": ".gitlab-ci.yml"}

@@ -37,7 +37,7 @@ def resources() -> dict[str, Resource]:
 
 
 def recorded(resources_: dict[str, Resource], tmp_path: Path) -> State:
-    state = State(tmp_path / "state.json", serial=3, lineage="lin", exists=True)
+    state = State(serial=3, lineage="lin", exists=True)
     for address, r in resources_.items():
         state.resources[address] = {
             "type": r.type,
@@ -61,7 +61,7 @@ def reasons(made: Plan) -> dict[str, str]:
 
 
 def test_everything_new_is_created(tmp_path: Path) -> None:
-    made = plan(resources(), State(tmp_path / "s.json"), Observed(), "default", None)
+    made = plan(resources(), State(), Observed(), "default", None)
     assert set(map(tuple, actions(made).values())) == {("create",)}
     assert made.counts() == (6, 0, 0)
     assert report.summary(made) == "Plan: 6 to add, 0 to change, 0 to destroy."
@@ -191,7 +191,7 @@ def test_markdown_is_cut_before_the_comment_limit(tmp_path: Path) -> None:
     many = {
         f"dataset.d{i:04d}": Resource("dataset", f"d{i:04d}", {"x": "y" * 200}) for i in range(2000)
     }
-    text = report.markdown(plan(many, State(tmp_path / "s.json"), Observed(), "default", None))
+    text = report.markdown(plan(many, State(), Observed(), "default", None))
     assert len(text) < 65_000
     assert text.endswith(
         "> The plan was cut at 65,000 characters to fit a comment; run `mlform plan` for all of it."

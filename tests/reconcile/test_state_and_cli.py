@@ -77,10 +77,10 @@ def test_a_lock_of_a_dead_process_is_detected_and_removed(tmp_path: Path) -> Non
             }
         )
     )
-    stale: list[str] = []
-    with locked(tmp_path, "default", "apply", timeout=0, on_stale=lambda h: stale.append(h["ID"])):
+    notices: list[str] = []
+    with locked(tmp_path, "default", "apply", timeout=0, notice=notices.append):
         assert read_lock(tmp_path, "default")["pid"] == os.getpid()  # type: ignore[index]
-    assert stale == ["old"]
+    assert notices == [f"Removed a stale lock old of ci@runner (process {process.pid} is gone)."]
 
 
 def test_force_unlock(tmp_path: Path) -> None:

@@ -40,3 +40,9 @@ LOCK = click.option(
 FORMAT = click.option(
     "--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+SERVE = click.option(
+    "--no-serve",
+    "no_serve",
+    is_flag=True,
+    help="Leave local servers to the checkout that runs them (a CI runner serves nothing).",
+)

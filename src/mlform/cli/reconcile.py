@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from mlform.cli.options import ENV, LOCK, PROJECT
+from mlform.cli.options import ENV, LOCK, PROJECT, SERVE
 from mlform.errors import UserError
 
 
@@ -81,6 +81,7 @@ def _run_apply(
     auto_approve: bool,
     lock_timeout: float,
     destroy: bool = False,
+    serve: bool = True,
 ) -> int:
     from mlform import api
     from mlform.reconcile import report
@@ -106,6 +107,7 @@ def _run_apply(
         lock_timeout=lock_timeout,
         progress=_progress,
         confirm=show_or_ask,
+        serve=serve,
         **extra,
     )
     plan, outcome = done.plan, done.outcome
@@ -145,15 +147,17 @@ def _run_apply(
 @ENV
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @LOCK
+@SERVE
 def apply_(
     plan_file: Path | None,
     path: Path,
     environment: str | None,
     auto_approve: bool,
     lock_timeout: float,
+    no_serve: bool,
 ) -> int:
     """Make the world match the specs (or exactly a saved plan)."""
-    return _run_apply(path, environment, plan_file, auto_approve, lock_timeout)
+    return _run_apply(path, environment, plan_file, auto_approve, lock_timeout, serve=not no_serve)
 
 
 @click.command(name="destroy")
@@ -161,9 +165,14 @@ def apply_(
 @ENV
 @click.option("--auto-approve", is_flag=True)
 @LOCK
-def destroy(path: Path, environment: str | None, auto_approve: bool, lock_timeout: float) -> int:
+@SERVE
+def destroy(
+    path: Path, environment: str | None, auto_approve: bool, lock_timeout: float, no_serve: bool
+) -> int:
     """Tear an environment down: stop servers, remove rendered deployments, forget its state."""
-    return _run_apply(path, environment, None, auto_approve, lock_timeout, destroy=True)
+    return _run_apply(
+        path, environment, None, auto_approve, lock_timeout, destroy=True, serve=not no_serve
+    )
 
 
 @click.command(name="show")
@@ -209,11 +218,11 @@ def status(path: Path, environment: str | None, as_json: bool) -> int:
 @ENV
 def force_unlock(lock_id: str, path: Path, environment: str | None) -> int:
     """Remove a stuck lock (only when no operation holds it)."""
-    from mlform.reconcile.state import DEFAULT_ENV
-    from mlform.reconcile.state import force_unlock as run
+    from mlform.reconcile.state import DEFAULT_ENV, backend_at
     from mlform.workspace import find_root
 
-    holder = run(find_root(path), environment or DEFAULT_ENV, lock_id)
+    env = environment or DEFAULT_ENV
+    holder = backend_at(find_root(path), env).force_unlock(env, lock_id)
     click.echo(
         f"Removed the lock {lock_id} of {holder.get('Who')} ({holder.get('Operation')}, since {holder.get('Created')})."
     )
@@ -227,13 +236,61 @@ COMMANDS = [plan_, apply_, destroy, show, status, force_unlock]
 @PROJECT
 @ENV
 @LOCK
-def reconcile(path: Path, environment: str | None, lock_timeout: float) -> int:
+@click.option(
+    "--checkout",
+    "branch",
+    help="First lock the work tree, fetch origin and check out this branch's tip "
+    "(what the post-receive hook runs).",
+)
+@click.option(
+    "--log",
+    "log_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also append the report to this file (a symlink is refused).",
+)
+def reconcile(
+    path: Path,
+    environment: str | None,
+    lock_timeout: float,
+    branch: str | None,
+    log_file: Path | None,
+) -> int:
     """Apply the checked-out revision if it changed anything (what a push runs)."""
+    from mlform.clock import stamp
     from mlform.reconcile.gitops import reconcile as run
 
-    result = run(path, environment, lock_timeout, _progress)
+    log = _open_log(log_file) if log_file else None
+
+    def report(message: str) -> None:
+        click.echo(message)
+        if log is not None:
+            log.write(f"{stamp()} {message}\n")
+            log.flush()
+
+    try:
+        result = run(path, environment, lock_timeout, report, branch)
+    except UserError as error:
+        report(f"Error: {error.message}")
+        raise
+    finally:
+        if log is not None:
+            log.close()
     click.echo(click.style(result.message, fg="green" if result.code == 0 else "red", bold=True))
+    if log_file:
+        with _open_log(log_file) as again:
+            again.write(f"{stamp()} {result.message}\n")
     return result.code
+
+
+def _open_log(path: Path) -> Any:
+    """Append-only, never through a symlink, readable by its owner only."""
+    import os
+
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as error:
+        raise UserError(f"cannot append to {path}: {error.strerror}") from None
+    return os.fdopen(fd, "a", encoding="utf-8")
 
 
 @click.group()
@@ -264,13 +321,23 @@ def hooks() -> None:
     help="The project's folder inside the repository.",
 )
 @ENV
+@click.option(
+    "--background",
+    is_flag=True,
+    help="Return to the pusher at once; the report goes only to the log.",
+)
 def hooks_install(
-    bare: Path, worktree: Path, branch: str, project: str, environment: str | None
+    bare: Path,
+    worktree: Path,
+    branch: str,
+    project: str,
+    environment: str | None,
+    background: bool,
 ) -> int:
     """Install a post-receive hook: each push to BRANCH is checked out and reconciled."""
     from mlform.reconcile.gitops import install_hook
 
-    hook = install_hook(bare, worktree, branch, environment, project)
+    hook = install_hook(bare, worktree, branch, environment, project, background)
     click.echo(f"Installed {hook}: pushes to {branch} are reconciled in {worktree}.")
     return 0
 

@@ -4,11 +4,15 @@ outputs out, experiments; and the one reader of ``dvc.lock``."""
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mlform.engines import process
+from mlform.engines.git import Git
 
 
 @dataclass(frozen=True)
@@ -47,11 +51,20 @@ class Lock:
         return self.stages.get(name) or LockedStage()
 
 
+STASH = Path(".mlform") / "dvc.lock"
+
+
+def lock_file(root: Path) -> Path:
+    """Where the project's ``dvc.lock`` is now: beside dvc.yaml, or stashed (see ``Dvc``)."""
+    here = root / "dvc.lock"
+    return here if here.exists() or not (root / STASH).exists() else root / STASH
+
+
 def read_lock(root: Path) -> Lock:
     """The project's ``dvc.lock``; an absent or unreadable file reads as no stage run yet."""
     from mlform.loader import parse
 
-    path = root / "dvc.lock"
+    path = lock_file(root)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
@@ -80,10 +93,28 @@ def _files(items: Any) -> tuple[LockedFile, ...]:
 
 
 class Dvc:
-    """dvc in the project at ``root``."""
+    """dvc in the project at ``root``.
+
+    Where the branch does not track ``dvc.lock`` (a project made by `mlform init`), it is
+    this checkout's record, not the team's: between dvc commands it is kept in
+    ``.mlform/dvc.lock``, so the work tree stays clean (DVC refuses a git-ignored lock file).
+    Each registered version's tag is a commit that holds the lock it was made with.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
+
+    @contextmanager
+    def _lock_in_place(self) -> Iterator[None]:
+        here, stash = self.root / "dvc.lock", self.root / STASH
+        if not here.exists() and stash.exists():
+            os.replace(stash, here)
+        try:
+            yield
+        finally:
+            if here.exists() and not Git(self.root).tracked("dvc.lock"):
+                stash.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(here, stash)
 
     def run(
         self,
@@ -92,11 +123,17 @@ class Dvc:
         capture: bool = True,
         env: dict[str, str] | None = None,
     ) -> process.Done:
-        return process.run("dvc", args, cwd=self.root, env=env, check=check, capture=capture)
+        with self._lock_in_place():
+            return process.run("dvc", args, cwd=self.root, env=env, check=check, capture=capture)
 
-    def repro(self, stage: str, env: dict[str, str] | None = None) -> Failure | None:
-        """`dvc repro STAGE`: None on success, else the stage that failed and why."""
-        done = process.run("dvc", ["repro", stage], cwd=self.root, env=env, check=False)
+    def repro(
+        self, stage: str, env: dict[str, str] | None = None, pull: bool = False
+    ) -> Failure | None:
+        """`dvc repro STAGE` (``pull``: fetch missing outputs and run-cache entries from the
+        remote first): None on success, else the stage that failed and why."""
+        args = ["repro", *(["--pull"] if pull else []), stage]
+        with self._lock_in_place():
+            done = process.run("dvc", args, cwd=self.root, env=env, check=False)
         if done.ok:
             return None
         output = done.stdout + done.stderr
@@ -123,6 +160,15 @@ class Dvc:
 
     def init(self, subdir: bool) -> None:
         self.run("init", *(["--subdir"] if subdir else []))
+
+    def use_remote(self, name: str, url: str) -> None:
+        """Make ``url`` this checkout's default remote (``.dvc/config.local``, untracked:
+        credentials stay in DVC's own config or the environment)."""
+        self.run("remote", "add", "--local", "--default", "--force", name, url)
+
+    def push(self, stage: str) -> None:
+        """The stage's and its upstream's outputs, and the run-cache, to the remote."""
+        self.run("push", "--quiet", "--run-cache", "--with-deps", stage)
 
     def json(self, *args: str) -> Any:
         """A dvc command that prints JSON (`exp show --json`, `metrics diff --json`)."""

@@ -37,8 +37,14 @@ class Git:
     def __init__(self, cwd: Path) -> None:
         self.cwd = cwd
 
-    def run(self, *args: str, check: bool = True, env: dict[str, str] | None = None) -> str:
-        return process.run("git", args, cwd=self.cwd, env=env, check=check).stdout
+    def run(
+        self,
+        *args: str,
+        check: bool = True,
+        env: dict[str, str] | None = None,
+        stdin: str | None = None,
+    ) -> str:
+        return process.run("git", args, cwd=self.cwd, env=env, check=check, stdin=stdin).stdout
 
     def ok(self, *args: str, env: dict[str, str] | None = None) -> bool:
         return process.run("git", args, cwd=self.cwd, env=env, check=False).ok
@@ -81,6 +87,10 @@ class Git:
     def ignored(self, path: str) -> bool:
         """Whether .gitignore keeps ``path`` out of git."""
         return self.ok("check-ignore", "-q", "--", path)
+
+    def tracked(self, path: str) -> bool:
+        """Whether ``path`` is in the index (committed or staged)."""
+        return bool(self.run("ls-files", "--", path).strip())
 
     def config(self, key: str) -> str:
         done = process.run("git", ["config", key], cwd=self.cwd, check=False)
@@ -140,9 +150,93 @@ class Git:
             scratch.unlink(missing_ok=True)
         return commit
 
+    def snapshot(self, files: dict[str, Path], message: str) -> str:
+        """A commit on top of HEAD: HEAD's tree with ``files`` (repository path → the file
+        to take its bytes from) added or replaced, ignored or not. Neither the branch, the
+        index nor the work tree changes."""
+        head = self.require_head("a version is a tag on a commit")
+        scratch = scratch_index(self.cwd / ".mlform")
+        index = {"GIT_INDEX_FILE": str(scratch)}
+        try:
+            self.run("read-tree", head, env=index)
+            for name, source in sorted(files.items()):
+                blob = self.run("hash-object", "-w", "--", str(source)).strip()
+                self.run("update-index", "--add", "--cacheinfo", f"100644,{blob},{name}", env=index)
+            tree = self.run("write-tree", env=index).strip()
+        finally:
+            scratch.unlink(missing_ok=True)
+        if tree == self.run("rev-parse", f"{head}^{{tree}}").strip():
+            return head  # HEAD holds these files already
+        return self.run("commit-tree", tree, "-p", head, "-m", message, env=self.identity()).strip()
+
+    def push_tag(self, remote: str, tag: str) -> bool:
+        """Publish ``tag``; False when the remote already has a tag of that name."""
+        done = process.run(
+            "git",
+            ["push", "--porcelain", "--quiet", remote, f"refs/tags/{tag}"],
+            cwd=self.cwd,
+            check=False,
+        )
+        if done.ok:
+            return True
+        if any(line.startswith("!") for line in done.stdout.splitlines()):
+            return False
+        raise process.CommandFailed(done.command, done.code, done.output)
+
     def init(self, branch: str = "main") -> None:
         """A new repository whose first branch is ``branch`` (not init.defaultBranch)."""
         self.run("init", "-q", "-b", branch)
+
+    # --- refs on a remote: compare-and-swap by push ---------------------------------------
+    def has_remote(self, name: str) -> bool:
+        return self.ok("remote", "get-url", name)
+
+    def remote_ref(self, remote: str, ref: str) -> str | None:
+        """What ``ref`` points at on ``remote`` (one round trip), or None."""
+        out = self.run("ls-remote", "--", remote, ref)
+        for line in out.splitlines():
+            sha, _, name = line.partition("\t")
+            if name == ref:
+                return sha
+        return None
+
+    def fetch_ref(self, remote: str, ref: str) -> None:
+        """``ref`` from ``remote`` into the same local ref (forced: the remote is the truth)."""
+        self.run("fetch", "--quiet", "--no-tags", remote, f"+{ref}:{ref}")
+
+    def show(self, commit: str, path: str) -> str:
+        return self.run("cat-file", "blob", f"{commit}:{path}")
+
+    def has_object(self, sha: str) -> bool:
+        return self.ok("cat-file", "-e", sha)
+
+    def write_commit(self, files: dict[str, str], parent: str | None, message: str) -> str:
+        """A commit of ``files`` alone (not of the work tree), on top of ``parent``."""
+        entries = []
+        for name, text in sorted(files.items()):
+            blob = self.run("hash-object", "-w", "--stdin", stdin=text).strip()
+            entries.append(f"100644 blob {blob}\t{name}\n")
+        tree = self.run("mktree", stdin="".join(entries)).strip()
+        parents = ["-p", parent] if parent else []
+        return self.run("commit-tree", tree, *parents, "-m", message, env=self.identity()).strip()
+
+    def push_if(self, remote: str, ref: str, new: str | None, expected: str | None) -> bool:
+        """Set (or with ``new`` None, delete) ``ref`` on ``remote`` only if it still points
+        at ``expected`` (None: only if it does not exist). False when the remote moved; a
+        UserError when the push fails for another reason."""
+        lease = f"--force-with-lease={ref}:{expected or ''}"
+        spec = f"{new}:{ref}" if new else f":{ref}"
+        done = process.run(
+            "git",
+            ["push", "--porcelain", "--quiet", lease, remote, spec],
+            cwd=self.cwd,
+            check=False,
+        )
+        if done.ok:
+            return True
+        if any(line.startswith("!") for line in done.stdout.splitlines()):
+            return False  # rejected: stale info, or the ref exists
+        raise process.CommandFailed(done.command, done.code, done.output)
 
     @staticmethod
     def clone(source: Path, destination: Path) -> None:

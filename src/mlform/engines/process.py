@@ -106,9 +106,11 @@ def run(
     check: bool = True,
     capture: bool = True,
     hint: str = "",
+    stdin: str | None = None,
 ) -> Done:
     """Run ``program args`` and wait. ``check``: a non-zero exit raises CommandFailed.
-    ``capture=False`` lets the command print straight to the terminal."""
+    ``capture=False`` lets the command print straight to the terminal; ``stdin`` is written
+    to the program's standard input."""
     path = find(program)
     if path is None:
         raise ProgramMissing(program)
@@ -120,6 +122,8 @@ def run(
             capture_output=capture,
             text=True,
             check=False,
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
         )
     except FileNotFoundError:  # removed between find() and exec()
         raise ProgramMissing(program) from None

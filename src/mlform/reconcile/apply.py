@@ -11,6 +11,7 @@ was in, and the next apply converges.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -30,6 +31,9 @@ def apply(ctx: Context, plan: Plan) -> Outcome:
     outcome = Outcome()
     changes = [c for c in plan.changes if c.is_change]
     for change in reversed([c for c in changes if "delete" in c.actions]):
+        if _elsewhere(ctx, change):
+            outcome.skipped[change.address] = "left to the checkout that serves it (--no-serve)"
+            continue
         step(ctx, outcome, change, partial(_destroy, ctx, change))
     pending = [c for c in changes if "create" in c.actions or c.actions == ["update"]]
     pipeline = [c for c in pending if c.type in PIPELINE and not c.metadata_only]
@@ -41,14 +45,11 @@ def apply(ctx: Context, plan: Plan) -> Outcome:
     for change in pending:
         if change.type == "file" or (change.type in PIPELINE and not change.metadata_only):
             continue
-        if change.metadata_only:
-            step(ctx, outcome, change, partial(ctx.record, ctx.resources[change.address]))
-        elif change.type == "deployment":
-            step(ctx, outcome, change, partial(deploy, ctx, change))
-        elif change.type == "monitor":
-            step(ctx, outcome, change, partial(_monitor, ctx, change))
-        else:  # retrain: recorded; `mlform retrain check` acts on it
-            step(ctx, outcome, change, partial(ctx.record, ctx.resources[change.address], {}))
+        if change.type == "deployment" and _elsewhere(ctx, change):
+            outcome.skipped[change.address] = "left to the checkout that serves it (--no-serve)"
+            ctx.progress(f"{change.address}: left to the checkout that serves it")
+            continue
+        step(ctx, outcome, change, _work(ctx, change))
     rules = [c for c in changes if c.type == "file" and c.name.endswith(".rules.yml")]
     if rules and not any(c.type == "monitor" for c in pending) and _prometheus(ctx):
         try:  # rules re-rendered (a new mlform) while the Monitors stayed the same
@@ -56,6 +57,24 @@ def apply(ctx: Context, plan: Plan) -> Outcome:
         except UserError as error:
             fail(ctx, outcome, rules[0], error.message)
     return outcome
+
+
+def _work(ctx: Context, change: Change) -> Callable[[], None]:
+    """What applying a resource after the pipeline does."""
+    resource = ctx.resources[change.address]
+    if change.metadata_only:
+        return partial(ctx.record, resource)
+    if change.type == "deployment":
+        return partial(deploy, ctx, change)
+    if change.type == "monitor":
+        return partial(_monitor, ctx, change)
+    return partial(ctx.record, resource, {})  # retrain: `mlform retrain check` acts on it
+
+
+def _elsewhere(ctx: Context, change: Change) -> bool:
+    """A local server this checkout does not run (apply --no-serve)."""
+    resource = ctx.resources.get(change.address)
+    return not ctx.sharing.serve and resource is not None and resource.spec.get("target") == "local"
 
 
 # --- monitors ------------------------------------------------------------------------------

@@ -45,6 +45,16 @@ class Outcome:
         return not self.failed
 
 
+@dataclass(frozen=True)
+class Sharing:
+    """What an apply shares with the team: registry tags pushed to a git remote, pipeline
+    outputs and DVC's run-cache through the DVC remote; and whether local servers run here."""
+
+    git_remote: str | None = None
+    dvc_remote: tuple[str, str] | None = None  # (name, url)
+    serve: bool = True
+
+
 @dataclass
 class Context:
     graph: ProjectGraph
@@ -54,6 +64,7 @@ class Context:
     revision: str | None
     progress: Progress
     crash: Crash = field(default_factory=Crash)
+    sharing: Sharing = field(default_factory=Sharing)
 
     @property
     def root(self) -> Path:

@@ -8,7 +8,7 @@ from typing import Any
 
 from mlform.fsutil import write_all
 from mlform.reconcile.context import Context
-from mlform.reconcile.observe import file_sha
+from mlform.reconcile.observe import checkout_id, file_sha
 from mlform.reconcile.plan import Change
 from mlform.spec import Deployment
 
@@ -38,7 +38,14 @@ def deploy(ctx: Context, change: Change) -> None:
         ctx.crash.point()
         models = [{"version": m.version, "weight": m.weight} for m in config.models]
         ctx.record(
-            resource, {"target": "local", "url": running.url, "pid": running.pid, "models": models}
+            resource,
+            {
+                "target": "local",
+                "url": running.url,
+                "pid": running.pid,
+                "models": models,
+                "checkout": checkout_id(ctx.root),  # which checkout runs it
+            },
         )
         ctx.progress(
             f"{change.address}: serving {', '.join(f'{m.version} ({m.weight}%)' for m in config.models)} at {running.url}"

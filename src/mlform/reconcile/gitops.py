@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlform.engines import process
 from mlform.engines.git import Git
 from mlform.engines.process import CommandFailed
 from mlform.errors import SpecInvalid, UserError
 from mlform.reconcile.run import apply_plan, desired_state, revision, specs_digest
-from mlform.reconcile.state import DEFAULT_ENV, State, locked, now
+from mlform.reconcile.state import DEFAULT_ENV, State, backend_at, hold, now
 from mlform.validation import load
 from mlform.workspace import find_root
 
@@ -31,39 +34,112 @@ def changed_specs(root: Path, since: str | None, head: str | None) -> list[str] 
 
 
 def reconcile(
+    start: Path,
+    environment: str | None,
+    lock_timeout: float,
+    progress: Callable[[str], None],
+    checkout: str | None = None,
+) -> Reconciled:
+    """Apply the revision checked out (or with ``checkout``, the tip of that branch of
+    ``origin``, checked out under the lock) unless it failed before with the same specs."""
+    if checkout is None:
+        return _reconcile(start, environment, lock_timeout, progress)
+    worktree = Git(start).toplevel()
+    if worktree is None:
+        raise UserError(f"--checkout: {start} is not inside a git work tree")
+    with _worktree_lock(worktree, lock_timeout):
+        # Under the lock, so two pushes never check out over each other's apply; the tip,
+        # not the pushed revision, so the last push wins whatever order the hooks run in.
+        git = Git(worktree)
+        git.run(
+            "fetch", "--quiet", "--tags", "--force", "origin", "+refs/heads/*:refs/remotes/origin/*"
+        )
+        tip = git.run("rev-parse", "--verify", f"refs/remotes/origin/{checkout}^{{commit}}").strip()
+        git.run("checkout", "--quiet", "--force", tip)
+        if not (start / "mlform.yaml").is_file() and not any(
+            (p / "mlform.yaml").is_file() for p in start.resolve().parents
+        ):
+            return Reconciled(1, f"revision {_short(tip)} has no mlform.yaml in {start}")
+        result = _reconcile(start, environment, lock_timeout, progress)
+        # The registry lives in the repository people push to: send it the versions.
+        pushed = process.run(
+            "git", ["push", "--quiet", "origin", "--tags"], cwd=worktree, check=False
+        )
+        if not pushed.ok:
+            progress(
+                f"warning: could not push the registry's tags to origin: {pushed.output.strip()}"
+            )
+        return result
+
+
+@contextmanager
+def _worktree_lock(worktree: Path, timeout: float) -> Iterator[None]:
+    """One reconcile at a time in this work tree (released when the process ends)."""
+    import fcntl
+    import time
+
+    path = worktree / ".git" / "mlform-reconcile.lock"
+    fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW, 0o600)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise UserError(
+                        f"another reconcile holds {worktree} for longer than the lock timeout"
+                    ) from None
+                time.sleep(0.2)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _reconcile(
     start: Path, environment: str | None, lock_timeout: float, progress: Callable[[str], None]
 ) -> Reconciled:
     root = find_root(start)
     env = environment or DEFAULT_ENV
-    head = revision(root)
-    state = State.load(root, env)
-    changed = changed_specs(root, state.applied_revision, head)
-    if changed is not None:
-        progress(
-            f"{len(changed)} file(s) changed since {state.applied_revision[:8] if state.applied_revision else '-'}: {', '.join(changed[:8])}{' …' if len(changed) > 8 else ''}"
+    backend = backend_at(root, env)
+    with hold(backend, env, "reconcile", lock_timeout, progress) as held:
+        head = revision(root)
+        state = State.read(backend, env)
+        changed = changed_specs(root, state.applied_revision, head)
+        if changed is not None:
+            since = state.applied_revision[:8] if state.applied_revision else "-"
+            more = " …" if len(changed) > 8 else ""
+            progress(
+                f"{len(changed)} file(s) changed since {since}: {', '.join(changed[:8])}{more}"
+            )
+        try:
+            wanted = desired_state(load(start, environment), environment)
+        except SpecInvalid as invalid:
+            for diagnostic in invalid.diagnostics:
+                progress(diagnostic.format())
+            state.held = held
+            state.attempted_revision = head
+            state.last_failure = {
+                "revision": head,
+                "specs": "invalid",
+                "at": now(),
+                "errors": ["the specs have errors (run `mlform validate`)"],
+            }
+            state.save()
+            return Reconciled(1, f"revision {_short(head)} has invalid specs; nothing was changed")
+        digest = specs_digest(wanted)
+        failure = state.last_failure
+        if failure and failure.get("revision") == head and failure.get("specs") == digest:
+            return Reconciled(
+                1,
+                f"revision {_short(head)} failed before with these specs "
+                f"({'; '.join(failure.get('errors', []))}); not retrying. Push a fix, or run "
+                "`mlform apply` to retry by hand.",
+            )
+        plan, outcome = apply_plan(
+            wanted, None, lock_timeout, progress, _show(progress), "reconcile", held
         )
-    try:
-        wanted = desired_state(load(start, environment), environment)
-    except SpecInvalid as invalid:
-        for diagnostic in invalid.diagnostics:
-            progress(diagnostic.format())
-        _record_failure(
-            root,
-            env,
-            head,
-            "invalid",
-            ["the specs have errors (run `mlform validate`)"],
-            lock_timeout,
-        )
-        return Reconciled(1, f"revision {_short(head)} has invalid specs; nothing was changed")
-    digest = specs_digest(wanted)
-    failure = state.last_failure
-    if failure and failure.get("revision") == head and failure.get("specs") == digest:
-        return Reconciled(
-            1,
-            f"revision {_short(head)} failed before with these specs ({'; '.join(failure.get('errors', []))}); not retrying. Push a fix, or run `mlform apply` to retry by hand.",
-        )
-    plan, outcome = apply_plan(wanted, None, lock_timeout, progress, _show(progress), "reconcile")
     if not plan.has_changes:
         return Reconciled(0, f"revision {_short(head)}: nothing to do")
     if outcome.ok:
@@ -95,45 +171,36 @@ def _short(head: str | None) -> str:
     return head[:8] if head else "(no commit)"
 
 
-def _record_failure(
-    root: Path, env: str, head: str | None, digest: str, errors: list[str], lock_timeout: float
-) -> None:
-    with locked(root, env, "reconcile", lock_timeout):
-        state = State.load(root, env)
-        state.attempted_revision = head
-        state.last_failure = {"revision": head, "specs": digest, "at": now(), "errors": errors}
-        state.save()
-
-
 # --- hooks -------------------------------------------------------------------------------
 HOOK = """#!/bin/sh
-# Installed by `mlform hooks install`: reconcile every push to {branch}.
-# The pushed revision is checked out in {worktree} and `mlform reconcile` applies it;
-# its output is shown to the pusher and appended to {log}.
+# Installed by `mlform hooks install`: reconcile every push to {branch_shown}.
+# `mlform reconcile --checkout` locks {worktree_shown}, checks out the branch's tip there and
+# applies it; its report is appended to {log_shown} (outside the work tree){shown}.
 while read old new ref; do
-  [ "$ref" = "refs/heads/{branch}" ] || continue
+  [ "$ref" = {ref} ] || continue
   [ "$new" = "0000000000000000000000000000000000000000" ] && continue
   (
     unset GIT_DIR GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES
     cd {worktree} || exit 1
-    git fetch -q origin "+refs/heads/*:refs/remotes/origin/*" &&
-    git checkout -q -f "$new" &&
-    cd {project} &&
-    {mlform} reconcile{env} --lock-timeout 10m
-    status=$?
-    git push -q origin --tags 2>/dev/null || true
-    exit $status
-  ) 2>&1 | tee -a {log}
+    {command}
+  )
 done
 exit 0
 """
 
 
 def install_hook(
-    bare: Path, worktree: Path, branch: str, environment: str | None, project: str
+    bare: Path,
+    worktree: Path,
+    branch: str,
+    environment: str | None,
+    project: str,
+    background: bool = False,
 ) -> Path:
     if not (bare / "HEAD").is_file() or not (bare / "objects").is_dir():
         raise UserError(f"{bare} is not a bare git repository")
+    if not Git(bare).ok("check-ref-format", "--branch", branch):
+        raise UserError(f"'{branch}' is not a valid branch name")
     if not (worktree / ".git").exists():
         worktree.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -141,16 +208,39 @@ def install_hook(
         except CommandFailed as failed:
             raise UserError(f"cannot clone {bare} into {worktree}: {failed.last_line}") from None
     mlform = Path(sys.executable).parent / "mlform"
+    log = bare.resolve() / "mlform-reconcile.log"
+    words = [
+        str(mlform if mlform.exists() else "mlform"),
+        "reconcile",
+        "--project",
+        project or ".",
+        "--checkout",
+        branch,
+        *(["--env", environment] if environment else []),
+        "--lock-timeout",
+        "10m",
+        "--log",
+        str(log),
+    ]
+    command = " ".join(shlex.quote(w) for w in words)
+    if background:
+        command = f"setsid {command} >/dev/null 2>&1 </dev/null &\n    echo {shlex.quote(f'mlform: reconciling {branch} in the background; see {log}')}"
     hook = bare / "hooks" / "post-receive"
     hook.write_text(
         HOOK.format(
-            branch=branch,
+            branch_shown=_comment(branch),
+            worktree_shown=_comment(str(worktree.resolve())),
+            log_shown=_comment(str(log)),
+            shown=" and returns at once" if background else ", and shown to the pusher",
+            ref=shlex.quote(f"refs/heads/{branch}"),
             worktree=shlex.quote(str(worktree.resolve())),
-            project=shlex.quote(project or "."),
-            mlform=shlex.quote(str(mlform if mlform.exists() else "mlform")),
-            env=f" --env {shlex.quote(environment)}" if environment else "",
-            log=shlex.quote(str(worktree.resolve() / ".mlform-reconcile.log")),
+            command=command,
         )
     )
     hook.chmod(0o755)
     return hook
+
+
+def _comment(text: str) -> str:
+    """Text for a shell comment: one line."""
+    return text.replace("\n", " ").replace("\r", " ")

@@ -1,16 +1,27 @@
 """What is actually there, compared with what the state recorded: rendered files on disk,
-the pipeline's inputs and outputs (by size and mtime, as DVC's own cache does), registered
-versions, and the running servers. No DVC process is started: a plan with nothing to do
-must be fast."""
+the pipeline's inputs and outputs by content (md5, as DVC hashes them), and the running
+servers. No DVC process is started: a plan with nothing to do must be fast.
+
+A file whose size and mtime are those of its last hash is not hashed again (a per-checkout
+cache in ``.mlform/cache/content.json``, as DVC's own state database does); a new mtime only
+means "hash it", never "changed", so a fresh clone or a ``touch`` plans nothing. An output
+that is absent is not drift: it is restored from the DVC remote when a stage needs it.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import uuid
 from pathlib import Path
 from typing import Any
 
+from mlform.layout import LOCAL
 from mlform.reconcile.plan import Observed
 from mlform.reconcile.state import State
+
+CACHE = Path(LOCAL) / "cache" / "content.json"
 
 
 def file_sha(path: Path) -> str | None:
@@ -20,20 +31,74 @@ def file_sha(path: Path) -> str | None:
         return None
 
 
-def stat(path: Path) -> list[int] | None:
+class Contents:
+    """md5 of the project's files, each computed once per size and mtime."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.path = root / CACHE
+        try:
+            self.known: dict[str, list[Any]] = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            self.known = {}
+        self.changed = False
+
+    def md5(self, relative: str) -> str | None:
+        path = self.root / relative
+        try:
+            info = path.stat()
+        except OSError:
+            return None
+        key = [info.st_size, info.st_mtime_ns, info.st_ino]
+        cached = self.known.get(relative)
+        if cached is not None and cached[:3] == key:
+            return str(cached[3])
+        digest = hashlib.md5(usedforsecurity=False)
+        try:
+            with path.open("rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+        except OSError:
+            return None
+        self.known[relative] = [*key, digest.hexdigest()]
+        self.changed = True
+        return digest.hexdigest()
+
+    def record(self, inputs: list[str], outputs: list[str]) -> dict[str, dict[str, Any]]:
+        """What the state keeps of a pipeline resource's files: content, and role."""
+        out: dict[str, dict[str, Any]] = {}
+        for role, paths in (("input", inputs), ("output", outputs)):
+            for relative in paths:
+                out[relative] = {"role": role, "md5": self.md5(relative)}
+        return out
+
+    def save(self) -> None:
+        if not self.changed:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temp = self.path.with_name(f".content.{os.getpid()}.json")
+        temp.write_text(json.dumps(self.known))
+        os.replace(temp, self.path)
+        self.changed = False
+
+
+def checkout_id(root: Path) -> str:
+    """This checkout's identity: which of the team's checkouts runs a local server. Local
+    servers are observed, started and stopped only from the checkout that serves them."""
+    path = root / LOCAL / "checkout-id"
     try:
-        info = path.stat()
+        return path.read_text().strip()
     except OSError:
-        return None
-    return [info.st_size, info.st_mtime_ns]
-
-
-def files_stats(root: Path, paths: list[str]) -> dict[str, list[int] | None]:
-    return {p: stat(root / p) for p in paths}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        identity = str(uuid.uuid4())
+        path.write_text(identity + "\n")
+        return identity
 
 
 def observe(root: Path, state: State) -> Observed:
     observed = Observed()
+    contents = Contents(root)
+    here = checkout_id(root)
     for address, item in state.resources.items():
         if item.get("status") == "failed":
             continue
@@ -47,18 +112,37 @@ def observe(root: Path, state: State) -> Observed:
                 if sha is None
                 else ("the file was edited" if sha != recorded else None)
             )
-        elif "stats" in outputs:
-            problem = _changed(root, outputs["stats"])
+        elif "files" in outputs and item["type"] != "deployment":
+            problem = _changed(contents, outputs["files"])
+        elif "stats" in outputs:  # recorded by mlform 0.1: size and mtime
+            problem = _stat_changed(root, outputs["stats"])
         if item["type"] == "deployment":
-            problem = problem or _deployment(root, item)
+            problem = problem or _deployment(root, item, here)
         if problem:
             observed.drift[address] = problem
+    contents.save()
     return observed
 
 
-def _changed(root: Path, recorded: dict[str, Any]) -> str | None:
+def _changed(contents: Contents, recorded: dict[str, Any]) -> str | None:
     for path, was in recorded.items():
-        now = stat(root / path)
+        now = contents.md5(path)
+        if now is None:
+            if was.get("role") == "input" and was.get("md5") is not None:
+                return f"{path} was deleted"
+            continue  # an output not here: restored from the remote when needed
+        if now != was.get("md5"):
+            return f"{path} changed"
+    return None
+
+
+def _stat_changed(root: Path, recorded: dict[str, Any]) -> str | None:
+    for path, was in recorded.items():
+        try:
+            info = (root / path).stat()
+            now: list[int] | None = [info.st_size, info.st_mtime_ns]
+        except OSError:
+            now = None
         if now is None and was is not None:
             return f"{path} was deleted"
         if now != was:
@@ -66,9 +150,11 @@ def _changed(root: Path, recorded: dict[str, Any]) -> str | None:
     return None
 
 
-def _deployment(root: Path, item: dict[str, Any]) -> str | None:
+def _deployment(root: Path, item: dict[str, Any], here: str) -> str | None:
     outputs = item.get("outputs") or {}
     if outputs.get("target") == "local":
+        if outputs.get("checkout", here) != here:
+            return None  # served from another checkout: not observable from this one
         from mlform.layout import server_dir
         from mlform.serving import daemon
 
@@ -83,6 +169,7 @@ def _deployment(root: Path, item: dict[str, Any]) -> str | None:
             return f"the server serves {', '.join(f'{v} ({w}%)' for v, w in served)}, not {', '.join(f'{v} ({w}%)' for v, w in expected)}"
         return None
     for path, sha in (outputs.get("files") or {}).items():
-        if file_sha(root / path) != sha:
-            return f"{path} was edited or deleted"
+        now = file_sha(root / path)
+        if now is not None and now != sha:  # absent: published, and rendered again if needed
+            return f"{path} was edited"
     return None

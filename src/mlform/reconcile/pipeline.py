@@ -6,31 +6,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlform.engines.dvc import Dvc
+from mlform.engines.dvc import Dvc, Failure
 from mlform.errors import UserError
 from mlform.layout import Layout
 from mlform.project import ProjectGraph
 from mlform.reconcile.context import Context, Outcome, blocked, done, fail
-from mlform.reconcile.observe import files_stats
+from mlform.reconcile.observe import Contents
 from mlform.reconcile.plan import Change
 from mlform.reconcile.resources import Resource
 from mlform.spec import Dataset, Model, Training
 
 
-def _stage_paths(graph: ProjectGraph, resource: Resource) -> list[str]:
-    """Inputs and outputs whose size and mtime say whether the resource changed outside."""
+def _stage_files(graph: ProjectGraph, resource: Resource) -> tuple[list[str], list[str]]:
+    """(inputs, outputs) whose content says whether the resource changed outside mlform."""
     layout = Layout(graph.artifacts)
     if resource.type == "dataset":
         data = layout.dataset(resource.name)
         source = graph.get(Dataset, resource.name).spec.source.path
-        return [source, *(str(p) for p in (data.checks, data.train, data.test, data.profile))]
+        return [source], [str(p) for p in (data.checks, data.train, data.test, data.profile)]
     if resource.type == "training":
         trained = layout.training(resource.name)
-        return [str(trained.pipeline), str(trained.predictions), str(trained.metrics)]
+        return [], [str(trained.pipeline), str(trained.predictions), str(trained.metrics)]
     if resource.type == "model":
         model = layout.model(resource.name)
-        return [str(model.onnx), str(model.review)]
-    return []
+        return [], [str(model.onnx), str(model.review)]
+    return [], []
 
 
 def _targets(graph: ProjectGraph, changes: list[Change]) -> list[tuple[str, list[str]]]:
@@ -79,6 +79,10 @@ def run_pipeline(ctx: Context, outcome: Outcome, changes: list[Change]) -> None:
     """`dvc repro` of exactly the stages the changes need, then each resource recorded
     (and each reviewed model registered); a failure is attributed to the stage's owner."""
     by_address = {c.address: c for c in changes}
+    dvc = Dvc(ctx.root)
+    remote = ctx.sharing.dvc_remote
+    if remote is not None:
+        dvc.use_remote(*remote)
     for stage, addresses in _targets(ctx.graph, changes):
         held = [a for a in addresses if blocked(ctx, outcome, by_address[a])]
         if held:
@@ -88,7 +92,9 @@ def run_pipeline(ctx: Context, outcome: Outcome, changes: list[Change]) -> None:
         if stage:
             ctx.progress(f"dvc repro {stage}…")
             ctx.crash.point()
-            failure = Dvc(ctx.root).repro(stage)
+            failure = dvc.repro(stage, pull=remote is not None)
+            if failure is None and remote is not None:
+                failure = _push(dvc, stage, remote[0])
             ctx.crash.point()
             if failure is not None:
                 failed_stage, message = failure.stage, failure.message
@@ -105,6 +111,17 @@ def run_pipeline(ctx: Context, outcome: Outcome, changes: list[Change]) -> None:
                         outcome.skipped[address] = f"not applied: {owner} failed"
                 continue
         _record_pipeline(ctx, outcome, by_address, addresses)
+
+
+def _push(dvc: Dvc, stage: str, remote: str) -> Failure | None:
+    """Outputs and run-cache to the remote, so every other runner restores them."""
+    try:
+        dvc.push(stage)
+    except UserError as error:
+        return Failure(
+            stage, f"could not push the outputs to the DVC remote '{remote}': {error.message}"
+        )
+    return None
 
 
 def _split_at(addresses: list[str], owner: str) -> tuple[list[str], list[str]]:
@@ -124,11 +141,10 @@ def _split_at(addresses: list[str], owner: str) -> tuple[list[str], list[str]]:
 def _record_pipeline(
     ctx: Context, outcome: Outcome, by_address: dict[str, Change], addresses: list[str]
 ) -> None:
+    contents = Contents(ctx.root)
     for address in addresses:
         resource = ctx.resources[address]
-        outputs: dict[str, Any] = {
-            "stats": files_stats(ctx.root, _stage_paths(ctx.graph, resource))
-        }
+        outputs: dict[str, Any] = {"files": contents.record(*_stage_files(ctx.graph, resource))}
         if resource.type == "model":
             try:
                 outputs.update(_register(ctx, resource))
@@ -136,6 +152,7 @@ def _record_pipeline(
                 fail(ctx, outcome, by_address[address], error.message)
                 continue
         ctx.record(resource, outputs)
+        contents.save()
         if address in outcome.applied:
             continue  # a dataset brought up to date by its profile, then by its model's stages
         outcome.applied.append(address)
@@ -158,7 +175,7 @@ def _owns(address: str, stage: str) -> bool:
 def _register(ctx: Context, resource: Resource) -> dict[str, Any]:
     from mlform.models import register
 
-    registered = register(ctx.graph, resource.name, from_apply=True)
+    registered = register(ctx.graph, resource.name, from_apply=True, push_to=ctx.sharing.git_remote)
     ctx.crash.point()
     return {
         "version": registered.version.version,

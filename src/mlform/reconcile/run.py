@@ -12,10 +12,13 @@ from mlform.engines.git import Git
 from mlform.errors import UserError
 from mlform.project import ProjectGraph
 from mlform.reconcile import apply as applying
+from mlform.reconcile.backends import Backend, Held, settings
+from mlform.reconcile.context import Sharing
 from mlform.reconcile.observe import observe
 from mlform.reconcile.plan import Plan, plan
 from mlform.reconcile.resources import Resource, desired
-from mlform.reconcile.state import DEFAULT_ENV, State, locked, now
+from mlform.reconcile.state import DEFAULT_ENV, State, backend_of, hold, now
+from mlform.registry import Registry
 from mlform.targets import RenderedFile
 
 
@@ -60,7 +63,7 @@ def make_plan(wanted: Desired, state: State) -> Plan:
 def plan_for(graph: ProjectGraph, environment: str | None) -> tuple[Plan, Desired]:
     """What apply would do, without a lock (a plan changes nothing)."""
     wanted = desired_state(graph, environment)
-    state = State.load(graph.root, wanted.environment)
+    state = State.read(backend_of(graph, wanted.environment), wanted.environment)
     return make_plan(wanted, state), wanted
 
 
@@ -71,64 +74,102 @@ def apply_plan(
     progress: Callable[[str], None],
     confirm: Callable[[Plan], bool] | None = None,
     operation: str = "apply",
+    held: Held | None = None,
+    serve: bool = True,
 ) -> tuple[Plan, applying.Outcome]:
-    """Lock, plan (or check the saved plan is current), confirm, apply, record revisions."""
-    root = wanted.graph.root
-    with locked(
-        root,
-        wanted.environment,
-        operation,
-        lock_timeout,
-        on_stale=lambda holder: progress(
-            f"Removed a stale lock {holder.get('ID')} of {holder.get('Who')} (process {holder.get('pid')} is gone)."
-        ),
-    ):
-        crash = applying.Crash()
-        crash.point()
-        state = State.load(root, wanted.environment)
-        state.checkpoint = crash.point
-        if saved is not None:
-            if not state.exists and saved.serial == 0:
-                state.lineage = saved.lineage  # a new state: its lineage was made by the plan
-            if (saved.serial, saved.lineage) != (state.serial, state.lineage):
-                raise UserError(
-                    f"Saved plan is stale: the state moved on since it was made (serial {saved.serial} → {state.serial})",
-                    hint="Run `mlform plan` again.",
-                )
-            if saved.environment != wanted.environment:
-                raise UserError(
-                    f"the saved plan is for environment '{saved.environment}', not '{wanted.environment}'"
-                )
-            if saved.specs != specs_digest(wanted):
-                raise UserError(
-                    "Saved plan is stale: the specs changed since it was made",
-                    hint="Run `mlform plan` again.",
-                )
-            current = saved
-        else:
-            current = make_plan(wanted, state)
-        if current.errors:
-            raise UserError("the plan cannot be applied:\n  " + "\n  ".join(current.errors))
-        if confirm is not None and current.has_changes and not confirm(current):
-            raise UserError("Apply cancelled.")
-        crash.point()
-        context = applying.Context(
-            wanted.graph, wanted.resources, wanted.files, state, current.revision, progress, crash
-        )
-        outcome = applying.apply(context, current)
-        state.attempted_revision = current.revision
-        if outcome.ok:
-            state.applied_revision = current.revision
-            state.last_failure = None
-        else:
-            state.last_failure = {
-                "revision": current.revision,
-                "specs": specs_digest(wanted),
-                "at": now(),
-                "errors": [f"{a}: {m}" for a, m in outcome.failed.items()],
-            }
-        state.save()
-        return current, outcome
+    """Lock (unless the caller holds the lock: ``held``), plan (or check the saved plan is
+    current), confirm, apply, record revisions. ``serve``: whether local servers are
+    started, swapped and stopped from this checkout."""
+    backend = backend_of(wanted.graph, wanted.environment)
+    if held is not None:
+        return _apply_held(wanted, saved, backend, held, progress, confirm, serve)
+    with hold(backend, wanted.environment, operation, lock_timeout, progress) as mine:
+        return _apply_held(wanted, saved, backend, mine, progress, confirm, serve)
+
+
+def sharing(graph: ProjectGraph, environment: str, serve: bool = True) -> Sharing:
+    """What an apply shares: with a shared state backend, the registry's tags go to its git
+    remote (when the repository has it) and, unless Project.spec.remote.sync says
+    otherwise, the pipeline's outputs and run-cache go through the DVC remote."""
+    spec = graph.project.spec
+    config = settings(spec.state, dict(spec.environments), environment)
+    shared = config.backend != "local"
+    git_remote = config.git.remote
+    pushes_tags = shared and Git(graph.root).has_remote(git_remote)
+    remote = spec.remote
+    sync = remote is not None and (remote.sync == "always" or (remote.sync == "auto" and shared))
+    return Sharing(
+        git_remote if pushes_tags else None,
+        (remote.name, remote.url) if remote is not None and sync else None,
+        serve,
+    )
+
+
+def _apply_held(
+    wanted: Desired,
+    saved: Plan | None,
+    backend: Backend,
+    held: Held,
+    progress: Callable[[str], None],
+    confirm: Callable[[Plan], bool] | None,
+    serve: bool = True,
+) -> tuple[Plan, applying.Outcome]:
+    crash = applying.Crash()
+    crash.point()
+    shared = sharing(wanted.graph, wanted.environment, serve)
+    if shared.git_remote is not None:
+        Registry(wanted.graph.root).fetch(shared.git_remote)
+    state = State.read(backend, wanted.environment)
+    state.held, state.checkpoint = held, crash.point
+    if saved is not None:
+        if not state.exists and saved.serial == 0:
+            state.lineage = saved.lineage  # a new state: its lineage was made by the plan
+        if (saved.serial, saved.lineage) != (state.serial, state.lineage):
+            raise UserError(
+                f"Saved plan is stale: the state moved on since it was made (serial {saved.serial} → {state.serial})",
+                hint="Run `mlform plan` again.",
+            )
+        if saved.environment != wanted.environment:
+            raise UserError(
+                f"the saved plan is for environment '{saved.environment}', not '{wanted.environment}'"
+            )
+        if saved.specs != specs_digest(wanted):
+            raise UserError(
+                "Saved plan is stale: the specs changed since it was made",
+                hint="Run `mlform plan` again.",
+            )
+        current = saved
+    else:
+        current = make_plan(wanted, state)
+    if current.errors:
+        raise UserError("the plan cannot be applied:\n  " + "\n  ".join(current.errors))
+    if confirm is not None and current.has_changes and not confirm(current):
+        raise UserError("Apply cancelled.")
+    crash.point()
+    context = applying.Context(
+        wanted.graph,
+        wanted.resources,
+        wanted.files,
+        state,
+        current.revision,
+        progress,
+        crash,
+        shared,
+    )
+    outcome = applying.apply(context, current)
+    state.attempted_revision = current.revision
+    if outcome.ok:
+        state.applied_revision = current.revision
+        state.last_failure = None
+    else:
+        state.last_failure = {
+            "revision": current.revision,
+            "specs": specs_digest(wanted),
+            "at": now(),
+            "errors": [f"{a}: {m}" for a, m in outcome.failed.items()],
+        }
+    state.save()
+    return current, outcome
 
 
 def specs_digest(wanted: Desired) -> str:
@@ -156,8 +197,10 @@ def promote_canary(
     root = graph.root
     env = environment or DEFAULT_ENV
     address = f"deployment.{name}"
-    with locked(root, env, "promote", lock_timeout):
-        state = State.load(root, env)
+    backend = backend_of(graph, env)
+    with hold(backend, env, "promote", lock_timeout) as held:
+        state = State.read(backend, env)
+        state.held = held
         item = state.resources.get(address)
         outputs = (item or {}).get("outputs") or {}
         if item is None or outputs.get("target") != "local":

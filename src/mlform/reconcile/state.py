@@ -1,6 +1,6 @@
-"""State per environment, and its lock.
+"""State per environment, and its lock, in the environment's backend (``backends/``).
 
-``.mlform/state/<environment>.json``::
+The document::
 
     {"version": 1, "serial": 12, "lineage": "…uuid…", "mlform_version": "0.1.0",
      "applied_revision": "<git sha>", "attempted_revision": "<git sha>",
@@ -10,30 +10,27 @@
          "depends_on": ["dataset.credit", …], "prevent_destroy": false,
          "status": "applied" | "failed", "error": "…", "outputs": {…}, "applied_at": "…"}}}
 
-Written atomically (temp file, fsync, rename) with the previous state kept as
-``<environment>.json.backup``. A file that does not parse is reported, never overwritten.
-The lock, ``<environment>.lock``, is created exclusively and carries Terraform's lock info.
+Every save is a compare-and-swap on what was read, so a writer that lost its lock cannot
+overwrite another's state. A document that does not parse is reported, never overwritten.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlform.clock import stamp
-from mlform.engines.process import alive
 from mlform.errors import UserError
-from mlform.fsutil import write_atomic
-from mlform.layout import state_dir
+from mlform.reconcile.backends import Backend, Held, configured, lock_info, open_backend
+from mlform.reconcile.backends.local import LocalBackend
 from mlform.version import __version__
+
+if TYPE_CHECKING:
+    from mlform.project import ProjectGraph
 
 STATE_VERSION = 1
 DEFAULT_ENV = "default"
@@ -43,9 +40,23 @@ def now() -> str:
     return stamp()
 
 
+def backend_of(graph: ProjectGraph, environment: str) -> Backend:
+    """The backend the Project names for ``environment``."""
+    from mlform.reconcile.backends import settings
+
+    spec = graph.project.spec
+    return open_backend(graph.root, settings(spec.state, dict(spec.environments), environment))
+
+
+def backend_at(root: Path, environment: str) -> Backend:
+    """The backend of the project at ``root``, read without validating every spec."""
+    return open_backend(root, configured(root, environment))
+
+
 @dataclass
 class State:
-    path: Path
+    backend: Backend | None = None  # None: a state held in memory only (tests, plans)
+    environment: str = DEFAULT_ENV
     serial: int = 0
     lineage: str = field(default_factory=lambda: str(uuid.uuid4()))
     applied_revision: str | None = None
@@ -53,23 +64,28 @@ class State:
     last_failure: dict[str, Any] | None = None
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)
     exists: bool = False
+    token: str | None = None  # what a compare-and-swap save must find (None: no state yet)
+    held: Held | None = field(default=None, repr=False)  # the lock it is written under
     checkpoint: Callable[[], None] | None = field(default=None, repr=False)  # crash tests
 
     @classmethod
     def load(cls, root: Path, environment: str) -> State:
-        path = state_dir(root) / f"{environment}.json"
-        if not path.exists():
-            return cls(path)
+        """This checkout's local state (the ``local`` backend)."""
+        return cls.read(LocalBackend(root), environment)
+
+    @classmethod
+    def read(cls, backend: Backend, environment: str) -> State:
+        stored = backend.read(environment)
+        if stored is None:
+            return cls(backend, environment)
+        data = stored.data
+        where = backend.where(environment)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if (
-                not isinstance(data, dict)
-                or data.get("version") != STATE_VERSION
-                or not isinstance(data.get("resources"), dict)
-            ):
-                raise ValueError("not an mlform state file of version 1")
+            if data.get("version") != STATE_VERSION or not isinstance(data.get("resources"), dict):
+                raise ValueError("not an mlform state of version 1")
             return cls(
-                path,
+                backend,
+                environment,
                 int(data["serial"]),
                 str(data["lineage"]),
                 data.get("applied_revision"),
@@ -77,12 +93,21 @@ class State:
                 data.get("last_failure"),
                 data["resources"],
                 True,
+                stored.token,
             )
-        except (OSError, ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError) as error:
+            hint = (
+                f"Inspect it, or restore the previous state from {Path(where).name}.backup."
+                if isinstance(backend, LocalBackend)
+                else "Inspect it with `mlform state pull`; replace it with `mlform state push`."
+            )
             raise UserError(
-                f"the state file {path} is corrupt ({error}); it was not changed",
-                hint=f"Inspect it, or restore the previous state from {path.name}.backup.",
+                f"the state file {where} is corrupt ({error}); it was not changed", hint=hint
             ) from None
+
+    @property
+    def where(self) -> str:
+        return self.backend.where(self.environment) if self.backend else "(in memory)"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -97,101 +122,47 @@ class State:
         }
 
     def save(self) -> None:
-        """serial + 1, then an atomic write that keeps the previous file as the backup."""
+        """serial + 1, then a compare-and-swap write of the whole document."""
+        if self.held is not None:
+            self.held.check()
         self.serial += 1
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.path.exists():
-            backup = self.path.with_name(self.path.name + ".backup")
-            write_atomic(backup, self.path.read_bytes())
         if self.checkpoint is not None:
             self.checkpoint()
-        write_atomic(self.path, (json.dumps(self.to_json(), indent=2) + "\n").encode())
+        if self.backend is None:
+            raise RuntimeError("this state has no backend to save to")  # pragma: no cover
+        self.token = self.backend.write(self.environment, self.to_json(), self.token)
         self.exists = True
 
 
-@dataclass(frozen=True)
-class Lock:
-    info: dict[str, Any]
-    path: Path
-
-
-def lock_path(root: Path, environment: str) -> Path:
-    return state_dir(root) / f"{environment}.lock"
-
-
-def read_lock(root: Path, environment: str) -> dict[str, Any] | None:
-    try:
-        data: dict[str, Any] = json.loads(lock_path(root, environment).read_text())
-        return data
-    except (OSError, ValueError):
-        return None
-
-
 @contextmanager
+def hold(
+    backend: Backend,
+    environment: str,
+    operation: str,
+    timeout: float,
+    notice: Callable[[str], None] | None = None,
+) -> Iterator[Held]:
+    """Hold the environment's lock; wait up to ``timeout`` seconds for another holder."""
+    info = lock_info(operation, backend.where(environment))
+    with backend.lock(environment, info, timeout, notice or (lambda _: None)) as held:
+        yield held
+
+
+# --- this checkout's local state (the local backend), by project folder ----------------------
 def locked(
     root: Path,
     environment: str,
     operation: str,
     timeout: float,
-    on_stale: Callable[[dict[str, Any]], None] | None = None,
-) -> Iterator[Lock]:
-    """Hold the environment's lock; wait up to ``timeout`` seconds for another holder."""
-    path = lock_path(root, environment)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    info = {
-        "ID": str(uuid.uuid4()),
-        "Operation": operation,
-        "Who": f"{os.environ.get('USER', 'unknown')}@{socket.gethostname()}",
-        "Version": __version__,
-        "Created": now(),
-        "Path": str(path),
-        "pid": os.getpid(),
-        "host": socket.gethostname(),
-    }
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            holder = read_lock(root, environment)
-            if (
-                holder is not None
-                and holder.get("host") == socket.gethostname()
-                and not alive(int(holder.get("pid", -1)))
-            ):
-                # The process that held it is gone (a killed CI job): the lock is stale.
-                path.unlink(missing_ok=True)
-                if on_stale is not None:
-                    on_stale(holder)
-                continue
-            if time.monotonic() >= deadline:
-                who = (
-                    "unknown"
-                    if holder is None
-                    else f"{holder.get('Who')} ({holder.get('Operation')}, since {holder.get('Created')}, ID {holder.get('ID')})"
-                )
-                raise UserError(
-                    f"the '{environment}' environment is locked by {who}",
-                    hint="Wait for it, raise --lock-timeout, or if it is stuck: mlform force-unlock ID",
-                ) from None
-            time.sleep(0.2)
-            continue
-        with os.fdopen(fd, "w") as handle:
-            json.dump(info, handle, indent=2)
-        break
-    try:
-        yield Lock(info, path)
-    finally:
-        current = read_lock(root, environment)
-        if current is not None and current.get("ID") == info["ID"]:
-            path.unlink(missing_ok=True)
+    notice: Callable[[str], None] | None = None,
+) -> Any:
+    """The local backend's lock (``notice`` hears of a dead holder's lock taken over)."""
+    return hold(LocalBackend(root), environment, operation, timeout, notice)
+
+
+def read_lock(root: Path, environment: str) -> dict[str, Any] | None:
+    return LocalBackend(root).read_lock(environment)
 
 
 def force_unlock(root: Path, environment: str, lock_id: str) -> dict[str, Any]:
-    holder = read_lock(root, environment)
-    if holder is None:
-        raise UserError(f"the '{environment}' environment is not locked")
-    if holder.get("ID") != lock_id:
-        raise UserError(f"the lock of '{environment}' has ID {holder.get('ID')}, not {lock_id}")
-    lock_path(root, environment).unlink(missing_ok=True)
-    return holder
+    return LocalBackend(root).force_unlock(environment, lock_id)

@@ -11,7 +11,7 @@ from typing import Any
 from mlform.project import ProjectGraph
 from mlform.reconcile.plan import Change, Plan
 from mlform.reconcile.run import plan_for
-from mlform.reconcile.state import State
+from mlform.reconcile.state import State, backend_of
 
 HEALTH_ORDER = ["Healthy", "Progressing", "Unknown", "Missing", "Degraded"]
 
@@ -44,7 +44,7 @@ class Status:
 
 def status(graph: ProjectGraph, environment: str | None) -> Status:
     current, wanted = plan_for(graph, environment)
-    state = State.load(graph.root, wanted.environment)
+    state = State.read(backend_of(graph, wanted.environment), wanted.environment)
     rows = tuple(_row(change, current, state) for change in current.changes)
     worst = max((r.health for r in rows), key=HEALTH_ORDER.index, default="Healthy")
     return Status(

@@ -83,7 +83,7 @@ def run(
     reason: str = "requested by hand",
     lock_timeout: float = 0.0,
 ) -> RunResult:
-    from mlform.reconcile.state import DEFAULT_ENV, locked
+    from mlform.reconcile.state import DEFAULT_ENV, backend_of, hold
 
     policy = choose(graph, model_name, policy_name)
     root = graph.root
@@ -91,7 +91,7 @@ def run(
     name = policy.metadata.name
     record: dict[str, Any] = {"started": stamp(), "reason": reason}
     try:
-        with locked(root, DEFAULT_ENV, "retrain", lock_timeout):
+        with hold(backend_of(graph, DEFAULT_ENV), DEFAULT_ENV, "retrain", lock_timeout, progress):
             result = _retrain(graph, policy, progress, reason)
         if result.outcome == "accepted" and policy.spec.promotion.mode == "auto":
             result.version = promotion.apply_committed(graph, policy, progress, lock_timeout)
@@ -161,9 +161,9 @@ def _retrain(
             f"{result.comparison.summary}\n"
             f"Appended {result.appended} labelled production row(s) to {dataset.spec.source.path}.\n"
         )
-        # dvc.lock goes with the data where the project commits it (a project made by
-        # `mlform init` ignores it: the registered version's tag holds it)
-        lock = [] if Git(root).ignored("dvc.lock") else [root / "dvc.lock"]
+        # dvc.lock goes with the data where the branch tracks it; otherwise the registered
+        # version's tag holds it (see reconcile/pipeline.py)
+        lock = [root / "dvc.lock"] if Git(root).tracked("dvc.lock") else []
         changed = [tracked or source, *lock]
         _settle(root, policy, result, changed, message, backup, progress)
         ledger.remember(root, policy.metadata.name, keys)

@@ -55,10 +55,10 @@ def policies(graph: ProjectGraph, model: str | None = None) -> list[RetrainPolic
 
 def champion(graph: ProjectGraph, model: str) -> str | None:
     """The version the reconciler last deployed (its state), else the newest registered."""
-    from mlform.reconcile.state import DEFAULT_ENV, State
+    from mlform.reconcile.state import DEFAULT_ENV, State, backend_of
     from mlform.registry import Registry
 
-    state = State.load(graph.root, DEFAULT_ENV)
+    state = State.read(backend_of(graph, DEFAULT_ENV), DEFAULT_ENV)
     recorded = (state.resources.get(f"model.{model}") or {}).get("outputs") or {}
     if recorded.get("version"):
         return str(recorded["version"])

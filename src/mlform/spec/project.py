@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from mlform.spec.base import Document, Name, RelPath, StrictModel
+from mlform.spec.base import Document, Duration, Name, RelPath, StrictModel
 
 DeploymentTarget = Literal["local", "kserve", "triton", "mlserver"]
 
@@ -16,6 +16,46 @@ class Remote(StrictModel):
 
     name: Name = "storage"
     url: Annotated[str, Field(min_length=1, description="s3://…, gs://…, azure://…, a path…")]
+    sync: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="Whether apply pulls what stages need from the remote and pushes their "
+        "outputs and DVC's run-cache: auto does with a shared state backend (git, postgres).",
+    )
+
+
+EnvVarName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
+GitRemoteName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=128)]
+SqlName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$", max_length=63)]
+
+
+class GitState(StrictModel):
+    remote: GitRemoteName = Field(
+        default="origin", description="The git remote whose refs hold the state and the lock."
+    )
+    lease: Duration = Field(
+        default="2m",
+        description="How long a lock lives unless its holder renews it (every third of it): "
+        "a killed runner's lock is free after this long, on every machine.",
+    )
+
+
+class PostgresState(StrictModel):
+    dsn_env: EnvVarName = Field(
+        default="MLFORM_STATE_DSN",
+        description="The environment variable holding the connection string (never the "
+        "string itself: specs and state hold no secrets).",
+    )
+    table: SqlName = Field(default="mlform_state", description="The table of states.")
+
+
+class StateBackend(StrictModel):
+    """Where the reconciler's state and lock live: ``local`` (a file of this checkout),
+    ``git`` (refs of the team's repository, written by compare-and-swap push) or
+    ``postgres`` (a table, locked by a session advisory lock)."""
+
+    backend: Literal["local", "git", "postgres"] = "local"
+    git: GitState = GitState()
+    postgres: PostgresState = PostgresState()
 
 
 class Environment(StrictModel):
@@ -24,6 +64,9 @@ class Environment(StrictModel):
     )
     prevent_destroy: bool = Field(
         default=False, description="Refuse plans that would destroy resources in this environment."
+    )
+    state: StateBackend | None = Field(
+        default=None, description="This environment's state backend (default: the Project's)."
     )
     description: str = ""
 
@@ -48,6 +91,9 @@ class ProjectSpec(StrictModel):
         default="deploy", description="Where kserve/triton/mlserver deployments are rendered."
     )
     remote: Remote | None = None
+    state: StateBackend = Field(
+        default=StateBackend(), description="Where plans and applies keep their state."
+    )
     environments: dict[Name, Environment] = {}
     defaults: Defaults = Defaults()
     monitoring: Monitoring = Monitoring()

@@ -168,6 +168,19 @@ def build_stages(graph: ProjectGraph) -> tuple[dict[str, Any], dict[str, Any]]:
     return stages, artifacts
 
 
+def uncached_outputs(graph: ProjectGraph) -> list[str]:
+    """The pipeline's outputs DVC keeps out of its cache (metrics, reports, model cards):
+    what a registered version's commit holds beside dvc.lock."""
+    stages, _ = build_stages(graph)
+    found = []
+    for stage in stages.values():
+        for key in ("outs", "metrics", "plots"):
+            for entry in stage.get(key, []):
+                if isinstance(entry, dict):
+                    found += [p for p, o in entry.items() if o.get("cache") is False]
+    return sorted(set(found))
+
+
 def _cmd(step: str, name: str) -> str:
     return shell_join(["mlform", "stage", step, name])
 
