@@ -160,8 +160,9 @@ def _more() -> list[click.Command]:
     from mlform.cli.monitor import monitor, retrain
     from mlform.cli.reconcile import COMMANDS
     from mlform.cli.serve import serve, server
+    from mlform.cli.state import state
 
-    return [models, experiments, metrics, serve, server, monitor, retrain, *COMMANDS]
+    return [models, experiments, metrics, serve, server, monitor, retrain, state, *COMMANDS]
 
 
 ALL: list[click.Command] = [compile_, schema, init, stage, *_more()]

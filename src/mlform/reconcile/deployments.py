@@ -8,7 +8,7 @@ from typing import Any
 
 from mlform.fsutil import write_all
 from mlform.reconcile.context import Context
-from mlform.reconcile.observe import checkout_id, file_sha
+from mlform.reconcile.observe import checkout_id, file_sha, remember_written
 from mlform.reconcile.plan import Change
 from mlform.spec import Deployment
 
@@ -61,13 +61,10 @@ def deploy(ctx: Context, change: Change) -> None:
     _remove(
         ctx.root, [p for p in before if p not in {f.path for f in rendered}]
     )  # an older version's files
+    files = {f.path: file_sha(ctx.root / f.path) for f in rendered}
+    remember_written(ctx.root, {p: s for p, s in files.items() if s is not None})
     ctx.record(
-        resource,
-        {
-            "target": ctx.graph.target(deployment),
-            "version": version,
-            "files": {f.path: file_sha(ctx.root / f.path) for f in rendered},
-        },
+        resource, {"target": ctx.graph.target(deployment), "version": version, "files": files}
     )
 
 

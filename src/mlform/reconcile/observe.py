@@ -4,8 +4,10 @@ servers. No DVC process is started: a plan with nothing to do must be fast.
 
 A file whose size and mtime are those of its last hash is not hashed again (a per-checkout
 cache in ``.mlform/cache/content.json``, as DVC's own state database does); a new mtime only
-means "hash it", never "changed", so a fresh clone or a ``touch`` plans nothing. An output
-that is absent is not drift: it is restored from the DVC remote when a stage needs it.
+means "hash it", never "changed", so a fresh clone or a ``touch`` plans nothing. Only a
+pipeline's inputs (the data) can drift: its outputs are derived, this checkout's may be
+absent or older than another runner's apply, and DVC restores them from the remote and its
+run-cache when a stage needs them.
 """
 
 from __future__ import annotations
@@ -82,6 +84,29 @@ class Contents:
         self.changed = False
 
 
+WRITTEN = Path(LOCAL) / "cache" / "written.json"
+
+
+def remember_written(root: Path, files: dict[str, str]) -> None:
+    """The sha256 of rendered files this checkout wrote: a copy left behind by another
+    runner's newer apply is stale, not edited by hand."""
+    path = root / WRITTEN
+    known = written(root)
+    known.update(files)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".written.{os.getpid()}.json")
+    temp.write_text(json.dumps(known, sort_keys=True))
+    os.replace(temp, path)
+
+
+def written(root: Path) -> dict[str, str]:
+    try:
+        data = json.loads((root / WRITTEN).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def checkout_id(root: Path) -> str:
     """This checkout's identity: which of the team's checkouts runs a local server. Local
     servers are observed, started and stopped only from the checkout that serves them."""
@@ -126,11 +151,11 @@ def observe(root: Path, state: State) -> Observed:
 
 def _changed(contents: Contents, recorded: dict[str, Any]) -> str | None:
     for path, was in recorded.items():
+        if was.get("role") != "input":
+            continue  # outputs are derived: restored from the remote when a stage needs them
         now = contents.md5(path)
-        if now is None:
-            if was.get("role") == "input" and was.get("md5") is not None:
-                return f"{path} was deleted"
-            continue  # an output not here: restored from the remote when needed
+        if now is None and was.get("md5") is not None:
+            return f"{path} was deleted"
         if now != was.get("md5"):
             return f"{path} changed"
     return None
@@ -168,8 +193,11 @@ def _deployment(root: Path, item: dict[str, Any], here: str) -> str | None:
         if served != expected:
             return f"the server serves {', '.join(f'{v} ({w}%)' for v, w in served)}, not {', '.join(f'{v} ({w}%)' for v, w in expected)}"
         return None
+    ours = written(root)
     for path, sha in (outputs.get("files") or {}).items():
         now = file_sha(root / path)
-        if now is not None and now != sha:  # absent: published, and rendered again if needed
+        # absent: rendered again when needed; what this checkout wrote before another
+        # runner's apply: stale, not edited
+        if now is not None and now != sha and now != ours.get(path):
             return f"{path} was edited"
     return None
