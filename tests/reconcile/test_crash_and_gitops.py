@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipeline_helpers import edit, git
+from tests.pipeline_helpers import edit, env, git
 from tests.reconcile.helpers import diabetes_project, mlform, predict, state, stop_servers
 
 pytestmark = pytest.mark.slow
@@ -165,5 +165,61 @@ def test_every_push_is_reconciled(tmp_path: Path) -> None:
             "diabetes-progression@v0.1.0",
             "diabetes-progression@v0.2.0",
         ]  # the registry is pushed
+    finally:
+        stop_servers(worktree)
+
+
+def test_two_pushes_a_second_apart_end_at_the_second(tmp_path: Path) -> None:
+    """The hook locks the work tree before it checks out, so each report is true and the
+    server ends at the last push's revision, whatever order the hooks run in."""
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    dev, port = diabetes_project(tmp_path / "dev")
+    git("remote", "add", "origin", str(origin), cwd=dev)
+    worktree = tmp_path / "serving"
+    try:
+        push(dev)
+        mlform(
+            "hooks",
+            "install",
+            "--bare-repo",
+            str(origin),
+            "--worktree",
+            str(worktree),
+            cwd=tmp_path,
+        )
+        hook = (origin / "hooks" / "post-receive").read_text()
+        assert '[ "$ref" = refs/heads/main ]' in hook and str(worktree) in hook
+        assert ".mlform-reconcile.log" not in hook  # the log is outside the work tree
+        git("commit", "-q", "--allow-empty", "-m", "trigger", cwd=dev)
+        push(dev)
+        assert predict(port)["model_version"] == "v0.1.0"
+        other = tmp_path / "other"
+        subprocess.run(["git", "clone", "-q", str(origin), str(other)], check=True)
+        edit(dev / "ml/diabetes.yaml", SPACE_A, SPACE_B)
+        git("commit", "-qam", "first push", cwd=dev)
+        first = subprocess.Popen(
+            ["git", "push", "-q", "origin", "HEAD:main"],
+            cwd=dev,
+            env=env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        time.sleep(1)
+        git("pull", "-q", "--ff-only", "origin", "main", cwd=other)
+        edit(other / "ml/diabetes.yaml", SPACE_B, "alpha: [0.3, 3.0, 30.0]")
+        git("commit", "-qam", "second push", cwd=other)
+        second = push(other)
+        first_report = first.communicate(timeout=600)[0]
+        heads = [
+            git("rev-parse", "--short=8", "HEAD", cwd=repo).out.strip() for repo in (dev, other)
+        ]
+        assert f"remote: revision {heads[0]} applied" in first_report, first_report
+        assert f"remote: revision {heads[1]} applied" in second, second
+        assert git("rev-parse", "HEAD", cwd=worktree).out == git("rev-parse", "HEAD", cwd=other).out
+        assert predict(port)["model_version"] == "v0.3.0"
+        log = (origin / "mlform-reconcile.log").read_text()
+        assert f"revision {heads[0]} applied" in log and f"revision {heads[1]} applied" in log
     finally:
         stop_servers(worktree)
