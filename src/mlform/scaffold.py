@@ -137,17 +137,11 @@ def write_ci(directory: Path, system: str, environment: str | None, branch: str 
 
     The workflow is written at the git repository's root; the project may be a subfolder.
     """
-    from mlform.render import render
+    from mlform.ci import render_workflow
 
     root = Git(directory).toplevel() or directory
     project = directory.resolve().relative_to(root.resolve()).as_posix() or "."
-    text = render(
-        f"ci/{system}.yml.j2",
-        branch=branch,
-        project=project,
-        env_name=environment or "default",
-        env_flag=f" --env {environment}" if environment else "",
-    )
+    text = render_workflow(system, project, branch, environment)
     path = root / CI_FILES[system]
     write_all([(path, text.encode())])
     return path

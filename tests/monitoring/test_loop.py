@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from mlform.engines.dvc import lock_file
 from tests.monitoring.conftest import send
 from tests.pipeline_helpers import edit, git
 from tests.reconcile.helpers import mlform, state, stop_servers
@@ -149,14 +150,14 @@ def test_a_worse_challenger_is_never_deployed(project: tuple[Path, str], tmp_pat
     )
     git("commit", "-qam", "a weak training", cwd=root)
     data = (root / "data" / "credit.csv").read_bytes()
-    lock = (root / "dvc.lock").read_bytes()
+    lock = lock_file(root).read_bytes()
     tags = git("tag", cwd=root).out
     done = mlform("retrain", "run", "credit-risk", cwd=root, check=False)
     assert done.code == 2, done.out
     assert "challenger loses" in done.out
     assert "Nothing was registered or deployed; the data and dvc.lock are as they were." in done.out
     assert (root / "data" / "credit.csv").read_bytes() == data
-    assert (root / "dvc.lock").read_bytes() == lock
+    assert lock_file(root).read_bytes() == lock
     assert git("tag", cwd=root).out == tags
     assert served(root) == before
     runs = (root / ".mlform/retrain/credit-risk-retrain/runs.jsonl").read_text().splitlines()
@@ -195,7 +196,7 @@ def test_feedback_without_the_dataset_columns_is_skipped_and_reported(
     rows = generate(root, tmp_path / "f.csv", 50, 17, 0.0)
     send(root, url, rows, 50, "--no-columns")
     data = (root / "data" / "credit.csv").read_bytes()
-    lock = (root / "dvc.lock").read_bytes()
+    lock = lock_file(root).read_bytes()
     done = mlform("retrain", "run", "credit-risk", cwd=root, check=False)
     assert done.code == 2, done.out
     assert (
@@ -209,7 +210,7 @@ def test_feedback_without_the_dataset_columns_is_skipped_and_reported(
         "data/credit.csv is unchanged since the pipeline last ran." in done.out
     )
     assert (root / "data" / "credit.csv").read_bytes() == data
-    assert (root / "dvc.lock").read_bytes() == lock
+    assert lock_file(root).read_bytes() == lock
 
 
 def test_a_canary_first_then_promotion(project: tuple[Path, str], tmp_path: Path) -> None:

@@ -47,13 +47,27 @@ def _emit_plan(plan: Any, output: str) -> None:
 @click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes, 1 on error."
 )
+@click.option(
+    "--all-envs",
+    is_flag=True,
+    help="Plan the default environment and every one the Project declares (a PR's plan).",
+)
 def plan_(
-    path: Path, environment: str | None, output: str, out_file: Path | None, detailed_exitcode: bool
+    path: Path,
+    environment: str | None,
+    output: str,
+    out_file: Path | None,
+    detailed_exitcode: bool,
+    all_envs: bool,
 ) -> int:
     """What apply would do: specs vs recorded state vs what is actually there."""
     from mlform import api
     from mlform.fsutil import write_atomic
 
+    if all_envs:
+        if environment or out_file:
+            raise UserError("--all-envs plans every environment: give neither --env nor --out")
+        return _plan_every_environment(path, output, detailed_exitcode)
     plan = api.plan(path, environment)
     _emit_plan(plan, output)
     if out_file is not None:
@@ -65,6 +79,25 @@ def plan_(
     if plan.errors:
         return 1
     return 2 if detailed_exitcode and plan.has_changes else 0
+
+
+def _plan_every_environment(path: Path, output: str, detailed_exitcode: bool) -> int:
+    from mlform import api
+
+    names = [None, *api.load(path).project.spec.environments]
+    plans = [api.plan(path, name) for name in names]
+    if output == "json":
+        click.echo(json.dumps([p.to_json() for p in plans], indent=2))
+    else:
+        for index, plan in enumerate(plans):
+            if index:
+                click.echo("")
+            if output == "text":
+                click.echo(click.style(f"Environment {plan.environment}:", bold=True))
+            _emit_plan(plan, output)
+    if any(p.errors for p in plans):
+        return 1
+    return 2 if detailed_exitcode and any(p.has_changes for p in plans) else 0
 
 
 def _confirm(plan: Any) -> bool:

