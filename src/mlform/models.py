@@ -141,7 +141,7 @@ def register(
         record,
         same_commit_ok=from_apply,
         files=_reproducing(graph),
-        push_to=push_to,
+        push_to=push_to if from_apply else shared_remote(graph),
     )
     layout = Layout(graph.artifacts)
     training = layout.training(model.spec.training)
@@ -164,6 +164,24 @@ def register(
         {**record, "version": created.version, "commit": created.commit},
     )
     return Registered(created, reason, stored)
+
+
+def shared_remote(graph: ProjectGraph) -> str | None:
+    """The git remote that holds the team's registry: with a shared state backend, its git
+    remote (when this repository has it); a local backend keeps the registry local."""
+    spec = graph.project.spec.state
+    if spec.backend == "local":
+        return None
+    return spec.git.remote if Git(graph.root).has_remote(spec.git.remote) else None
+
+
+def _registry(graph: ProjectGraph) -> Registry:
+    """The registry, brought up to date with the team's remote first."""
+    registry = Registry(graph.root)
+    remote = shared_remote(graph)
+    if remote is not None:
+        registry.fetch(remote)
+    return registry
 
 
 def _reproducing(graph: ProjectGraph) -> dict[str, Path]:
@@ -217,13 +235,14 @@ def promote(graph: ProjectGraph, reference: str, stage: str) -> str:
         raise UserError(
             f"'{stage}' is not a stage of Model '{name}' (registry.stages: {', '.join(stages)}){suggestion(stage, stages)}"
         )
-    assignment = Registry(graph.root).assign(name, version, stage)
+    remote = shared_remote(graph)
+    assignment = _registry(graph).assign(name, version, stage, push_to=remote)
     return assignment.tag
 
 
 def describe(graph: ProjectGraph, reference: str) -> dict[str, Any]:
     name, version = parse_reference(reference)
-    registry = Registry(graph.root)
+    registry = _registry(graph)
     if name not in [m.metadata.name for m in graph.all(Model)] and not registry.versions(name):
         _model(graph, name)  # raises with a suggestion
     chosen = registry.find(name, version)
@@ -245,7 +264,7 @@ def describe(graph: ProjectGraph, reference: str) -> dict[str, Any]:
 
 
 def overview(graph: ProjectGraph) -> list[dict[str, Any]]:
-    registry = Registry(graph.root)
+    registry = _registry(graph)
     rows = []
     for model in graph.all(Model):
         name = model.metadata.name
@@ -259,3 +278,68 @@ def overview(graph: ProjectGraph) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def pull(graph: ProjectGraph, reference: str) -> Path:
+    """Fetch a registered version's files from the DVC remote into the local store, by the
+    content addresses its commit's dvc.lock records; the ONNX file is checked against the
+    sha256 of its registration. The stored ONNX file."""
+    from mlform.engines.dvc import Lock, RemoteStore, parse_lock
+
+    name, version = parse_reference(reference)
+    _model(graph, name)
+    root = graph.root
+    remote = graph.project.spec.remote
+    if remote is None:
+        raise UserError("the Project declares no remote (spec.remote) to pull from")
+    git = Git(root)
+    registry = _registry(graph)
+    chosen = registry.find(name, version)
+    top = git.toplevel() or root
+    prefix = root.resolve().relative_to(top.resolve()).as_posix()
+    at = "dvc.lock" if prefix == "." else f"{prefix}/dvc.lock"
+    lock: Lock = parse_lock(git.show(chosen.commit, at))
+    layout = Layout(graph.artifacts)
+    training = graph.training_of(graph.get(Model, name))
+    dataset = graph.dataset_of(training)
+    wanted = {
+        "model.onnx": (f"export-{name}", layout.model(name).onnx),
+        "pipeline.joblib": (
+            f"train-{training.metadata.name}",
+            layout.training(training.metadata.name).pipeline,
+        ),
+        "test_predictions.parquet": (
+            f"train-{training.metadata.name}",
+            layout.training(training.metadata.name).predictions,
+        ),
+        "profile.json": (
+            f"profile-{dataset.metadata.name}",
+            layout.dataset(dataset.metadata.name).profile,
+        ),
+    }
+    folder = registry.store(name, chosen.version)
+    Dvc(root).use_remote(remote.name, remote.url)
+    store = RemoteStore(root, remote.name)
+    try:
+        for file, (stage, path) in wanted.items():
+            out = lock.stage(stage).out(path.as_posix())
+            if out is None or out.md5 is None:
+                if file == "model.onnx":
+                    raise UserError(f"{at} of {chosen.tag} records no {path}")
+                continue
+            store.get(out.md5, folder / file)
+    finally:
+        store.close()
+    onnx = folder / "model.onnx"
+    if hashlib.sha256(onnx.read_bytes()).hexdigest() != chosen.record.get("sha256"):
+        onnx.unlink()
+        raise UserError(f"the remote's ONNX file is not {chosen.tag}'s (sha256 differs); removed")
+    (folder / "record.json").write_text(
+        json.dumps(
+            {**chosen.record, "version": chosen.version, "commit": chosen.commit},
+            indent=2,
+            sort_keys=True,
+        )
+        + "\n"
+    )
+    return onnx

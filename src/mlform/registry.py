@@ -259,7 +259,11 @@ class Registry:
         commits off its branches, which versions are)."""
         self.git.run("fetch", "--quiet", "--tags", "--force", remote)
 
-    def assign(self, model: str, version: str, stage: str) -> Assignment:
+    def assign(
+        self, model: str, version: str, stage: str, push_to: str | None = None
+    ) -> Assignment:
+        """Tag ``model#stage#N`` on the version's commit (published to ``push_to`` first:
+        when another promotion took the number meanwhile, nothing is kept)."""
         target = self.find(model, version)
         if self.stages(model).get(stage) == target.version:
             raise UserError(f"{target.tag} is already in stage '{stage}'")
@@ -267,6 +271,13 @@ class Registry:
         name = f"{model}#{stage}#{number}"
         body = json.dumps({"stage": stage, "version": target.version}, sort_keys=True)
         self.git.tag(name, f"mlform: assign {stage} to {target.tag}\n\n{body}\n", target.commit)
+        if push_to is not None and not self.git.push_tag(push_to, name):
+            self.git.run("tag", "-d", name)
+            self.fetch(push_to)
+            raise UserError(
+                f"{name} was created on {push_to} by another promotion meanwhile",
+                hint="Look again (`mlform models show`) and promote again if still needed.",
+            )
         return next(a for a in self.assignments(model) if a.number == number)
 
     # --- the local store of ONNX files -------------------------------------------------
@@ -301,7 +312,7 @@ def onnx_path(root: Path, version: Version) -> Path:
             return cached
     raise UserError(
         f"the ONNX file of {version.tag} is neither in {stored.parent} nor in DVC's cache; "
-        "run `dvc pull` (or `dvc fetch`) first"
+        f"run `mlform models pull {version.tag}` first"
     )
 
 

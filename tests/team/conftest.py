@@ -17,6 +17,14 @@ from tests.pipeline_helpers import BIN, Done, env, git
 
 PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
 SPEC = "ml/diabetes.yaml"
+KSERVE = """apiVersion: mlform/v1
+kind: Deployment
+metadata:
+  name: diabetes-kserve
+spec:
+  model: diabetes-progression
+  target: kserve
+"""
 
 
 def run(*args: str, cwd: Path, extra: dict[str, str] | None = None, check: bool = True) -> Done:
@@ -135,6 +143,7 @@ def make_team(base: Path, backend: str, extra: dict[str, str]) -> Team:
     spec = a / SPEC
     documents = spec.read_text().split("\n---\n")
     kept = [d for d in documents if "name: diabetes-local" not in d and "RetrainPolicy" not in d]
+    kept.append(KSERVE)
     spec.write_text("\n---\n".join(kept))
     project = a / "mlform.yaml"
     project.write_text(

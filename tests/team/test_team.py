@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from tests.pipeline_helpers import BIN, edit, git
 from tests.team.conftest import SPEC, Team, make_team
 
@@ -48,6 +49,31 @@ def test_a_fresh_runner_finds_nothing_to_do(team: Team) -> None:
     fresh = team.mlform(team.b, "apply", "--auto-approve", "--no-serve")
     assert fresh.out.strip() == "No changes. Nothing to apply."
     assert "dvc repro" not in fresh.out
+
+
+def test_cluster_manifests_are_published_with_their_model_in_the_remote(team: Team) -> None:
+    def show(path: str) -> str:
+        return git("show", f"origin/mlform/deploy/default:{path}", cwd=team.c).out
+
+    git("fetch", "-q", "origin", cwd=team.c)
+    files = git("ls-tree", "-r", "--name-only", "origin/mlform/deploy/default", cwd=team.c).out
+    assert files.split() == [
+        "deploy/diabetes-kserve/inferenceservice.yaml",
+        "deploy/triton/diabetes-progression/1/model.onnx",
+        "deploy/triton/diabetes-progression/config.pbtxt",
+    ]
+    service = yaml.safe_load(show("deploy/diabetes-kserve/inferenceservice.yaml"))
+    uri = service["spec"]["predictor"]["model"]["storageUri"]
+    assert uri == f"{team.storage}/models/diabetes-progression/v0.1.0"
+    onnx = (Path(uri) / "model.onnx").read_bytes()
+    record = json.loads(
+        team.mlform(team.c, "models", "show", "diabetes-progression@v0.1.0", "--json").out
+    )
+    assert hashlib.sha256(onnx).hexdigest() == record["record"]["sha256"]
+    pulled = team.mlform(team.c, "models", "pull", "diabetes-progression@v0.1.0")
+    assert "(sha256 checked)" in pulled.out
+    stored = team.c / ".mlform/registry/diabetes-progression/v0.1.0/model.onnx"
+    assert stored.read_bytes() == onnx
 
 
 def test_a_registered_version_is_a_commit_that_reproduces_it(team: Team, tmp_path: Path) -> None:

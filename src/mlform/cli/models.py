@@ -115,3 +115,15 @@ def promote_(reference: str, stage: str, path: Path) -> int:
     tag = promote(api.load(path), reference, stage)
     click.echo(f"Created {tag}: {reference} is now in '{stage}'.")
     return 0
+
+
+@models.command(name="pull")
+@click.argument("reference", metavar="NAME@VERSION")
+@PROJECT
+def pull_(reference: str, path: Path) -> int:
+    """Fetch a registered version's files from the DVC remote into the local store."""
+    from mlform.models import pull
+
+    stored = pull(api.load(path), reference)
+    click.echo(f"Pulled {reference} into {stored.parent} (sha256 checked).")
+    return 0

@@ -13,6 +13,7 @@ from typing import Any
 
 from mlform.engines import process
 from mlform.engines.git import Git
+from mlform.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -62,13 +63,17 @@ def lock_file(root: Path) -> Path:
 
 def read_lock(root: Path) -> Lock:
     """The project's ``dvc.lock``; an absent or unreadable file reads as no stage run yet."""
-    from mlform.loader import parse
-
-    path = lock_file(root)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = lock_file(root).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return Lock()
+    return parse_lock(text)
+
+
+def parse_lock(text: str) -> Lock:
+    """A ``dvc.lock``'s text (from the work tree, or from a commit)."""
+    from mlform.loader import parse
+
     documents, problems = parse(text, "dvc.lock")
     data = documents[0].data if documents and not problems else None
     stages = data.get("stages") if isinstance(data, dict) else None
@@ -174,3 +179,45 @@ class Dvc:
         """A dvc command that prints JSON (`exp show --json`, `metrics diff --json`)."""
         done = self.run(*args)
         return json.loads(done.stdout or "null")
+
+
+class RemoteStore:
+    """The DVC remote as a file store (DVC's own client: its config and credentials), for
+    what DVC does not move by itself: a registered version's files fetched by content
+    address, and a model put where KServe's storage initializer reads it."""
+
+    def __init__(self, root: Path, name: str | None = None) -> None:
+        from dvc.exceptions import DvcException
+        from dvc.repo import Repo
+
+        try:
+            self.repo = Repo(str(root))
+            self.remote = self.repo.cloud.get_remote(name)
+        except DvcException as error:
+            raise UserError(f"the DVC remote is not usable: {error}") from None
+        self.fs = self.remote.fs
+
+    def _path(self, relative: str) -> str:
+        return str(self.fs.join(self.remote.path, *relative.split("/")))
+
+    def get(self, md5: str, destination: Path) -> None:
+        """The object of content ``md5`` (DVC 3's layout: files/md5/ab/cdef…)."""
+        source = self._path(f"files/md5/{md5[:2]}/{md5[2:]}")
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        partial = destination.with_name(destination.name + ".partial")
+        try:
+            self.fs.get_file(source, str(partial))
+        except (OSError, FileNotFoundError) as error:
+            raise UserError(f"the DVC remote has no object {md5} ({error})") from None
+        os.replace(partial, destination)
+
+    def put(self, source: Path, relative: str) -> None:
+        target = self._path(relative)
+        self.fs.makedirs(self.fs.dirname(target), exist_ok=True)
+        self.fs.put_file(str(source), target)
+
+    def exists(self, relative: str) -> bool:
+        return bool(self.fs.exists(self._path(relative)))
+
+    def close(self) -> None:
+        self.repo.close()

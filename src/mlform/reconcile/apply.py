@@ -11,6 +11,7 @@ was in, and the next apply converges.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -22,6 +23,7 @@ from mlform.reconcile.deployments import deploy, undeploy
 from mlform.reconcile.observe import file_sha
 from mlform.reconcile.pipeline import run_pipeline
 from mlform.reconcile.plan import Change, Plan
+from mlform.reconcile.publish import publish
 from mlform.reconcile.resources import PIPELINE
 
 __all__ = ["Context", "Crash", "Outcome", "apply"]
@@ -30,6 +32,11 @@ __all__ = ["Context", "Crash", "Outcome", "apply"]
 def apply(ctx: Context, plan: Plan) -> Outcome:
     outcome = Outcome()
     changes = [c for c in plan.changes if c.is_change]
+    deployed_before = {
+        a: json.loads(json.dumps(item))
+        for a, item in ctx.state.resources.items()
+        if a.startswith("deployment.")
+    }
     for change in reversed([c for c in changes if "delete" in c.actions]):
         if _elsewhere(ctx, change):
             outcome.skipped[change.address] = "left to the checkout that serves it (--no-serve)"
@@ -50,6 +57,7 @@ def apply(ctx: Context, plan: Plan) -> Outcome:
             ctx.progress(f"{change.address}: left to the checkout that serves it")
             continue
         step(ctx, outcome, change, _work(ctx, change))
+    _publish(ctx, outcome, changes, deployed_before)
     rules = [c for c in changes if c.type == "file" and c.name.endswith(".rules.yml")]
     if rules and not any(c.type == "monitor" for c in pending) and _prometheus(ctx):
         try:  # rules re-rendered (a new mlform) while the Monitors stayed the same
@@ -57,6 +65,16 @@ def apply(ctx: Context, plan: Plan) -> Outcome:
         except UserError as error:
             fail(ctx, outcome, rules[0], error.message)
     return outcome
+
+
+def _publish(ctx: Context, outcome: Outcome, changes: list[Change], before: dict[str, Any]) -> None:
+    try:
+        publish(ctx, outcome, before)
+    except UserError as error:  # the next apply renders and publishes them again
+        for change in changes:
+            if change.type == "deployment" and change.address in outcome.applied:
+                outcome.applied.remove(change.address)
+                fail(ctx, outcome, change, f"not published: {error.message}")
 
 
 def _work(ctx: Context, change: Change) -> Callable[[], None]:

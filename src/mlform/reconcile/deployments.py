@@ -10,6 +10,7 @@ from mlform.fsutil import write_all
 from mlform.reconcile.context import Context
 from mlform.reconcile.observe import checkout_id, file_sha, remember_written
 from mlform.reconcile.plan import Change
+from mlform.registry import Version, onnx_path
 from mlform.spec import Deployment
 
 
@@ -56,6 +57,8 @@ def deploy(ctx: Context, change: Change) -> None:
 
     releases = Registry(ctx.root).releases(deployment.spec.model)
     rendered, version = render_deployment(ctx.graph, deployment, releases, current)
+    if ctx.graph.target(deployment) == "kserve" and ctx.sharing.dvc_remote is not None:
+        _upload(ctx, releases.find(version), ctx.sharing.dvc_remote[0])
     write_all((ctx.root / f.path, f.data) for f in rendered)
     before = (ctx.state.resources.get(change.address, {}).get("outputs") or {}).get("files") or {}
     _remove(
@@ -66,6 +69,21 @@ def deploy(ctx: Context, change: Change) -> None:
     ctx.record(
         resource, {"target": ctx.graph.target(deployment), "version": version, "files": files}
     )
+
+
+def _upload(ctx: Context, version: Version, remote: str) -> None:
+    """The version's ONNX file where the InferenceService's storageUri points (the DVC
+    remote's models/<model>/<version>/model.onnx), before the manifest says so."""
+    from mlform.engines.dvc import RemoteStore
+
+    relative = f"models/{version.model}/{version.version}/model.onnx"
+    store = RemoteStore(ctx.root, remote)
+    try:
+        if not store.exists(relative):
+            store.put(onnx_path(ctx.root, version), relative)
+            ctx.progress(f"deployment: uploaded {version.tag} to the remote's {relative}")
+    finally:
+        store.close()
 
 
 def undeploy(ctx: Context, recorded: dict[str, Any]) -> None:

@@ -26,12 +26,18 @@ def commit(root: Path, paths: list[Path], message: str) -> str:
     return Git(root).commit(_relative(root, paths), message)
 
 
-def propose(root: Path, policy: RetrainPolicy, paths: list[Path], message: str) -> str:
-    """Commit ``paths`` on a new branch off HEAD; the current branch is not touched."""
+def propose(
+    root: Path, policy: RetrainPolicy, paths: list[Path], message: str, remote: str | None = None
+) -> str:
+    """Commit ``paths`` on a new branch off HEAD; the current branch is not touched. With
+    ``remote`` (a shared state backend's), the branch is pushed there for review."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     branch = f"{policy.spec.promotion.branch_prefix}{policy.spec.model}-{stamp}"
     scratch = scratch_index(retrain_dir(root, policy.metadata.name))
-    Git(root).branch_commit(branch, _relative(root, paths), message, scratch)
+    git = Git(root)
+    git.branch_commit(branch, _relative(root, paths), message, scratch)
+    if remote is not None:  # for a pull request: the team sees the proposal
+        git.run("push", "--quiet", remote, f"refs/heads/{branch}:refs/heads/{branch}")
     return branch
 
 

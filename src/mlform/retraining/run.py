@@ -231,7 +231,10 @@ def _settle(
         promotion.commit(root, changed, message)
         result.outcome, result.reason = "accepted", result.comparison.summary
         return
-    result.branch = promotion.propose(root, policy, changed, message)
+    from mlform.models import shared_remote
+    from mlform.validation import load
+
+    result.branch = promotion.propose(root, policy, changed, message, shared_remote(load(root)))
     backup.restore()
     Dvc(root).checkout()
     result.outcome = "proposed"

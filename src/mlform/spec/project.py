@@ -90,6 +90,14 @@ class ProjectSpec(StrictModel):
     deploy_dir: RelPath = Field(
         default="deploy", description="Where kserve/triton/mlserver deployments are rendered."
     )
+    deploy_branch: Annotated[
+        str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*[A-Za-z0-9]$", max_length=200)
+    ] = Field(
+        default="mlform/deploy",
+        description="With a shared state backend, apply publishes each environment's cluster "
+        "manifests on the branch <deploy_branch>/<environment> of the git remote, for Argo "
+        "CD or Flux to sync.",
+    )
     remote: Remote | None = None
     state: StateBackend = Field(
         default=StateBackend(), description="Where plans and applies keep their state."
