@@ -192,12 +192,13 @@ def test_init_writes_ci_workflows(credit: Path, run_cli: Callable[..., Run]) -> 
     )
     workflow = yaml.safe_load((credit / ".github/workflows/mlform.yml").read_text())
     steps = [s.get("run") for s in workflow["jobs"]["plan"]["steps"]]
-    assert (
-        "mlform plan --env prod --format markdown > plan.md" in steps and "mlform validate" in steps
-    )
-    assert "mlform reconcile --env prod --lock-timeout 10m" in [
+    assert "mlform plan --all-envs --format markdown > plan.md" in steps  # every environment
+    assert "mlform validate" in steps
+    assert "mlform apply --env prod --auto-approve --no-serve --lock-timeout 10m" in [
         s.get("run") for s in workflow["jobs"]["apply"]["steps"]
     ]
     assert run_cli("init", str(credit), "--ci", "gitlab", cwd=credit.parent).code == 0
     gitlab = yaml.safe_load((credit / ".gitlab-ci.yml").read_text())
-    assert gitlab["mlform-apply"]["script"][0] == "mlform reconcile --lock-timeout 10m"
+    assert gitlab["mlform-apply"]["script"][0] == (
+        "mlform apply --auto-approve --no-serve --lock-timeout 10m"
+    )

@@ -91,6 +91,13 @@ class Context:
             "upstream": {
                 d: v for d in resource.depends_on if (v := _version(self.state, d)) is not None
             },
+            # the specs of what it depends on when it was applied: a dependency recorded
+            # later with other specs (an apply killed in between) makes the plan redo it
+            "upstream_specs": {
+                d: self.state.resources[d].get("spec_hash")
+                for d in resource.depends_on
+                if d in self.state.resources
+            },
             "applied_at": now(),
         }
         self.crash.point()

@@ -275,6 +275,8 @@ def plan(
         ]
         if resource.type == "deployment":  # the model it serves moved on without it
             upstream += [f"{d} is at {v}" for d, v in _moved(before, recorded) if d not in upstream]
+        if resource.type in PIPELINE:  # applied from other upstream specs (a killed apply)
+            upstream += [d for d in _respecified(before, recorded) if d not in upstream]
         problem = observed.drift.get(address)
         _classify(base, resource, before, upstream, problem, meta_fields)
         base.fields += meta_fields
@@ -344,6 +346,16 @@ def _classify(
         base.reason = "metadata only (nothing retrains or redeploys): " + ", ".join(
             f.path for f in meta_fields
         )
+
+
+def _respecified(before: dict[str, Any], recorded: dict[str, dict[str, Any]]) -> list[str]:
+    """Dependencies whose recorded specs are not those this resource was applied after: an
+    apply stopped between them, so this one's outputs came from the older specs."""
+    return [
+        dependency
+        for dependency, spec_hash in (before.get("upstream_specs") or {}).items()
+        if dependency in recorded and recorded[dependency].get("spec_hash") != spec_hash
+    ]
 
 
 def _moved(before: dict[str, Any], recorded: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
