@@ -65,11 +65,14 @@ def validate(path: PathLike = ".", env: str | None = None) -> ValidationResult:
 
 
 def compile(path: PathLike = ".", *, check: bool = False) -> CompileResult:
-    """Render the DVC pipeline, cluster deployments and Prometheus rules, and write them
-    (all or none). ``check``: write nothing; ``.changed`` lists the stale files."""
+    """Render the DVC pipeline, cluster deployments and Prometheus rules of the default
+    environment and every declared one, and write them (all or none). ``check``: write
+    nothing; ``.changed`` lists the stale files."""
     from mlform.compiler import compile_project
 
-    return compile_project(load(path), check=check)
+    graph = load(path)
+    others = tuple(load(path, env) for env in graph.project.spec.environments)
+    return compile_project(graph, check=check, environments=others)
 
 
 def plan(path: PathLike = ".", env: str | None = None) -> Plan:

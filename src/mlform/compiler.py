@@ -58,9 +58,29 @@ def read_releases(graph: ProjectGraph) -> dict[str, Releases] | str:
         return missing.message
 
 
-def compile_project(graph: ProjectGraph, *, check: bool = False) -> CompileResult:
-    """Render, and write (or with ``check``, compare) the rendered files."""
+def environment_files(graph: ProjectGraph) -> list[RenderedFile]:
+    """The files an environment renders apart from the default's: its own pipeline (when
+    its overlays patch what the pipeline is made of) and its own rules (when they patch a
+    Monitor)."""
+    from mlform.targets.dvc import render_pipeline
+    from mlform.targets.prometheus import render_monitoring
+
+    files: list[RenderedFile] = []
+    if graph.pipeline_env:
+        files += render_pipeline(graph)
+    if graph.monitoring_env:
+        files += render_monitoring(graph)
+    return files
+
+
+def compile_project(
+    graph: ProjectGraph, *, check: bool = False, environments: tuple[ProjectGraph, ...] = ()
+) -> CompileResult:
+    """Render, and write (or with ``check``, compare) the rendered files: the default
+    environment's, and those of ``environments`` that are their own."""
     files, notes = render_all(graph, read_releases(graph))
+    for env in environments:
+        files += environment_files(env)
     root = graph.root
     if check:
         stale = tuple(f.path for f in files if _bytes_on_disk(root / f.path) != f.data)

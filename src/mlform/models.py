@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from mlform.clock import stamp
@@ -121,8 +121,10 @@ def register(
     record = {
         "sha256": sha256,
         "size_bytes": onnx_file.stat().st_size,
-        "dvc_md5": _exported_md5(root, name, paths.onnx.as_posix()),
+        "dvc_md5": _exported_md5(graph, name, paths.onnx.as_posix()),
         "path": paths.onnx.as_posix(),
+        "pipeline": graph.pipeline_dir.as_posix(),
+        "artifacts": graph.artifacts.as_posix(),
         "metrics": review.get("metrics", {}),
         "review": {g["gate"]: g["status"] for g in review.get("gates", [])},
         "training": meta.get("training"),
@@ -198,14 +200,15 @@ def _reproducing(graph: ProjectGraph) -> dict[str, Path]:
         return path if prefix == "." else f"{prefix}/{path}"
 
     files = {at(p): root / p for p in uncached_outputs(graph) if (root / p).is_file()}
-    lock = lock_file(root)
+    folder = graph.pipeline_dir.as_posix()
+    lock = lock_file(root, folder)
     if lock.is_file():
-        files[at("dvc.lock")] = lock
+        files[at("dvc.lock" if folder == "." else f"{folder}/dvc.lock")] = lock
     return files
 
 
-def _exported_md5(root: Path, model: str, path: str) -> str | None:
-    out = read_lock(root).stage(f"export-{model}").out(path)
+def _exported_md5(graph: ProjectGraph, model: str, path: str) -> str | None:
+    out = read_lock(graph.root, graph.pipeline_dir.as_posix()).stage(f"export-{model}").out(path)
     return out.md5 if out else None
 
 
@@ -297,9 +300,11 @@ def pull(graph: ProjectGraph, reference: str) -> Path:
     chosen = registry.find(name, version)
     top = git.toplevel() or root
     prefix = root.resolve().relative_to(top.resolve()).as_posix()
-    at = "dvc.lock" if prefix == "." else f"{prefix}/dvc.lock"
+    folder = str(chosen.record.get("pipeline") or ".")
+    lock_path = "dvc.lock" if folder == "." else f"{folder}/dvc.lock"
+    at = lock_path if prefix == "." else f"{prefix}/{lock_path}"
     lock: Lock = parse_lock(git.show(chosen.commit, at))
-    layout = Layout(graph.artifacts)
+    layout = Layout(PurePosixPath(str(chosen.record.get("artifacts") or graph.artifacts)))
     training = graph.training_of(graph.get(Model, name))
     dataset = graph.dataset_of(training)
     wanted = {
@@ -317,7 +322,7 @@ def pull(graph: ProjectGraph, reference: str) -> Path:
             layout.dataset(dataset.metadata.name).profile,
         ),
     }
-    folder = registry.store(name, chosen.version)
+    stored = registry.store(name, chosen.version)
     Dvc(root).use_remote(remote.name, remote.url)
     store = RemoteStore(root, remote.name)
     try:
@@ -327,14 +332,14 @@ def pull(graph: ProjectGraph, reference: str) -> Path:
                 if file == "model.onnx":
                     raise UserError(f"{at} of {chosen.tag} records no {path}")
                 continue
-            store.get(out.md5, folder / file)
+            store.get(out.md5, stored / file)
     finally:
         store.close()
-    onnx = folder / "model.onnx"
+    onnx = stored / "model.onnx"
     if hashlib.sha256(onnx.read_bytes()).hexdigest() != chosen.record.get("sha256"):
         onnx.unlink()
         raise UserError(f"the remote's ONNX file is not {chosen.tag}'s (sha256 differs); removed")
-    (folder / "record.json").write_text(
+    (stored / "record.json").write_text(
         json.dumps(
             {**chosen.record, "version": chosen.version, "commit": chosen.commit},
             indent=2,

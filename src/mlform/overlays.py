@@ -52,6 +52,7 @@ def apply_overlays(ws: Workspace, environment: str) -> Workspace:
         files=list(ws.files),
         diagnostics=Diagnostics(list(ws.diagnostics.items)),
     )
+    kinds: set[str] = set()
     for overlay in environments[environment].overlays:
         path = ws.root / overlay
         raws, problems = load_file(path, display_path(path))
@@ -59,7 +60,9 @@ def apply_overlays(ws: Workspace, environment: str) -> Workspace:
         result.files.append(overlay)
         for raw in raws:
             _apply(result, raw, overlay)
-    return result
+            if isinstance(raw.data, dict) and isinstance(raw.data.get("kind"), str):
+                kinds.add(raw.data["kind"])
+    return replace(result, environment=environment, overlaid=frozenset(kinds))
 
 
 def _apply(ws: Workspace, overlay: RawDocument, source: str) -> None:

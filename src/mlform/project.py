@@ -30,6 +30,7 @@ from mlform.spec.project import DeploymentTarget
 from mlform.workspace import SpecDocument, Workspace
 
 D = TypeVar("D", bound=Document)
+PIPELINE_KINDS = frozenset({"Project", "Dataset", "FeatureSet", "Training", "Model"})
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,19 @@ class ProjectGraph:
     root: Path
     documents: tuple[SpecDocument, ...]
     warnings: tuple[Diagnostic, ...] = ()  # what validation found worth saying
+    environment: str | None = None  # the environment whose overlays are applied
+    overlaid: frozenset[str] = frozenset()  # the kinds its overlays patched or added
 
     @classmethod
     def of(cls, workspace: Workspace, warnings: tuple[Diagnostic, ...] = ()) -> ProjectGraph:
         """The graph of a workspace whose specs passed validation (``validate.load``)."""
-        return cls(workspace.root, tuple(workspace.documents), warnings)
+        return cls(
+            workspace.root,
+            tuple(workspace.documents),
+            warnings,
+            workspace.environment,
+            workspace.overlaid,
+        )
 
     # --- lookups (indexed once: every one is O(1) or a copy of a list) --------------------
     @cached_property
@@ -92,9 +101,30 @@ class ProjectGraph:
     def project(self) -> Project:
         return self.all(Project)[0]
 
+    # --- where an environment's rendered files and outputs go ----------------------------
+    # An environment whose overlays patch what the pipeline is made of (the Project, a
+    # Dataset, FeatureSet, Training or Model) has a pipeline of its own: pipelines/<env>/
+    # holds its dvc.yaml and params.yaml, <artifacts>/<env>/ its outputs; one that patches a
+    # Monitor has its rules in <rules_dir>/<env>/. The others share the default's files, so
+    # applying one environment never rewrites another's.
+    @property
+    def pipeline_env(self) -> str | None:
+        return self.environment if self.overlaid & PIPELINE_KINDS else None
+
+    @property
+    def monitoring_env(self) -> str | None:
+        return self.environment if "Monitor" in self.overlaid else None
+
+    @property
+    def pipeline_dir(self) -> PurePosixPath:
+        env = self.pipeline_env
+        return PurePosixPath("pipelines") / env if env else PurePosixPath(".")
+
     @property
     def artifacts(self) -> PurePosixPath:
-        return PurePosixPath(self.project.spec.artifacts)
+        base = PurePosixPath(self.project.spec.artifacts)
+        env = self.pipeline_env
+        return base / env if env else base
 
     # --- the lifecycle chain -----------------------------------------------------------
     def features_of(self, training: Training) -> FeatureSet:

@@ -281,11 +281,20 @@ class ModelParams:
 
 
 @dataclass(frozen=True)
+class Location:
+    """Where an environment's own pipeline is (pipelines/<env>/params.yaml)."""
+
+    root: str  # the project root, relative to the folder of this params file
+    artifacts: str  # where its stages write, relative to the root
+
+
+@dataclass(frozen=True)
 class PipelineParams:
     dataset: dict[str, DatasetParams]
     featureset: dict[str, FeatureSetParams]
     training: dict[str, TrainingParams]
     model: dict[str, ModelParams]
+    location: Location | None = None  # None: the default pipeline, beside mlform.yaml
 
 
 # --- writing and reading -------------------------------------------------------------------

@@ -63,6 +63,9 @@ class Workspace:
     # A file that could not be parsed may define anything: references are not judged.
     unreadable: list[str] = field(default_factory=list)
     project_raw: RawDocument | None = None
+    # the environment whose overlays were applied, and the kinds they patched or added
+    environment: str | None = None
+    overlaid: frozenset[str] = frozenset()
 
     @property
     def project(self) -> SpecDocument | None:

@@ -55,16 +55,23 @@ class Lock:
 STASH = Path(".mlform") / "dvc.lock"
 
 
-def lock_file(root: Path) -> Path:
-    """Where the project's ``dvc.lock`` is now: beside dvc.yaml, or stashed (see ``Dvc``)."""
-    here = root / "dvc.lock"
-    return here if here.exists() or not (root / STASH).exists() else root / STASH
+def _stash(root: Path, folder: str) -> Path:
+    """Where the dvc.lock of the pipeline in ``folder`` waits between dvc commands."""
+    return root / STASH if folder in ("", ".") else root / ".mlform" / folder / "dvc.lock"
 
 
-def read_lock(root: Path) -> Lock:
-    """The project's ``dvc.lock``; an absent or unreadable file reads as no stage run yet."""
+def lock_file(root: Path, folder: str = ".") -> Path:
+    """Where the dvc.lock of the pipeline in ``folder`` (the default's: ``.``; an
+    environment's: ``pipelines/<env>``) is now: beside its dvc.yaml, or stashed."""
+    here = root / folder / "dvc.lock"
+    stash = _stash(root, folder)
+    return here if here.exists() or not stash.exists() else stash
+
+
+def read_lock(root: Path, folder: str = ".") -> Lock:
+    """A pipeline's ``dvc.lock``; an absent or unreadable file reads as no stage run yet."""
     try:
-        text = lock_file(root).read_text(encoding="utf-8")
+        text = lock_file(root, folder).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return Lock()
     return parse_lock(text)
@@ -109,17 +116,29 @@ class Dvc:
     def __init__(self, root: Path) -> None:
         self.root = root
 
+    def _pipelines(self) -> list[str]:
+        folders = ["."]
+        pipelines = self.root / "pipelines"
+        if pipelines.is_dir():
+            folders += sorted(
+                f"pipelines/{p.name}" for p in pipelines.iterdir() if (p / "dvc.yaml").is_file()
+            )
+        return folders
+
     @contextmanager
     def _lock_in_place(self) -> Iterator[None]:
-        here, stash = self.root / "dvc.lock", self.root / STASH
-        if not here.exists() and stash.exists():
-            os.replace(stash, here)
+        pairs = [(self.root / f / "dvc.lock", _stash(self.root, f), f) for f in self._pipelines()]
+        for here, stash, _ in pairs:
+            if not here.exists() and stash.exists():
+                os.replace(stash, here)
         try:
             yield
         finally:
-            if here.exists() and not Git(self.root).tracked("dvc.lock"):
-                stash.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(here, stash)
+            git = Git(self.root)
+            for here, stash, folder in pairs:
+                if here.exists() and not git.tracked(f"{folder}/dvc.lock".removeprefix("./")):
+                    stash.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(here, stash)
 
     def run(
         self,

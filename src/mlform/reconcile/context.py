@@ -112,8 +112,10 @@ def _version(state: State, address: str) -> str | None:
 
 def blocked(ctx: Context, outcome: Outcome, change: Change) -> str | None:
     for dependency in change.depends_on:
-        if dependency in outcome.failed or dependency in outcome.skipped:
+        if dependency in outcome.failed:
             return f"not applied: {dependency} failed"
+        if dependency in outcome.skipped:
+            return f"not applied: {dependency} was not applied"
     return None
 
 

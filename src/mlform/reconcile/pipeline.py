@@ -15,6 +15,7 @@ from mlform.reconcile.observe import Contents
 from mlform.reconcile.plan import Change
 from mlform.reconcile.resources import Resource
 from mlform.spec import Dataset, Model, Training
+from mlform.targets.dvc import stage_address
 
 
 def _stage_files(graph: ProjectGraph, resource: Resource) -> tuple[list[str], list[str]]:
@@ -92,9 +93,10 @@ def run_pipeline(ctx: Context, outcome: Outcome, changes: list[Change]) -> None:
         if stage:
             ctx.progress(f"dvc repro {stage}…")
             ctx.crash.point()
-            failure = dvc.repro(stage, pull=remote is not None)
+            address = stage_address(ctx.graph, stage)
+            failure = dvc.repro(address, pull=remote is not None)
             if failure is None and remote is not None:
-                failure = _push(dvc, stage, remote[0])
+                failure = _push(dvc, address, remote[0])
             ctx.crash.point()
             if failure is not None:
                 failed_stage, message = failure.stage, failure.message
@@ -163,6 +165,7 @@ def _record_pipeline(
 
 
 def _owns(address: str, stage: str) -> bool:
+    stage = stage.rsplit(":", 1)[-1]  # pipelines/prod/dvc.yaml:train-x
     kind, _, name = address.partition(".")
     prefixes = {
         "dataset": ("check-", "profile-", "split-"),

@@ -22,9 +22,16 @@ class StageContext:
 
     @classmethod
     def load(cls, params_file: Path) -> StageContext:
-        root = params_file.resolve().parent
+        """The context of a params file: beside mlform.yaml, or an environment's own
+        pipeline's (its ``location`` says where the root and its outputs are)."""
+        folder = params_file.resolve().parent
         params = Params.load(params_file)
-        return cls(root, params, Layout(PurePosixPath(_artifacts_dir(root))))
+        location = params.data.get("location")
+        if location is not None:
+            where = P.read(location, P.Location, at="location")
+            root = (folder / where.root).resolve()
+            return cls(root, params, Layout(PurePosixPath(where.artifacts)))
+        return cls(folder, params, Layout(PurePosixPath(_artifacts_dir(folder))))
 
     def path(self, relative: PurePosixPath) -> Path:
         return self.root / relative

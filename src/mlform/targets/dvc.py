@@ -7,13 +7,14 @@ re-runs exactly when its own params or input files change.
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
 from mlform import stage_params as P
 from mlform.catalog.metrics import DEFAULT_METRICS, METRICS
 from mlform.layout import CLASSIFICATION_PLOTS, REGRESSION_PLOTS, Layout
 from mlform.project import ProjectGraph
-from mlform.render import render, shell_join
+from mlform.render import render, shell_join, shell_quote
 from mlform.spec import Dataset, FeatureSet, Model, Training
 from mlform.targets import RenderedFile
 
@@ -24,18 +25,33 @@ DVC_FILE = "dvc.yaml"
 
 
 def render_pipeline(graph: ProjectGraph) -> list[RenderedFile]:
+    """``dvc.yaml`` and ``params.yaml``: beside mlform.yaml, or for an environment with a
+    pipeline of its own, in pipelines/<env>/ (its stages run from the project root)."""
     params = build_params(graph)
     stages, artifacts = build_stages(graph)
     sources = _sources(graph)
+    folder = graph.pipeline_dir
     return [
         RenderedFile(
-            DVC_FILE, render("dvc/dvc.yaml.j2", sources=sources, stages=stages, artifacts=artifacts)
+            str(folder / DVC_FILE),
+            render("dvc/dvc.yaml.j2", sources=sources, stages=stages, artifacts=artifacts),
         ),
         RenderedFile(
-            PARAMS_FILE,
+            str(folder / PARAMS_FILE),
             render("dvc/params.yaml.j2", sources=sources, params=P.to_data(params)),
         ),
     ]
+
+
+def _up(folder: PurePosixPath) -> str:
+    """The project root, seen from ``folder``."""
+    return "/".join([".."] * len(folder.parts)) or "."
+
+
+def stage_address(graph: ProjectGraph, stage: str) -> str:
+    """How DVC names a stage of this graph's pipeline: ``pipelines/prod/dvc.yaml:train-x``."""
+    folder = graph.pipeline_dir
+    return stage if folder == PurePosixPath(".") else f"{folder / DVC_FILE}:{stage}"
 
 
 def _sources(graph: ProjectGraph) -> list[str]:
@@ -45,11 +61,18 @@ def _sources(graph: ProjectGraph) -> list[str]:
 
 # --- params.yaml ----------------------------------------------------------------------------
 def build_params(graph: ProjectGraph) -> P.PipelineParams:
+    folder = graph.pipeline_dir
+    location = (
+        None
+        if folder == PurePosixPath(".")
+        else P.Location(root=_up(folder), artifacts=str(graph.artifacts))
+    )
     return P.PipelineParams(
         dataset={d.metadata.name: _dataset_params(graph, d) for d in graph.all(Dataset)},
         featureset={f.metadata.name: _featureset_params(f) for f in graph.all(FeatureSet)},
         training={t.metadata.name: _training_params(graph, t) for t in graph.all(Training)},
         model={m.metadata.name: _model_params(graph, m) for m in graph.all(Model)},
+        location=location,
     )
 
 
@@ -146,6 +169,24 @@ def _uncached(path: object) -> dict[str, dict[str, bool]]:
 
 
 def build_stages(graph: ProjectGraph) -> tuple[dict[str, Any], dict[str, Any]]:
+    stages, artifacts = _build_stages(graph)
+    folder = graph.pipeline_dir
+    if folder == PurePosixPath("."):
+        return stages, artifacts
+    # An environment's own pipeline: its stages run from the project root and read their
+    # parameters from its params.yaml.
+    params_file = str(folder / PARAMS_FILE)
+    for stage in stages.values():
+        stage["cmd"] = f"{stage['cmd']} --params {shell_quote(params_file)}"
+        stage["params"] = [{params_file: stage["params"]}]
+        stage["wdir"] = _up(folder)
+    return stages, {
+        name: {**entry, "path": str(PurePosixPath(_up(folder)) / entry["path"])}
+        for name, entry in artifacts.items()
+    }
+
+
+def _build_stages(graph: ProjectGraph) -> tuple[dict[str, Any], dict[str, Any]]:
     layout = Layout(graph.artifacts)
     stages: dict[str, Any] = {}
     for dataset in graph.all(Dataset):

@@ -36,7 +36,9 @@ class Alert:
 
 
 def rules_dir(graph: ProjectGraph, monitor: Monitor) -> PurePosixPath:
-    return PurePosixPath(monitor.spec.rules_dir or graph.project.spec.monitoring.rules_dir)
+    base = PurePosixPath(monitor.spec.rules_dir or graph.project.spec.monitoring.rules_dir)
+    env = graph.monitoring_env
+    return base / env if env else base
 
 
 def render_monitoring(graph: ProjectGraph) -> list[RenderedFile]:
