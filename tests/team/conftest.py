@@ -4,18 +4,15 @@ for runner A, a fresh runner B and a laptop C; a real PostgreSQL for the postgre
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from tests.pipeline_helpers import BIN, Done, env, git
+from tests.postgres import postgres
 
-PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+__all__ = ["postgres"]
+
 SPEC = "ml/diabetes.yaml"
 KSERVE = """apiVersion: mlform/v1
 kind: Deployment
@@ -40,54 +37,6 @@ def run(*args: str, cwd: Path, extra: dict[str, str] | None = None, check: bool 
     if check and done.returncode != 0:
         raise AssertionError(f"mlform {' '.join(args)} exited {done.returncode}:\n{result.out}")
     return result
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[str]:
-    """A PostgreSQL server of the tests' own, reached on a unix socket: its DSN."""
-    if not PG_BIN or not (PG_BIN[-1] / "initdb").is_file():
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not installed (Debian package `postgresql`)")
-        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
-    bin_dir = PG_BIN[-1]
-    # Outside pytest's folder (readable by its owner only), so the server's user can reach it.
-    base = Path(tempfile.mkdtemp(prefix="mlform-pg-"))
-    as_postgres: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses root; Debian's package brings the user
-        shutil.chown(base, "postgres")
-        as_postgres = ["runuser", "-u", "postgres", "--"]
-    data = base / "data"
-    subprocess.run(
-        [*as_postgres, str(bin_dir / "initdb"), "-D", str(data), "--auth=trust", "-U", "mlform"],
-        check=True,
-        capture_output=True,
-    )
-    options = f"-k {base} -c listen_addresses='' -c max_connections=50"
-    subprocess.run(
-        [
-            *as_postgres,
-            str(bin_dir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-o",
-            options,
-            "-l",
-            str(base / "log"),
-            "-w",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql:///postgres?host={base}&user=mlform"
-    finally:
-        subprocess.run(
-            [*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            check=False,
-            capture_output=True,
-        )
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @dataclass

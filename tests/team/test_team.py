@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -46,6 +47,8 @@ def test_a_fresh_runner_finds_nothing_to_do(team: Team) -> None:
     assert team.tags() == ["diabetes-progression@v0.1.0"]  # published on origin
     planned = team.mlform(team.b, "plan", "--detailed-exitcode")
     assert "No changes." in planned.out
+    os.utime(team.a / "data/diabetes.csv")  # a new mtime, the same content: no change
+    assert "No changes." in team.mlform(team.a, "plan", "--detailed-exitcode").out
     fresh = team.mlform(team.b, "apply", "--auto-approve", "--no-serve")
     assert fresh.out.strip() == "No changes. Nothing to apply."
     assert "dvc repro" not in fresh.out

@@ -24,6 +24,7 @@ from mlform.engines.dvc import STASH, Dvc
 from mlform.engines.git import Git
 from mlform.errors import UserError
 from mlform.layout import Layout, retrain_dir
+from mlform.models import shared_remote
 from mlform.project import ProjectGraph
 from mlform.retraining import ledger, promotion
 from mlform.retraining.backup import Backup
@@ -166,7 +167,7 @@ def _retrain(
         # version's tag holds it (see reconcile/pipeline.py)
         lock = [root / "dvc.lock"] if Git(root).tracked("dvc.lock") else []
         changed = [tracked or source, *lock]
-        _settle(root, policy, result, changed, message, backup, progress)
+        _settle(root, policy, result, changed, message, backup, progress, shared_remote(graph))
         ledger.remember(root, policy.metadata.name, keys)
         return result
     except BaseException:
@@ -223,6 +224,7 @@ def _settle(
     message: str,
     backup: Backup,
     progress: Progress,
+    remote: str | None,
 ) -> None:
     """Commit the winner: on the current branch (auto; applied after the lock is released)
     or on a new branch for review (propose, the work tree restored)."""

@@ -55,8 +55,11 @@ class Held:
     lost: str = ""
     token: str = ""  # the backend's handle on it (the lock commit of the git backend)
     renewed: float = 0.0  # when its lease was last renewed (time.time())
+    probe: Callable[[], str] | None = None  # why the lock is gone, asked before each write
 
     def check(self) -> None:
+        if not self.lost and self.probe is not None:
+            self.lost = self.probe()
         if self.lost:
             raise UserError(
                 f"the lock {self.info['ID']} was lost ({self.lost}); nothing more is written",

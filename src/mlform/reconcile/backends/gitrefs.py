@@ -109,9 +109,17 @@ class GitBackend:
         held = Held(dict(info))
         held.token = self._acquire(environment, ref, held, timeout, notice)
         held.renewed = time.time()
+        guard = threading.Lock()  # the token changes only with the remote ref
+
+        def probe() -> str:
+            with guard:
+                current = self.git.remote_ref(self.remote, ref)
+                return "" if current == held.token else "it was removed or taken over"
+
+        held.probe = probe
         stop = threading.Event()
         renewer = threading.Thread(
-            target=self._renew, args=(ref, held, stop), name="mlform-lock-lease", daemon=True
+            target=self._renew, args=(ref, held, stop, guard), name="mlform-lock-lease", daemon=True
         )
         renewer.start()
         try:
@@ -149,20 +157,21 @@ class GitBackend:
                 raise busy(environment, holder)
             time.sleep(pause)
 
-    def _renew(self, ref: str, held: Held, stop: threading.Event) -> None:
+    def _renew(self, ref: str, held: Held, stop: threading.Event, guard: threading.Lock) -> None:
         while not stop.wait(self.lease / 3):
             commit = self._lock_commit(held.info)
-            try:
-                renewed = self.git.push_if(self.remote, ref, commit, held.token)
-            except UserError as error:  # the remote is unreachable: try again next time
-                if time.time() - held.renewed > self.lease:
-                    held.lost = f"cannot reach {self.remote}: {error.message}"
+            with guard:
+                try:
+                    renewed = self.git.push_if(self.remote, ref, commit, held.token)
+                except UserError as error:  # the remote is unreachable: try again next time
+                    if time.time() - held.renewed > self.lease:
+                        held.lost = f"cannot reach {self.remote}: {error.message}"
+                        return
+                    continue
+                if not renewed:
+                    held.lost = "another operation took it over after its lease ran out"
                     return
-                continue
-            if not renewed:
-                held.lost = "another operation took it over after its lease ran out"
-                return
-            held.token, held.renewed = commit, time.time()
+                held.token, held.renewed = commit, time.time()
 
     def force_unlock(self, environment: str, lock_id: str) -> dict[str, Any]:
         ref = LOCK_REF + environment

@@ -156,17 +156,22 @@ class PostgresBackend:
                 " SET id = EXCLUDED.id, info = EXCLUDED.info, pid = EXCLUDED.pid",
                 (environment, info["ID"], json.dumps(info)),
             )
-            held = Held(dict(info))
+            held = Held(dict(info), probe=lambda: _gone(db))
             yield held
             if db.closed or db.broken:
                 held.lost = "the connection to the state database ended"
         finally:
-            if not db.closed:
-                db.execute(
-                    f"DELETE FROM {self.table}_lock WHERE environment = %s AND id = %s",
-                    (environment, info["ID"]),
-                )
-                db.execute("SELECT pg_advisory_unlock(%s)", (key,))
+            import psycopg
+
+            try:
+                if not db.closed:
+                    db.execute(
+                        f"DELETE FROM {self.table}_lock WHERE environment = %s AND id = %s",
+                        (environment, info["ID"]),
+                    )
+                    db.execute("SELECT pg_advisory_unlock(%s)", (key,))
+            except psycopg.Error:
+                pass  # the session ended (force-unlock, a lost server): the lock went with it
             db.close()
 
     def force_unlock(self, environment: str, lock_id: str) -> dict[str, Any]:
@@ -183,3 +188,14 @@ class PostgresBackend:
             )
             db.execute(f"DELETE FROM {self.table}_lock WHERE environment = %s", (environment,))
         return holder
+
+
+def _gone(db: Any) -> str:
+    """Why the session holding the lock is over, or "" while it lives."""
+    import psycopg
+
+    try:
+        db.execute("SELECT 1")
+    except psycopg.Error as error:
+        return f"its database session ended ({str(error).strip().splitlines()[0]})"
+    return ""
