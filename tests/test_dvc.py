@@ -34,14 +34,17 @@ def dvc_repo(example: str, tmp_path: Path) -> Path:
 def test_dvc_accepts_the_pipeline(example: str, tmp_path: Path) -> None:
     root = dvc_repo(example, tmp_path)
     dag = sh(str(BIN / "dvc"), "dag", "--md", cwd=root)
-    status = json.loads(sh(str(BIN / "dvc"), "status", "--json", cwd=root))
-    stages = {name for name in status}
-    assert any(name.startswith("train-") for name in stages)
     assert "```mermaid" in dag
-    listed = sh(str(BIN / "dvc"), "stage", "list", cwd=root)
-    assert [line.split()[0] for line in listed.splitlines()] == sorted(
-        stages, key=list(status).index
-    )
+    pipelines = [
+        "dvc.yaml",
+        *sorted(str(p.relative_to(root)) for p in root.glob("pipelines/*/dvc.yaml")),
+    ]
+    for pipeline in pipelines:
+        status = json.loads(sh(str(BIN / "dvc"), "status", "--json", pipeline, cwd=root))
+        stages = [name.rpartition(":")[2] for name in status]
+        assert any(name.startswith("train-") for name in stages), pipeline
+        listed = sh(str(BIN / "dvc"), "stage", "list", "--name-only", pipeline, cwd=root)
+        assert [name.rpartition(":")[2] for name in listed.split()] == stages, pipeline
 
 
 def test_dvc_sees_the_spec_params(tmp_path: Path) -> None:

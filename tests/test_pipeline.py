@@ -148,7 +148,7 @@ def test_the_onnx_model_carries_its_signature_and_provenance(credit_run: Path) -
 def test_a_second_repro_runs_nothing(credit_run: Path) -> None:
     done = dvc("repro", cwd=credit_run)
     assert done.ran == []
-    assert "Data and pipelines are up to date." in dvc("status", cwd=credit_run).out
+    assert "Data and pipelines are up to date." in dvc("status", "dvc.yaml", cwd=credit_run).out
 
 
 def test_a_hyperparameter_change_retrains_but_keeps_the_data_stages(credit_copy: Path) -> None:
@@ -458,9 +458,9 @@ def test_a_stage_killed_midway_leaves_nothing_that_looks_complete(credit_copy: P
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     assert not pipeline.exists()  # DVC removed the old output; no new one was written
-    status = dvc("status", "--json", cwd=credit_copy)
+    status = dvc("status", "--json", "dvc.yaml", cwd=credit_copy)
     assert "train-credit-gbm" in json.loads(status.out.splitlines()[0])
     done = dvc("repro", cwd=credit_copy)
     assert done.ran[0] == "train-credit-gbm"
-    assert "Data and pipelines are up to date." in dvc("status", cwd=credit_copy).out
+    assert "Data and pipelines are up to date." in dvc("status", "dvc.yaml", cwd=credit_copy).out
     assert not list(credit_copy.joinpath("artifacts").rglob(".*.partial-*"))
