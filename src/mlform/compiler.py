@@ -13,6 +13,7 @@ from mlform.fsutil import write_all
 from mlform.project import ProjectGraph
 from mlform.registry import Registry, Releases
 from mlform.targets import RenderedFile
+from mlform.written import remember_rendered
 
 
 @dataclass(frozen=True)
@@ -26,10 +27,11 @@ class CompileResult:
 
 def render_all(
     graph: ProjectGraph, releases: dict[str, Releases] | str
-) -> tuple[list[RenderedFile], list[str]]:
-    """Every file the specs produce, in a stable order, and notes on what was not rendered.
-    ``releases``: the registered versions of the models cluster Deployments serve, or why
-    the registry cannot be read (then no Deployment is rendered)."""
+) -> tuple[list[RenderedFile], list[str], set[str]]:
+    """Every file the specs produce, in a stable order; notes on what was not rendered;
+    the paths of cluster Deployments' manifests among them. ``releases``: the registered
+    versions of the models cluster Deployments serve, or why the registry cannot be read
+    (then no Deployment is rendered)."""
     from mlform.targets.dvc import render_pipeline
     from mlform.targets.prometheus import render_monitoring
     from mlform.targets.serving import Rendered, render_deployments
@@ -42,7 +44,7 @@ def render_all(
     paths = [f.path for f in files]
     if len(set(paths)) != len(paths):  # pragma: no cover - targets own disjoint paths
         raise AssertionError(f"two targets render the same file: {paths}")
-    return files, deployments.notes
+    return files, deployments.notes, {f.path for f in deployments.files}
 
 
 def read_releases(graph: ProjectGraph) -> dict[str, Releases] | str:
@@ -78,13 +80,15 @@ def compile_project(
 ) -> CompileResult:
     """Render, and write (or with ``check``, compare) the rendered files: the default
     environment's, and those of ``environments`` that are their own."""
-    files, notes = render_all(graph, read_releases(graph))
+    files, notes, manifests = render_all(graph, read_releases(graph))
     for env in environments:
         files += environment_files(env)
     root = graph.root
     if check:
         stale = tuple(f.path for f in files if _bytes_on_disk(root / f.path) != f.data)
         return CompileResult(root, tuple(files), stale, tuple(notes), graph.warnings)
+    # a manifest compile writes is this checkout's, not an edit (see mlform.written)
+    remember_rendered(root, ((f.path, f.data) for f in files if f.path in manifests))
     try:
         written = write_all((root / f.path, f.data) for f in files)
     except OSError as exc:

@@ -47,6 +47,7 @@ class Team:
     b: Path
     c: Path
     extra: dict[str, str]
+    backend: str
 
     def mlform(self, who: Path, *args: str, check: bool = True) -> Done:
         return run(*args, cwd=who, extra=self.extra, check=check)
@@ -110,4 +111,4 @@ def make_team(base: Path, backend: str, extra: dict[str, str]) -> Team:
     for name in ("runner-b", "laptop-c"):
         subprocess.run(["git", "clone", "-q", str(origin), str(base / name)], check=True)
         clones.append(base / name)
-    return Team(origin, storage, a, clones[0], clones[1], extra)
+    return Team(origin, storage, a, clones[0], clones[1], extra, backend)

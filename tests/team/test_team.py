@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 import yaml
 from tests.pipeline_helpers import BIN, edit, git
-from tests.team.conftest import SPEC, Team, make_team
+from tests.team.conftest import SPEC, Team, make_team, state_settings
 
 pytestmark = pytest.mark.slow
 ALPHA_A = "space:\n      alpha: [0.01, 0.1, 1.0, 10.0]"
 ALPHA_B = "space:\n      alpha: [0.5, 5.0, 50.0]"
 ALPHA_C = "space:\n      alpha: [0.2, 2.0, 20.0]"
+ALPHA_D = "space:\n      alpha: [0.3, 3.0, 30.0]"
 
 
 @pytest.fixture(scope="module", params=["git", "postgres"])
@@ -153,3 +154,36 @@ def test_a_runner_killed_mid_apply_is_taken_over(team: Team) -> None:
     assert "diabetes-progression@v0.3.0" in team.tags()
     for who in (team.a, team.b):
         assert "No changes." in team.mlform(who, "plan", "--detailed-exitcode").out
+
+
+def test_a_fresh_runner_computes_only_what_changed(team: Team, tmp_path: Path) -> None:
+    """A runner that has nothing but a clone applies a training change: the dataset's
+    stages come from the run-cache other runners pushed, only the training's downstream runs."""
+    runner = tmp_path / "runner-d"
+    git("clone", "-q", str(team.origin), str(runner), cwd=tmp_path)
+    edit(runner / SPEC, ALPHA_C, ALPHA_D)
+    team.mlform(runner, "compile")
+    team.push(runner, "alphas once more")
+    applied = team.mlform(runner, "apply", "--auto-approve", "--no-serve")
+    assert "model.diabetes-progression: updated (v0.4.0)" in applied.out, applied.out
+    reproduced = next(line for line in applied.out.splitlines() if ": ran " in line)
+    ran, _, restored = reproduced.partition("; restored ")
+    assert "train-diabetes-ridge" in ran and "check-diabetes" not in ran, reproduced
+    assert "check-diabetes" in restored and "split-diabetes" in restored, reproduced
+    assert clean(runner)
+
+
+def test_a_runner_with_a_state_of_its_own_restores_every_stage(team: Team, tmp_path: Path) -> None:
+    """Its own (empty) state plans everything, and every stage comes from the run-cache,
+    those with `cache: false` outputs (checks, metrics, plots) too: none runs again."""
+    runner = tmp_path / "runner-e"
+    git("clone", "-q", str(team.origin), str(runner), cwd=tmp_path)
+    project = runner / "mlform.yaml"
+    text = project.read_text()
+    own = text.replace(state_settings(team.backend), "  state:\n    backend: local\n")
+    assert own != text
+    project.write_text(own.replace("  remote: {url:", "  remote: {sync: always, url:"))
+    applied = team.mlform(runner, "apply", "--auto-approve", "--no-serve")
+    assert "Apply complete!" in applied.out, applied.out
+    assert " ran " not in applied.out, applied.out
+    assert "restored" in applied.out and "train-diabetes-ridge" in applied.out

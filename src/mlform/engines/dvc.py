@@ -25,6 +25,39 @@ class Failure:
 
 
 @dataclass(frozen=True)
+class Reproduced:
+    """What a `dvc repro` did: the stages it ran, those it restored from the run-cache
+    (another runner's outputs, checked out instead of computed), and its failure if any."""
+
+    ran: tuple[str, ...] = ()
+    restored: tuple[str, ...] = ()
+    failure: Failure | None = None
+
+    def summary(self) -> str:
+        """Like "ran 1 stage (a); restored 2 stages from the run-cache (b, c)"; "" for none."""
+        parts = []
+        for verb, names in (("ran", self.ran), ("restored", self.restored)):
+            if names:
+                noun = "stage" if len(names) == 1 else "stages"
+                where = " from the run-cache" if verb == "restored" else ""
+                parts.append(f"{verb} {len(names)} {noun}{where} ({', '.join(names)})")
+        return "; ".join(parts)
+
+
+def _stages_in(output: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The stages DVC says it ran ("Running stage 'x':") and restored ("Stage 'x' is cached
+    - skipping run, checking out outputs"), in its order, as their names."""
+    ran: list[str] = []
+    restored: list[str] = []
+    for line in output.splitlines():
+        if line.startswith("Running stage '"):
+            ran.append(line.split("'")[1].rpartition(":")[2])
+        elif line.startswith("Stage '") and "is cached - skipping run" in line:
+            restored.append(line.split("'")[1].rpartition(":")[2])
+    return tuple(ran), tuple(restored)
+
+
+@dataclass(frozen=True)
 class LockedFile:
     path: str
     md5: str | None
@@ -115,6 +148,7 @@ class Dvc:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._pushed: set[str] = set()
 
     def _pipelines(self) -> list[str]:
         folders = ["."]
@@ -152,22 +186,24 @@ class Dvc:
 
     def repro(
         self, stage: str, env: dict[str, str] | None = None, pull: bool = False
-    ) -> Failure | None:
+    ) -> Reproduced:
         """`dvc repro STAGE` (``pull``: fetch missing outputs and run-cache entries from the
-        remote first): None on success, else the stage that failed and why."""
+        remote first): which stages ran and which came from the run-cache, or the stage
+        that failed and why."""
         args = ["repro", *(["--pull"] if pull else []), stage]
         with self._lock_in_place():
             done = process.run("dvc", args, cwd=self.root, env=env, check=False)
-        if done.ok:
-            return None
         output = done.stdout + done.stderr
+        ran, restored = _stages_in(output)
+        if done.ok:
+            return Reproduced(ran, restored)
         failed = stage
         for line in output.splitlines():
             if line.startswith("ERROR: failed to reproduce '"):
                 failed = line.split("'")[1]
         located = [line for line in output.splitlines() if ": error E" in line]
         lines = output.strip().splitlines() or ["dvc repro failed"]
-        return Failure(failed, "; ".join(located) or lines[-1])
+        return Reproduced(ran, restored, Failure(failed, "; ".join(located) or lines[-1]))
 
     def stale(self, stage: str) -> list[str]:
         """Stages up to ``stage`` that are not up to date (`dvc status --with-deps`)."""
@@ -191,8 +227,39 @@ class Dvc:
         self.run("remote", "add", "--local", "--default", "--force", name, url)
 
     def push(self, stage: str) -> None:
-        """The stage's and its upstream's outputs, and the run-cache, to the remote."""
+        """The stage's and its upstream's outputs, and the run-cache, to the remote; with
+        them the ``cache: false`` outputs the run-cache entries name, which `dvc push`
+        leaves out (it pushes what the work tree's index tracks): without them another
+        runner's `dvc repro --pull` finds the entry incomplete and runs the stage again."""
         self.run("push", "--quiet", "--run-cache", "--with-deps", stage)
+        path, _, _ = stage.rpartition(":")
+        folder = str(Path(path).parent) if path else "."
+        self._push_objects(
+            {
+                out.md5
+                for locked in read_lock(self.root, folder).stages.values()
+                for out in locked.outs
+                if out.md5 and not out.md5.endswith(".dir")
+            }
+            - self._pushed
+        )
+
+    def _push_objects(self, md5s: set[str]) -> None:
+        """Objects of the local cache the default remote lacks, pushed (DVC's transfer)."""
+        if not md5s:
+            return
+        from dvc.exceptions import DvcException
+        from dvc.repo import Repo
+        from dvc_data.hashfile.hash_info import HashInfo
+
+        try:
+            with Repo(str(self.root)) as repo:
+                local = repo.cache.local
+                present = sorted(m for m in md5s if local.exists(m))
+                repo.cloud.push([HashInfo("md5", m) for m in present])
+        except DvcException as error:
+            raise UserError(f"dvc push of the run-cache's outputs failed: {error}") from None
+        self._pushed |= md5s
 
     def json(self, *args: str) -> Any:
         """A dvc command that prints JSON (`exp show --json`, `metrics diff --json`)."""

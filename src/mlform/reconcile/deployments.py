@@ -3,15 +3,17 @@ declared) or stopped; cluster targets' manifests rendered for the selected versi
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
 from mlform.fsutil import write_all
 from mlform.reconcile.context import Context
-from mlform.reconcile.observe import checkout_id, file_sha, remember_written
+from mlform.reconcile.observe import checkout_id
 from mlform.reconcile.plan import Change
 from mlform.registry import Version, onnx_path
 from mlform.spec import Deployment
+from mlform.written import remember_rendered
 
 
 def deploy(ctx: Context, change: Change) -> None:
@@ -59,13 +61,13 @@ def deploy(ctx: Context, change: Change) -> None:
     rendered, version = render_deployment(ctx.graph, deployment, releases, current)
     if ctx.graph.target(deployment) == "kserve" and ctx.sharing.dvc_remote is not None:
         _upload(ctx, releases.find(version), ctx.sharing.dvc_remote[0])
+    files = {f.path: hashlib.sha256(f.data).hexdigest() for f in rendered}
+    remember_rendered(ctx.root, ((f.path, f.data) for f in rendered))
     write_all((ctx.root / f.path, f.data) for f in rendered)
     before = (ctx.state.resources.get(change.address, {}).get("outputs") or {}).get("files") or {}
     _remove(
         ctx.root, [p for p in before if p not in {f.path for f in rendered}]
     )  # an older version's files
-    files = {f.path: file_sha(ctx.root / f.path) for f in rendered}
-    remember_written(ctx.root, {p: s for p, s in files.items() if s is not None})
     ctx.record(
         resource, {"target": ctx.graph.target(deployment), "version": version, "files": files}
     )

@@ -22,6 +22,7 @@ from typing import Any
 from mlform.layout import LOCAL
 from mlform.reconcile.plan import Observed
 from mlform.reconcile.state import State
+from mlform.written import written
 
 CACHE = Path(LOCAL) / "cache" / "content.json"
 
@@ -82,29 +83,6 @@ class Contents:
         temp.write_text(json.dumps(self.known))
         os.replace(temp, self.path)
         self.changed = False
-
-
-WRITTEN = Path(LOCAL) / "cache" / "written.json"
-
-
-def remember_written(root: Path, files: dict[str, str]) -> None:
-    """The sha256 of rendered files this checkout wrote: a copy left behind by another
-    runner's newer apply is stale, not edited by hand."""
-    path = root / WRITTEN
-    known = written(root)
-    known.update(files)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".written.{os.getpid()}.json")
-    temp.write_text(json.dumps(known, sort_keys=True))
-    os.replace(temp, path)
-
-
-def written(root: Path) -> dict[str, str]:
-    try:
-        data = json.loads((root / WRITTEN).read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def checkout_id(root: Path) -> str:
@@ -198,6 +176,6 @@ def _deployment(root: Path, item: dict[str, Any], here: str) -> str | None:
         now = file_sha(root / path)
         # absent: rendered again when needed; what this checkout wrote before another
         # runner's apply: stale, not edited
-        if now is not None and now != sha and now != ours.get(path):
+        if now is not None and now != sha and now not in ours.get(path, []):
             return f"{path} was edited"
     return None

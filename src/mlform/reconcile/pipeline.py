@@ -94,7 +94,10 @@ def run_pipeline(ctx: Context, outcome: Outcome, changes: list[Change]) -> None:
             ctx.progress(f"dvc repro {stage}…")
             ctx.crash.point()
             address = stage_address(ctx.graph, stage)
-            failure = dvc.repro(address, pull=remote is not None)
+            reproduced = dvc.repro(address, pull=remote is not None)
+            if reproduced.summary():
+                ctx.progress(f"dvc repro {stage}: {reproduced.summary()}")
+            failure = reproduced.failure
             if failure is None and remote is not None:
                 failure = _push(dvc, address, remote[0])
             ctx.crash.point()

@@ -201,7 +201,7 @@ def _reproduce(
     why the challenger is out, or None."""
     for stage in (f"review-{model.metadata.name}", f"profile-{dataset.metadata.name}"):
         progress(f"dvc repro {stage}…")
-        failure = Dvc(graph.root).repro(stage)
+        failure = Dvc(graph.root).repro(stage).failure
         if failure is not None:
             return f"the pipeline failed at {failure.stage}: {failure.message}"
     review_file = graph.root / Layout(graph.artifacts).model(model.metadata.name).review

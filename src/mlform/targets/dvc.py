@@ -210,8 +210,10 @@ def _build_stages(graph: ProjectGraph) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def uncached_outputs(graph: ProjectGraph) -> list[str]:
-    """The pipeline's outputs DVC keeps out of its cache (metrics, reports, model cards):
-    what a registered version's commit holds beside dvc.lock."""
+    """The pipeline's outputs DVC keeps out of its cache (metrics and plots): what a
+    registered version's commit holds beside dvc.lock. Every other output is cached, so
+    each stage is in DVC's run-cache (DVC 3 leaves out a stage with an uncached plain
+    output) and other runners restore it instead of running it."""
     stages, _ = build_stages(graph)
     found = []
     for stage in stages.values():
@@ -237,7 +239,7 @@ def _dataset_stages(layout: Layout, dataset: Dataset) -> dict[str, Any]:
             "cmd": _cmd("check", name),
             "deps": [source],
             "params": [f"{key}.source", f"{key}.target", f"{key}.columns", f"{key}.checks"],
-            "outs": [_uncached(paths.checks)],
+            "outs": [str(paths.checks)],
         },
         f"profile-{name}": {
             "desc": f"Profile Dataset '{name}' (the reference for drift monitoring)",
@@ -326,6 +328,6 @@ def _model_stages(graph: ProjectGraph, layout: Layout, model: Model) -> dict[str
                 str(trained.metrics),
             ],
             "params": [f"{key}.gates", f"{key}.card"],
-            "outs": [_uncached(paths.review), _uncached(paths.card_md), str(paths.card_html)],
+            "outs": [str(paths.review), str(paths.card_md), str(paths.card_html)],
         },
     }
