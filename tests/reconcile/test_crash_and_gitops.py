@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import threading
 import time
@@ -11,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from tests.pipeline_helpers import edit, env, git
+from tests.postgres import postgres
 from tests.reconcile.helpers import diabetes_project, mlform, predict, state, stop_servers
 
 pytestmark = pytest.mark.slow
+__all__ = ["postgres"]  # the fixture
 SPACE_A = "alpha: [0.01, 0.1, 1.0, 10.0]"
 SPACE_B = "alpha: [0.02, 0.2, 2.0, 20.0]"
 
@@ -94,10 +97,11 @@ def test_kill_9_at_every_point_of_an_apply_converges(tmp_path: Path) -> None:
         stop_servers(root)
 
 
-def push(repo: Path) -> str:
+def push(repo: Path, extra: dict[str, str] | None = None) -> str:
     done = subprocess.run(
         ["git", "push", "-q", "origin", "HEAD:main"],
         cwd=repo,
+        env={**os.environ, **(extra or {})},
         capture_output=True,
         text=True,
         check=False,
@@ -169,16 +173,35 @@ def test_every_push_is_reconciled(tmp_path: Path) -> None:
         stop_servers(worktree)
 
 
-def test_two_pushes_a_second_apart_end_at_the_second(tmp_path: Path) -> None:
+STATE = {
+    "local": "",
+    "git": "  state:\n    backend: git\n",
+    "postgres": "  state:\n    backend: postgres\n    postgres: {table: hooked_state}\n",
+}
+
+
+@pytest.mark.parametrize("backend", ["local", "git", "postgres"])
+def test_two_pushes_a_second_apart_end_at_the_second(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     """The hook locks the work tree before it checks out, so each report is true and the
-    server ends at the last push's revision, whatever order the hooks run in."""
+    server ends at the last push's revision, whatever order the hooks run in; with a shared
+    backend, under the shared lock too (the hook's apply writes the state to origin)."""
+    extra = (
+        {"MLFORM_STATE_DSN": request.getfixturevalue("postgres")} if backend == "postgres" else {}
+    )
     origin = tmp_path / "origin.git"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
     dev, port = diabetes_project(tmp_path / "dev")
+    if STATE[backend]:
+        edit(
+            dev / "mlform.yaml", "spec:\n  specs: [ml]\n", f"spec:\n  specs: [ml]\n{STATE[backend]}"
+        )
+        git("commit", "-qam", f"state in {backend}", cwd=dev)
     git("remote", "add", "origin", str(origin), cwd=dev)
     worktree = tmp_path / "serving"
     try:
-        push(dev)
+        push(dev, extra)
         mlform(
             "hooks",
             "install",
@@ -192,7 +215,7 @@ def test_two_pushes_a_second_apart_end_at_the_second(tmp_path: Path) -> None:
         assert '[ "$ref" = refs/heads/main ]' in hook and str(worktree) in hook
         assert ".mlform-reconcile.log" not in hook  # the log is outside the work tree
         git("commit", "-q", "--allow-empty", "-m", "trigger", cwd=dev)
-        push(dev)
+        push(dev, extra)
         assert predict(port)["model_version"] == "v0.1.0"
         other = tmp_path / "other"
         subprocess.run(["git", "clone", "-q", str(origin), str(other)], check=True)
@@ -201,7 +224,7 @@ def test_two_pushes_a_second_apart_end_at_the_second(tmp_path: Path) -> None:
         first = subprocess.Popen(
             ["git", "push", "-q", "origin", "HEAD:main"],
             cwd=dev,
-            env=env(),
+            env={**env(), **extra},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -210,7 +233,7 @@ def test_two_pushes_a_second_apart_end_at_the_second(tmp_path: Path) -> None:
         git("pull", "-q", "--ff-only", "origin", "main", cwd=other)
         edit(other / "ml/diabetes.yaml", SPACE_B, "alpha: [0.3, 3.0, 30.0]")
         git("commit", "-qam", "second push", cwd=other)
-        second = push(other)
+        second = push(other, extra)
         first_report = first.communicate(timeout=600)[0]
         heads = [
             git("rev-parse", "--short=8", "HEAD", cwd=repo).out.strip() for repo in (dev, other)
@@ -221,5 +244,8 @@ def test_two_pushes_a_second_apart_end_at_the_second(tmp_path: Path) -> None:
         assert predict(port)["model_version"] == "v0.3.0"
         log = (origin / "mlform-reconcile.log").read_text()
         assert f"revision {heads[0]} applied" in log and f"revision {heads[1]} applied" in log
+        if backend != "local":  # the shared state says so, read from another clone
+            listed = mlform("state", "list", cwd=other, extra_env=extra).out
+            assert heads[1] in listed, listed
     finally:
         stop_servers(worktree)
