@@ -115,7 +115,29 @@ def test_the_gitlab_pipeline_passes_gitlabs_schema(
     _checked("vendor.gitlab-ci", pipeline)
     data = yaml.safe_load(pipeline.read_text())
     assert data["default"]["before_script"][-1] == "cd 'ml project'"
-    assert data["mlform-apply"]["script"] == [
-        "mlform apply --auto-approve --no-serve --lock-timeout 10m"
-    ]
+    pushable, apply = data["mlform-apply"]["script"]
+    assert apply == "mlform apply --auto-approve --no-serve --lock-timeout 10m"
+    assert data["variables"] == {"GIT_DEPTH": "0"}
+    # the job pushes (state refs, tags) through the project token when there is one
+    repo = project.parent
+    subprocess.run(["git", "remote", "add", "origin", "https://ci/x.git"], cwd=repo, check=True)
+    ci = {"CI_SERVER_HOST": "gitlab.example", "CI_PROJECT_PATH": "group/ml"}
+
+    def origin_after(token: dict[str, str]) -> str:
+        subprocess.run(
+            ["bash", "-c", pushable], cwd=repo, env={**os.environ, **ci, **token}, check=True
+        )
+        out = subprocess.run(
+            ["git", "remote", "get-url", "origin"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return out.stdout.strip()
+
+    assert origin_after({}) == "https://ci/x.git"
+    assert origin_after({"MLFORM_GITLAB_TOKEN": "glpat-$x y"}) == (
+        "https://oauth2:glpat-$x y@gitlab.example/group/ml.git"
+    )
     assert data["mlform-apply"]["rules"] == [{"if": '$CI_COMMIT_BRANCH == "main"'}]

@@ -89,8 +89,15 @@ def github(project: str, branch: str, environment: str | None) -> dict[str, Any]
 def gitlab(project: str, branch: str, environment: str | None) -> dict[str, Any]:
     run = _commands(environment)
     cd = f"cd {shlex.quote(project)}"
+    # With the git state backend the apply pushes refs: CI_JOB_TOKEN cannot, a project
+    # access token with write_repository (the MR-note token, MLFORM_GITLAB_TOKEN) can.
+    pushable = (
+        'if [ -n "$MLFORM_GITLAB_TOKEN" ]; then git remote set-url origin'
+        ' "https://oauth2:${MLFORM_GITLAB_TOKEN}@${CI_SERVER_HOST}/${CI_PROJECT_PATH}.git"; fi'
+    )
     return {
         "stages": ["plan", "apply"],
+        "variables": {"GIT_DEPTH": "0"},  # the registry's tags and the state's history
         "default": {
             "image": "python:3.11",
             "before_script": ["pip install 'mlform[postgres]'", cd],
@@ -113,7 +120,7 @@ def gitlab(project: str, branch: str, environment: str | None) -> dict[str, Any]
             "stage": "apply",
             "resource_group": f"mlform-{environment or 'default'}",
             "rules": [{"if": f"$CI_COMMIT_BRANCH == {_gitlab_string(branch)}"}],
-            "script": [run["apply"]],
+            "script": [pushable, run["apply"]],
         },
     }
 

@@ -16,6 +16,7 @@ from mlform.layout import Layout
 from mlform.project import ProjectGraph
 from mlform.registry import Registry, Version, bump
 from mlform.spec import Model
+from mlform.state_settings import for_environment, shared_git_remote
 
 
 @dataclass(frozen=True)
@@ -171,10 +172,9 @@ def register(
 def shared_remote(graph: ProjectGraph) -> str | None:
     """The git remote that holds the team's registry: with a shared state backend, its git
     remote (when this repository has it); a local backend keeps the registry local."""
-    spec = graph.project.spec.state
-    if spec.backend == "local":
-        return None
-    return spec.git.remote if Git(graph.root).has_remote(spec.git.remote) else None
+    spec = graph.project.spec
+    config = for_environment(spec.state, dict(spec.environments), graph.environment)
+    return shared_git_remote(graph.root, config)
 
 
 def _registry(graph: ProjectGraph) -> Registry:

@@ -75,9 +75,9 @@ def predict(port: int, rows: int = 1) -> dict[str, Any]:
 
 
 def state(root: Path, environment: str = "default") -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(
-        (root / ".mlform" / "state" / f"{environment}.json").read_text()
-    )
+    """The environment's state, from whatever backend the project's resolves to."""
+    pulled = mlform("state", "pull", "--env", environment, cwd=root)
+    data: dict[str, Any] = json.loads(pulled.out)
     return data
 
 

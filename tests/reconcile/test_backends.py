@@ -139,7 +139,8 @@ def test_state_pull_push_and_migrate(tmp_path: Path, run_cli: Callable[..., Run]
     build_tree(
         a,
         {
-            "mlform.yaml": "apiVersion: mlform/v1\nkind: Project\nmetadata: {name: p}\nspec: {specs: [ml]}\n",
+            "mlform.yaml": "apiVersion: mlform/v1\nkind: Project\nmetadata: {name: p}\n"
+            "spec: {specs: [ml], state: {backend: local}}\n",
             "ml/.keep": "",
         },
     )
@@ -149,14 +150,21 @@ def test_state_pull_push_and_migrate(tmp_path: Path, run_cli: Callable[..., Run]
     pulled = run_cli("state", "pull", cwd=a)
     assert pulled.code == 0 and json.loads(pulled.out)["resources"]["dataset.x"]["spec_hash"] == "h"
     project = a / "mlform.yaml"
-    project.write_text(
-        project.read_text().replace(
-            "spec: {specs: [ml]}", "spec: {specs: [ml], state: {backend: git}}"
-        )
-    )
+    project.write_text(project.read_text().replace(", state: {backend: local}", ""))
+    # the default (auto) is git in a clone of origin: the state left here is not forgotten
+    stranded = run_cli("plan", cwd=a)
+    assert stranded.code == 1
+    assert (
+        f"Error: the state of 'default' is in this checkout ({a}/.mlform/state/default.json), "
+        "but the repository now has the git remote the team's state lives in "
+        "(state.backend: auto means git here): refs/mlform/state/default on origin has none yet"
+        in stranded.err
+    ), stranded.err
+    assert "`mlform state migrate --from local`" in stranded.err
     moved = run_cli("state", "migrate", "--from", "local", cwd=a)
     assert moved.code == 0, moved.out + moved.err
     assert "default: serial 2 → refs/mlform/state/default on origin" in moved.out
+    assert run_cli("plan", cwd=a).code == 0
     listed = run_cli("state", "list", cwd=a)
     assert "refs/mlform/state/default on origin" in listed.out
     document = json.loads(run_cli("state", "pull", cwd=a).out)

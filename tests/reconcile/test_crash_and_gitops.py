@@ -157,6 +157,9 @@ def test_every_push_is_reconciled(tmp_path: Path) -> None:
         )
         assert predict(port)["model_version"] == "v0.1.0"
         recorded = state(worktree)
+        # the default backend (auto) of a clone of origin is git: the state is origin's
+        listed = mlform("state", "list", cwd=dev).out
+        assert "refs/mlform/state/default on origin" in listed, listed
         assert recorded["attempted_revision"] != recorded["applied_revision"]
         assert recorded["last_failure"]["errors"] == [
             "the specs have errors (run `mlform validate`)"
@@ -174,7 +177,7 @@ def test_every_push_is_reconciled(tmp_path: Path) -> None:
 
 
 STATE = {
-    "local": "",
+    "local": "  state:\n    backend: local\n",
     "git": "  state:\n    backend: git\n",
     "postgres": "  state:\n    backend: postgres\n    postgres: {table: hooked_state}\n",
 }

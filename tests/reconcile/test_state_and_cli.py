@@ -199,6 +199,6 @@ def test_init_writes_ci_workflows(credit: Path, run_cli: Callable[..., Run]) -> 
     ]
     assert run_cli("init", str(credit), "--ci", "gitlab", cwd=credit.parent).code == 0
     gitlab = yaml.safe_load((credit / ".gitlab-ci.yml").read_text())
-    assert gitlab["mlform-apply"]["script"][0] == (
+    assert gitlab["mlform-apply"]["script"][-1] == (
         "mlform apply --auto-approve --no-serve --lock-timeout 10m"
     )

@@ -19,6 +19,7 @@ from mlform.reconcile.plan import Plan, plan
 from mlform.reconcile.resources import Resource, desired
 from mlform.reconcile.state import DEFAULT_ENV, State, backend_of, hold, now
 from mlform.registry import Registry
+from mlform.state_settings import resolve, shared_git_remote
 from mlform.targets import RenderedFile
 
 
@@ -92,14 +93,12 @@ def sharing(graph: ProjectGraph, environment: str, serve: bool = True) -> Sharin
     remote (when the repository has it) and, unless Project.spec.remote.sync says
     otherwise, the pipeline's outputs and run-cache go through the DVC remote."""
     spec = graph.project.spec
-    config = settings(spec.state, dict(spec.environments), environment)
+    config = resolve(graph.root, settings(spec.state, dict(spec.environments), environment))
     shared = config.backend != "local"
-    git_remote = config.git.remote
-    pushes_tags = shared and Git(graph.root).has_remote(git_remote)
     remote = spec.remote
     sync = remote is not None and (remote.sync == "always" or (remote.sync == "auto" and shared))
     return Sharing(
-        git_remote if pushes_tags else None,
+        shared_git_remote(graph.root, config),
         (remote.name, remote.url) if remote is not None and sync else None,
         serve,
     )

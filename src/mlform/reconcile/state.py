@@ -45,7 +45,8 @@ def backend_of(graph: ProjectGraph, environment: str) -> Backend:
     from mlform.reconcile.backends import settings
 
     spec = graph.project.spec
-    return open_backend(graph.root, settings(spec.state, dict(spec.environments), environment))
+    config = settings(spec.state, dict(spec.environments), environment)
+    return open_backend(graph.root, config, environment)
 
 
 def backend_at(root: Path, environment: str) -> Backend:

@@ -51,9 +51,10 @@ class PostgresState(StrictModel):
 class StateBackend(StrictModel):
     """Where the reconciler's state and lock live: ``local`` (a file of this checkout),
     ``git`` (refs of the team's repository, written by compare-and-swap push) or
-    ``postgres`` (a table, locked by a session advisory lock)."""
+    ``postgres`` (a table, locked by a session advisory lock); ``auto``: git in a
+    repository that has the git remote (``git.remote``), local in one that has none."""
 
-    backend: Literal["local", "git", "postgres"] = "local"
+    backend: Literal["auto", "local", "git", "postgres"] = "auto"
     git: GitState = GitState()
     postgres: PostgresState = PostgresState()
 

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 from mlform.clock import stamp
 from mlform.errors import UserError
 from mlform.spec.project import StateBackend
+from mlform.state_settings import for_environment, resolve
 from mlform.version import __version__
 
 Notice = Callable[[str], None]
@@ -126,23 +127,43 @@ def busy(environment: str, holder: dict[str, Any] | None) -> UserError:
 
 def settings(spec: StateBackend, environments: dict[str, Any], environment: str) -> StateBackend:
     """The environment's own backend settings, else the Project's."""
-    env = environments.get(environment)
-    own = getattr(env, "state", None)
-    return own if isinstance(own, StateBackend) else spec
+    return for_environment(spec, environments, environment)
 
 
-def open_backend(root: Path, config: StateBackend) -> Backend:
-    if config.backend == "git":
+def open_backend(root: Path, config: StateBackend, environment: str | None = None) -> Backend:
+    """The backend ``config`` names (``auto`` resolved for this repository). A state left
+    in this checkout when ``auto`` has become git (the repository got its remote) is not
+    silently forgotten: it is refused until migrated, or the backend pinned to local."""
+    resolved = resolve(root, config)
+    if resolved.backend == "git":
         from mlform.reconcile.backends.gitrefs import GitBackend
 
-        return GitBackend(root, config.git)
-    if config.backend == "postgres":
+        backend: Backend = GitBackend(root, resolved.git)
+        if config.backend == "auto" and environment is not None:
+            _refuse_stranded(root, backend, environment)
+        return backend
+    if resolved.backend == "postgres":
         from mlform.reconcile.backends.postgres import PostgresBackend
 
-        return PostgresBackend(config.postgres)
+        return PostgresBackend(resolved.postgres)
     from mlform.reconcile.backends.local import LocalBackend
 
     return LocalBackend(root)
+
+
+def _refuse_stranded(root: Path, shared: Backend, environment: str) -> None:
+    from mlform.reconcile.backends.local import LocalBackend
+
+    local = LocalBackend(root)
+    if not local.path(environment).is_file() or shared.read(environment) is not None:
+        return
+    raise UserError(
+        f"the state of '{environment}' is in this checkout ({local.where(environment)}), but "
+        f"the repository now has the git remote the team's state lives in "
+        f"(state.backend: auto means git here): {shared.where(environment)} has none yet",
+        hint="Move it there: `mlform state migrate --from local` (under both locks); or "
+        "keep it in this checkout: `state: {backend: local}` in mlform.yaml.",
+    )
 
 
 def configured(root: Path, environment: str) -> StateBackend:
