@@ -231,7 +231,7 @@ class Dvc:
         them the ``cache: false`` outputs the run-cache entries name, which `dvc push`
         leaves out (it pushes what the work tree's index tracks): without them another
         runner's `dvc repro --pull` finds the entry incomplete and runs the stage again."""
-        self.run("push", "--quiet", "--run-cache", "--with-deps", stage)
+        self.run("push", "--run-cache", "--with-deps", stage)
         path, _, _ = stage.rpartition(":")
         folder = str(Path(path).parent) if path else "."
         self._push_objects(
