@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import requires
+
 PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
 
 
@@ -19,9 +21,7 @@ PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
 def postgres() -> Iterator[str]:
     """A PostgreSQL server of the tests' own, reached on a unix socket: its DSN."""
     if not PG_BIN or not (PG_BIN[-1] / "initdb").is_file():
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not installed (Debian package `postgresql`)")
-        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+        requires.missing("PostgreSQL is not installed (Debian package `postgresql`)")
     bin_dir = PG_BIN[-1]
     # Outside pytest's folder (readable by its owner only), so the server's user can reach it.
     base = Path(tempfile.mkdtemp(prefix="mlform-pg-"))

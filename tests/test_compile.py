@@ -124,8 +124,19 @@ def test_refuses_to_write_through_a_symlink(
     os.symlink(victim, credit / "dvc.yaml")
     result = run_cli("compile", cwd=credit)
     assert result.code == 1
-    assert "refusing to write through the symlink" in result.err
+    assert "dvc.yaml: error E013: mlform renders this path" in result.out  # as validate says
     assert victim.read_text() == "precious\n"
+
+
+def test_writing_refuses_a_symlink_even_with_the_same_bytes(tmp_path: Path) -> None:
+    from mlform.errors import UserError
+    from mlform.fsutil import write_all
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("same\n")
+    (tmp_path / "dvc.yaml").symlink_to(victim)
+    with pytest.raises(UserError, match="refusing to write through the symlink"):
+        write_all([(tmp_path / "dvc.yaml", b"same\n")])
 
 
 def test_user_text_cannot_inject_yaml_or_commands(

@@ -19,6 +19,7 @@ from mlform.errors import UserError
 from mlform.loader import RawDocument, load_file
 from mlform.schema_errors import describe, diagnostics_for, suggestion
 from mlform.spec import API_VERSION, KINDS, Document, Project
+from mlform.spec.base import RELPATH_MAX
 
 PROJECT_FILE = "mlform.yaml"
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -97,6 +98,24 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+NAME_MAX, PATH_MAX = 255, 4096  # Linux's limits, in bytes
+
+
+def shown(value: str, limit: int = 60) -> str:
+    """A path as a message quotes it: long ones cut in the middle."""
+    return value if len(value) <= limit else f"{value[: limit // 2]}…{value[-limit // 2 :]}"
+
+
+def too_long(value: str) -> str | None:
+    """Why no file system could hold the path ``value``, or None."""
+    longest = max((len(part.encode()) for part in value.split("/")), default=0)
+    if longest > NAME_MAX:
+        return f"'{shown(value)}' has a name of {longest} bytes; file names have at most {NAME_MAX}"
+    if len(value.encode()) > PATH_MAX:
+        return f"'{shown(value)}' is longer than {PATH_MAX} bytes"
+    return None
+
+
 def inside(root: Path, path: Path) -> bool:
     try:
         path.resolve().relative_to(root)
@@ -172,7 +191,8 @@ def _spec_files(
         target = ws.root / entry
 
         def fail(code: str, message: str, index: int = index) -> None:
-            mark = project.raw.mark(("spec", "specs", index)) if project else (1, 1)
+            raw = project.raw if project else ws.project_raw
+            mark = raw.mark(("spec", "specs", index)) if raw else (1, 1)
             label = project.label if project else ""
             ws.diagnostics.add(
                 Diagnostic(
@@ -187,16 +207,25 @@ def _spec_files(
                 )
             )
 
-        if Path(entry).is_absolute() or not inside(ws.root, target):
-            fail("E006", f"'{entry}' leaves the project")
+        if len(entry) > RELPATH_MAX:
+            continue  # the schema says so, at the entry
+        problem = too_long(entry)
+        if problem:
+            fail("E006", problem)
             continue
-        if target.is_file():
-            found[target] = None
-        elif target.is_dir():
-            for path in _walk(ws, target, outputs):
-                found[path] = None
-        else:
-            fail("E011", f"'{entry}' does not exist")
+        if Path(entry).is_absolute() or not inside(ws.root, target):
+            fail("E006", f"'{shown(entry)}' leaves the project")
+            continue
+        try:
+            if target.is_file():
+                found[target] = None
+            elif target.is_dir():
+                for path in _walk(ws, target, outputs):
+                    found[path] = None
+            else:
+                fail("E011", f"'{shown(entry)}' does not exist")
+        except OSError as error:
+            fail("E011", f"'{shown(entry)}' cannot be read: {error.strerror}")
     found.pop(ws.root / PROJECT_FILE, None)
     return sorted(found)
 

@@ -5,7 +5,6 @@ drift alert becomes firing through Prometheus's API after drifted traffic — an
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests import requires
 from tests.monitoring.conftest import send
 from tests.pipeline_helpers import edit, git
 from tests.reconcile.helpers import mlform, stop_servers
@@ -58,9 +58,7 @@ def wait_for(check: Any, seconds: float, what: str) -> Any:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    binary = shutil.which("prometheus")
-    if binary is None:
-        pytest.fail("prometheus is not installed (Debian package `prometheus`)")
+    binary = requires.program("prometheus", "prometheus")
     base = tmp_path_factory.mktemp("prometheus")
     mlform("init", "credit-risk", "--example", "credit-risk", cwd=base)
     root = base / "credit-risk"

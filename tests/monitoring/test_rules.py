@@ -3,7 +3,6 @@ pass — and fail when a rule is wrong, so they test something."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,18 +10,15 @@ from pathlib import Path
 import pytest
 
 import mlform
+from tests import requires
 from tests.conftest import copy_example
+from tests.pipeline_helpers import edit
 
 EXAMPLES = {"credit-risk": "credit-risk-local", "diabetes-regression": "diabetes-local"}
 
 
 def promtool() -> str:
-    found = shutil.which("promtool")
-    if found is None:
-        if os.environ.get("CI") or os.environ.get("MLFORM_REQUIRE_PROMTOOL"):
-            pytest.fail("promtool is not installed (Debian package `prometheus`)")
-        pytest.skip("promtool is not installed (apt-get install prometheus)")
-    return found
+    return requires.program("promtool", "prometheus")
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -116,3 +112,41 @@ def test_compiled_rules_match_the_committed_examples(compiled: dict[str, Path]) 
                 Path(__file__).parents[2] / "examples" / example / "monitoring" / "rules" / name
             )
             assert (compiled[example] / name).read_text() == committed.read_text()
+
+
+INJECTED = {
+    "team": '{{ query "up" }}',
+    "runbook_url": 'https://x/{{ printf "%s-%d" "expanded" 42 }}',
+    "owner": "{{ $value }} {{{ $labels.model }}}",
+}
+
+
+def test_spec_values_reach_prometheus_as_text_not_templates(tmp_path: Path) -> None:
+    """Prometheus expands labels and annotations as Go templates: a spec's `{{ query … }}`
+    would run PromQL. The rendered unit tests expect the spec's text verbatim and promtool
+    (which expands templates as Prometheus does) agrees; unescaped, it would not."""
+    root = copy_example("credit-risk", tmp_path / "p")
+    edit(
+        root / "ml" / "monitor.yaml",
+        "    team: risk-ml\n    runbook_url: https://runbooks.example.com/credit-risk\n",
+        "    team: '{team}'\n    runbook_url: '{runbook_url}'\n    labels: {{owner: '{owner}'}}\n".format(
+            **INJECTED
+        ),
+    )
+    mlform.compile(root)
+    folder = root / "monitoring" / "rules"
+    assert run("check", "rules", "credit-risk-local.rules.yml", cwd=folder).returncode == 0
+    done = run("test", "rules", "credit-risk-local.test.yml", cwd=folder)
+    assert done.returncode == 0, done.stdout + done.stderr
+    tests = (folder / "credit-risk-local.test.yml").read_text()
+    assert 'runbook_url: https://x/{{ printf "%s-%d" "expanded" 42 }}' in tests
+
+    rules = folder / "credit-risk-local.rules.yml"
+    unescaped = [  # the runbook link as it was rendered before the fix
+        line.replace('{{ "{{" }}', "{{") if "runbook_url" in line else line
+        for line in rules.read_text().splitlines(keepends=True)
+    ]
+    rules.write_text("".join(unescaped))
+    done = run("test", "rules", "credit-risk-local.test.yml", cwd=folder)
+    assert done.returncode == 1
+    assert "https://x/expanded-42" in done.stdout + done.stderr

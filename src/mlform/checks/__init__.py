@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mlform.checks.context import Context
 from mlform.checks.data import check_datasets, check_featuresets
+from mlform.checks.outputs import check_outputs
 from mlform.checks.paths import check_paths
 from mlform.checks.refs import check_references, check_unique_names
 from mlform.checks.serving import check_deployments, check_monitors, check_retrain_policies
@@ -15,6 +16,7 @@ CHECKS = (
     check_unique_names,
     check_references,
     check_paths,
+    check_outputs,
     check_datasets,
     check_featuresets,
     check_trainings,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 from mlform.checks.context import Context
 from mlform.loader import Loc
+from mlform.patterns import PatternInvalid, compile_pattern
 from mlform.schema_errors import suggestion
 from mlform.spec import Dataset, FeatureSet
 from mlform.spec.dataset import CATEGORICAL_DTYPES, NUMERIC_DTYPES, Column
@@ -80,9 +79,9 @@ def _check_column(ctx: Context, doc: SpecDocument, loc: Loc, name: str, column: 
                 f"'regex' applies to string and category columns; '{name}' is {column.dtype}",
             )
         try:
-            re.compile(column.regex)
-        except re.error as exc:
-            ctx.report(doc, (*loc, "regex"), "E208", f"invalid regular expression: {exc}")
+            compile_pattern(column.regex)
+        except PatternInvalid as invalid:
+            ctx.report(doc, (*loc, "regex"), "E208", invalid.message)
     if column.allowed is not None and column.dtype in ("int", "float"):
         for i, value in enumerate(column.allowed):
             if isinstance(value, bool) or not isinstance(value, int | float):

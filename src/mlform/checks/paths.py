@@ -8,7 +8,7 @@ from pathlib import Path, PurePosixPath
 from mlform.checks.context import Context
 from mlform.loader import Loc
 from mlform.spec import Dataset, Deployment, Monitor, Project
-from mlform.workspace import SpecDocument, inside
+from mlform.workspace import SpecDocument, inside, too_long
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -34,6 +34,9 @@ def _paths(ctx: Context) -> Iterator[tuple[SpecDocument, Loc, str]]:
 
 def path_problem(root: Path, value: str) -> str | None:
     """Why ``value`` is not an acceptable project-relative path, or None."""
+    long = too_long(value)
+    if long:
+        return long
     if "\\" in value or "\0" in value:
         return f"'{value}': use '/' to separate folders (and no NUL bytes)"
     pure = PurePosixPath(value)

@@ -7,10 +7,24 @@ to a file), 130 interrupted.
 
 from __future__ import annotations
 
+import errno
 import sys
 from typing import NoReturn
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+# OSErrors about a named file that come from the machine, not from mlform
+_ENVIRONMENT = frozenset(
+    {
+        errno.ENAMETOOLONG,
+        errno.EACCES,
+        errno.EPERM,
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EROFS,
+        errno.ELOOP,
+        errno.EMFILE,
+    }
+)
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
@@ -56,9 +70,30 @@ def main(argv: list[str] | None = None) -> NoReturn:
         code = EXIT_INTERRUPTED
     except BrokenPipeError:
         code = EXIT_OK
+    except OSError as exc:
+        code = _os_error(exc, argv)
     except Exception as exc:  # the one place an unexpected error is caught
-        from mlform.cli.bugreport import report_bug
-
-        click.echo(report_bug(exc, argv if argv is not None else sys.argv[1:]), err=True)
-        code = EXIT_BUG
+        code = _bug(exc, argv)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _os_error(exc: OSError, argv: list[str] | None) -> int:
+    """The machine's limits or permissions on a named file: not a bug; say which file."""
+    if exc.errno not in _ENVIRONMENT or exc.filename is None:
+        return _bug(exc, argv)
+    import click
+
+    from mlform.workspace import shown
+
+    name = shown(str(exc.filename), 100)
+    click.echo(click.style("Error: ", fg="red", bold=True) + f"{name}: {exc.strerror}", err=True)
+    return EXIT_INVALID
+
+
+def _bug(exc: BaseException, argv: list[str] | None) -> int:
+    import click
+
+    from mlform.cli.bugreport import report_bug
+
+    click.echo(report_bug(exc, argv if argv is not None else sys.argv[1:]), err=True)
+    return EXIT_BUG

@@ -122,9 +122,12 @@ def init(
     environment: str | None,
 ) -> int:
     """Create a new spec repository in DIRECTORY (or a copy of an example), with git and DVC."""
+    from mlform.ci import refuse_unsafe
     from mlform.scaffold import init as run
     from mlform.scaffold import write_ci
 
+    if ci:  # before anything is created
+        refuse_unsafe(project=directory.name, environment=environment)
     if ci and (directory / "mlform.yaml").exists():  # add CI to an existing project
         path = write_ci(directory, ci, environment)
         click.echo(f"Wrote {path}.")

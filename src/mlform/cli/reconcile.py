@@ -62,7 +62,7 @@ def plan_(
 ) -> int:
     """What apply would do: specs vs recorded state vs what is actually there."""
     from mlform import api
-    from mlform.fsutil import write_atomic
+    from mlform.fsutil import PRIVATE, write_atomic
 
     if all_envs:
         if environment or out_file:
@@ -71,7 +71,7 @@ def plan_(
     plan = api.plan(path, environment)
     _emit_plan(plan, output)
     if out_file is not None:
-        write_atomic(out_file, (json.dumps(plan.to_json(), indent=2) + "\n").encode())
+        write_atomic(out_file, (json.dumps(plan.to_json(), indent=2) + "\n").encode(), PRIVATE)
         click.echo(
             f"\nSaved the plan to {out_file}; apply exactly it with: mlform apply {out_file}",
             err=True,

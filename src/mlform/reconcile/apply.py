@@ -16,6 +16,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from mlform.engines.prometheus import Prometheus
 from mlform.errors import UserError
 from mlform.fsutil import write_all
 from mlform.reconcile.context import Context, Crash, Outcome, fail, step
@@ -59,9 +60,11 @@ def apply(ctx: Context, plan: Plan) -> Outcome:
         step(ctx, outcome, change, _work(ctx, change))
     _publish(ctx, outcome, changes, deployed_before)
     rules = [c for c in changes if c.type == "file" and c.name.endswith(".rules.yml")]
-    if rules and not any(c.type == "monitor" for c in pending) and _prometheus(ctx):
+    if rules and not any(c.type == "monitor" for c in pending):
         try:  # rules re-rendered (a new mlform) while the Monitors stayed the same
-            ctx.progress(_reload_prometheus(ctx))
+            prometheus = _prometheus(ctx)
+            if prometheus:
+                ctx.progress(prometheus.reload())
         except UserError as error:
             fail(ctx, outcome, rules[0], error.message)
     return outcome
@@ -96,8 +99,8 @@ def _elsewhere(ctx: Context, change: Change) -> bool:
 
 
 # --- monitors ------------------------------------------------------------------------------
-def _prometheus(ctx: Context) -> str | None:
-    return ctx.graph.project.spec.monitoring.prometheus_url
+def _prometheus(ctx: Context) -> Prometheus | None:
+    return Prometheus.of(ctx.graph.project.spec.monitoring.prometheus_url)
 
 
 def _monitor(ctx: Context, change: Change) -> None:
@@ -108,29 +111,10 @@ def _monitor(ctx: Context, change: Change) -> None:
     monitor = ctx.graph.get(Monitor, change.name)
     folder = rules_dir(ctx.graph, monitor)
     outputs: dict[str, Any] = {"rules": f"{folder}/{change.name}.rules.yml"}
-    if _prometheus(ctx):
-        outputs["prometheus"] = _reload_prometheus(ctx)
+    prometheus = _prometheus(ctx)
+    if prometheus:
+        outputs["prometheus"] = prometheus.reload()
     ctx.record(ctx.resources[change.address], outputs)
-
-
-def _reload_prometheus(ctx: Context) -> str:
-    import urllib.error
-    import urllib.request
-
-    url = f"{str(_prometheus(ctx)).rstrip('/')}/-/reload"
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=10):
-            pass
-    except urllib.error.HTTPError as error:
-        hint = " (start Prometheus with --web.enable-lifecycle)" if error.code in (403, 405) else ""
-        raise UserError(
-            f"Prometheus refused to reload its rules: POST {url}: HTTP {error.code}{hint}"
-        ) from None
-    except OSError as error:
-        raise UserError(
-            f"could not ask Prometheus to reload its rules: POST {url}: {error}"
-        ) from None
-    return f"Prometheus reloaded its rules ({url})"
 
 
 # --- files -------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 
 from mlform.clock import duration_seconds, epoch, stamp
 from mlform.engines.dvc import read_lock
+from mlform.engines.prometheus import Prometheus
 from mlform.errors import UserError
 from mlform.layout import monitor_dir
 from mlform.project import ProjectGraph
@@ -191,18 +192,11 @@ def _latest(graph: ProjectGraph, monitor: str, served: str | None) -> dict[str, 
 
 def _prometheus_alerts(graph: ProjectGraph, monitor: str, wanted: set[str]) -> list[str]:
     """Firing alerts of the Monitor in Prometheus, when the Project names one."""
-    url = graph.project.spec.monitoring.prometheus_url
-    if not url:
-        return []
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(f"{url.rstrip('/')}/api/v1/alerts", timeout=5) as response:
-            data = json.loads(response.read())
-    except (OSError, ValueError):
+    prometheus = Prometheus.of(graph.project.spec.monitoring.prometheus_url)
+    if prometheus is None:
         return []
     out = []
-    for alert in data.get("data", {}).get("alerts", []):
+    for alert in prometheus.alerts():
         labels = alert.get("labels", {})
         objective = labels.get("objective", "")
         if (

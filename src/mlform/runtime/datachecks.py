@@ -7,12 +7,12 @@ downstream runs on bad data.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mlform import stage_params as P
 from mlform.loader import Loc
+from mlform.patterns import compile_pattern
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -141,7 +141,7 @@ def _column_checks(data: TypedFrame, name: str, spec: P.Column, loc: Loc) -> lis
             f"not among the allowed values [{', '.join(str(v) for v in spec.allowed)}]",
         )
     if spec.regex:
-        pattern = re.compile(spec.regex)
+        pattern = compile_pattern(spec.regex)
         matches = values.astype(str).map(lambda v: bool(pattern.fullmatch(v)))
         add(
             f"matches /{spec.regex}/",

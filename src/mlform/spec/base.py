@@ -14,6 +14,7 @@ from mlform.clock import DURATION_PATTERN
 API_VERSION = "mlform/v1"
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
+HTTP_URL_PATTERN = r"^https?://[^\s/?#]+(/[^\s?#]*)?$"
 SEMVER_PATTERN = r"^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$"
 
 Name = Annotated[
@@ -31,11 +32,12 @@ Ref = Annotated[
 Duration = Annotated[
     str, Field(pattern=DURATION_PATTERN, description="A duration such as 30s, 15m, 1h, 7d.")
 ]
+RELPATH_MAX = 1024
 RelPath = Annotated[
     str,
     Field(
         min_length=1,
-        max_length=1024,
+        max_length=RELPATH_MAX,
         description="A path relative to the project root; it may not leave the project.",
     ),
 ]

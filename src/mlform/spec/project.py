@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from mlform.spec.base import Document, Duration, Name, RelPath, StrictModel
+from mlform.spec.base import HTTP_URL_PATTERN, Document, Duration, Name, RelPath, StrictModel
 
 DeploymentTarget = Literal["local", "kserve", "triton", "mlserver"]
 
@@ -80,7 +80,17 @@ class Defaults(StrictModel):
 
 class Monitoring(StrictModel):
     rules_dir: RelPath = "monitoring/rules"
-    prometheus_url: str | None = None
+    prometheus_url: (
+        Annotated[
+            str,
+            Field(
+                pattern=HTTP_URL_PATTERN,
+                description="http(s) only; the reconciler host's operator may pin or limit it "
+                "(MLFORM_PROMETHEUS_URL, MLFORM_PROMETHEUS_HOSTS).",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class ProjectSpec(StrictModel):

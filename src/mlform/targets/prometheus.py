@@ -22,6 +22,21 @@ from mlform.targets import RenderedFile
 VALUE = '{{ $value | printf "%.3f" }}'
 
 
+def go_text(value: str) -> str:
+    """``value`` as Go template text that expands to exactly ``value``.
+
+    Prometheus expands the labels and annotations of alerting rules as Go templates, so a
+    spec's ``{{ query "…" }}`` would run PromQL on every evaluation and mail the result to the
+    receivers. Each ``{{`` becomes an action printing ``{{``; the rest is literal text."""
+    return '{{ "{{" }}'.join(value.split("{{"))
+
+
+def promql_string(value: str) -> str:
+    """A PromQL double-quoted string literal (label matcher value)."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
 @dataclass(frozen=True)
 class Alert:
     name: str
@@ -63,7 +78,7 @@ def render_monitoring(graph: ProjectGraph) -> list[RenderedFile]:
 
 
 def _series(metric: str, labels: dict[str, str], values: str) -> dict[str, Any]:
-    inner = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    inner = ",".join(f"{k}={promql_string(v)}" for k, v in labels.items())
     return {"series": f"{metric}{{{inner}}}", "values": values}
 
 
@@ -73,6 +88,7 @@ def alerts(graph: ProjectGraph, monitor: Monitor) -> list[Alert]:
     model = deployment.spec.model
     name = monitor.metadata.name
     own = {"monitor": name, "model": model}
+    n = promql_string(name)
     out: list[Alert] = []
     if spec.latency:
         limit = spec.latency.p99_ms / 1000
@@ -93,7 +109,7 @@ def alerts(graph: ProjectGraph, monitor: Monitor) -> list[Alert]:
             Alert(
                 "MLformLatencyHigh",
                 "latency",
-                f'mlform:inference_request_duration_seconds:p99_5m{{monitor="{name}"}} > {limit:g}',
+                f"mlform:inference_request_duration_seconds:p99_5m{{monitor={n}}} > {limit:g}",
                 f"p99 latency of {model} is over {spec.latency.p99_ms:g} ms",
                 f"The p99 latency of {model} over 5 minutes is {VALUE} s; the objective is {limit:g} s.",
                 [_series(bucket, {"model": model, "le": le}, v) for le, v in slow],
@@ -108,7 +124,7 @@ def alerts(graph: ProjectGraph, monitor: Monitor) -> list[Alert]:
             Alert(
                 "MLformErrorRateHigh",
                 "error_rate",
-                f'mlform:inference_requests:error_ratio_5m{{monitor="{name}"}} > {spec.error_rate.max:g}',
+                f"mlform:inference_requests:error_ratio_5m{{monitor={n}}} > {spec.error_rate.max:g}",
                 f"{model} fails more than {spec.error_rate.max:.2%} of requests",
                 f"{VALUE} of the requests to {model} failed with a server error over 5 minutes; the objective is at most {spec.error_rate.max:g}.",
                 [
@@ -127,7 +143,7 @@ def alerts(graph: ProjectGraph, monitor: Monitor) -> list[Alert]:
             Alert(
                 "MLformFeatureDrift",
                 "feature_drift",
-                f'mlform_feature_drift_score{{monitor="{name}"}} and on (monitor, feature, method) mlform_feature_drift_detected{{monitor="{name}"}} == 1',
+                f"mlform_feature_drift_score{{monitor={n}}} and on (monitor, feature, method) mlform_feature_drift_detected{{monitor={n}}} == 1",
                 f"{{{{ $labels.feature }}}} of {model} drifted",
                 f"Feature {{{{ $labels.feature }}}} drifted from the training data: {{{{ $labels.method }}}} score {VALUE}.",
                 [
@@ -146,7 +162,7 @@ def alerts(graph: ProjectGraph, monitor: Monitor) -> list[Alert]:
             Alert(
                 "MLformDatasetDrift",
                 "data_drift",
-                f'mlform_dataset_drift_share{{monitor="{name}"}} >= {drift.drift_share:g}',
+                f"mlform_dataset_drift_share{{monitor={n}}} >= {drift.drift_share:g}",
                 f"the inputs of {model} drifted",
                 f"{VALUE} of the monitored features of {model} drifted; dataset drift is a share of {drift.drift_share:g} or more.",
                 [_series("mlform_dataset_drift_share", own, "1x200")],
@@ -161,7 +177,7 @@ def alerts(graph: ProjectGraph, monitor: Monitor) -> list[Alert]:
             Alert(
                 "MLformPredictionDrift",
                 "prediction_drift",
-                f'mlform_prediction_drift_score{{monitor="{name}"}} and on (monitor) mlform_prediction_drift_detected{{monitor="{name}"}} == 1',
+                f"mlform_prediction_drift_score{{monitor={n}}} and on (monitor) mlform_prediction_drift_detected{{monitor={n}}} == 1",
                 f"the predictions of {model} drifted",
                 f"The distribution of {model}'s predictions drifted from the test split's: {{{{ $labels.method }}}} score {VALUE}.",
                 [
@@ -192,7 +208,7 @@ def alerts(graph: ProjectGraph, monitor: Monitor) -> list[Alert]:
             Alert(
                 "MLformPerformanceLow",
                 "performance",
-                f'mlform_model_performance{{monitor="{name}",metric="{metric}"}} {op} {bound:g} and on (monitor, metric) mlform_model_performance_labels{{monitor="{name}"}} >= {performance.min_labels}',
+                f'mlform_model_performance{{monitor={n},metric="{metric}"}} {op} {bound:g} and on (monitor, metric) mlform_model_performance_labels{{monitor={n}}} >= {performance.min_labels}',
                 f"{metric} of {model} is {'below' if op == '<' else 'above'} {bound:g}",
                 f"{metric} of {model} on labelled traffic is {VALUE} ({'at least' if higher else 'at most'} {bound:g} expected).",
                 [
@@ -226,6 +242,8 @@ def rules_and_tests(
     model = deployment.spec.model
     name = monitor.metadata.name
     common = {"monitor": name, "model": model}
+    m = promql_string(model)
+    # What people see once Prometheus has expanded them; the rules carry them as go_text.
     labels = {
         "severity": spec.alerts.severity,
         **({"team": spec.alerts.team} if spec.alerts.team else {}),
@@ -237,12 +255,12 @@ def rules_and_tests(
     recording = [
         {
             "record": "mlform:inference_request_duration_seconds:p99_5m",
-            "expr": f'histogram_quantile(0.99, sum by (le) (rate(mlform_inference_request_duration_seconds_bucket{{model="{model}"}}[5m])))',
+            "expr": f"histogram_quantile(0.99, sum by (le) (rate(mlform_inference_request_duration_seconds_bucket{{model={m}}}[5m])))",
             "labels": common,
         },
         {
             "record": "mlform:inference_requests:error_ratio_5m",
-            "expr": f'sum(rate(mlform_inference_requests_total{{model="{model}",status=~"5.."}}[5m])) / sum(rate(mlform_inference_requests_total{{model="{model}"}}[5m]))',
+            "expr": f'sum(rate(mlform_inference_requests_total{{model={m},status=~"5.."}}[5m])) / sum(rate(mlform_inference_requests_total{{model={m}}}[5m]))',
             "labels": common,
         },
     ]
@@ -255,23 +273,26 @@ def rules_and_tests(
     ]
     tests: list[dict[str, Any]] = []
     for alert in alerts(graph, monitor):
+        # Summary and description are our templates around names (which cannot hold "{{");
+        # the runbook link is the spec's text.
         annotations = {"summary": alert.summary, "description": alert.description}
+        rendered = {k: _expand(v, alert.value, alert.extra_labels) for k, v in annotations.items()}
         if spec.alerts.runbook_url:
-            annotations["runbook_url"] = spec.alerts.runbook_url
+            annotations["runbook_url"] = go_text(spec.alerts.runbook_url)
+            rendered["runbook_url"] = spec.alerts.runbook_url
         rule_labels = {**labels, "objective": alert.objective}
         rules[0]["rules"].append(
             {
                 "alert": alert.name,
                 "expr": alert.expr,
                 "for": spec.alerts.for_,
-                "labels": rule_labels,
+                "labels": {k: go_text(v) for k, v in rule_labels.items()},
                 "annotations": annotations,
             }
         )
         if not alert.value:
             continue  # the objective sits where the fixed test series cannot cross it
         expected = {**rule_labels, **alert.extra_labels}  # the input series' own labels too
-        rendered = {k: _expand(v, alert.value, alert.extra_labels) for k, v in annotations.items()}
         wait = _minutes(spec.alerts.for_) + 6
         if wait > 190:
             continue  # longer than the test series

@@ -15,7 +15,7 @@ from typing import Any
 
 from mlform.engines.process import alive
 from mlform.errors import UserError
-from mlform.fsutil import write_atomic
+from mlform.fsutil import PRIVATE, write_atomic
 from mlform.layout import state_dir
 from mlform.reconcile.backends import Held, Notice, StateConflict, Stored, busy, polling
 
@@ -52,10 +52,10 @@ class LocalBackend:
         current = self.read(environment)
         if (current.token if current else None) != token:
             raise StateConflict(f"the state in {path} changed since it was read")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if path.exists():
-            write_atomic(path.with_name(path.name + ".backup"), path.read_bytes())
-        write_atomic(path, (json.dumps(data, indent=2) + "\n").encode())
+            write_atomic(path.with_name(path.name + ".backup"), path.read_bytes(), PRIVATE)
+        write_atomic(path, (json.dumps(data, indent=2) + "\n").encode(), PRIVATE)
         return str(data.get("serial"))
 
     def environments(self) -> list[str]:

@@ -1,0 +1,71 @@
+"""The places `compile` and `apply` render into hold no symlinks.
+
+mlform never writes through a symlink (a pushed link named ``dvc.yaml`` could point at any
+file of the machine that runs the reconciler). `validate` says so first, so that validate,
+compile and apply agree on every checkout: one error per link, before anything is written.
+The artifacts folder is DVC's: DVC itself may link outputs to its cache.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+from mlform.checks.context import Context
+from mlform.diagnostics import Diagnostic, Severity
+from mlform.spec import Deployment, Monitor, Project
+from mlform.workspace import too_long
+
+RENDERED_FILES = ("dvc.yaml", "params.yaml")
+PIPELINES = "pipelines"  # an environment's own pipeline: pipelines/<env>/
+
+
+def _places(ctx: Context) -> Iterator[str]:
+    yield from RENDERED_FILES
+    yield PIPELINES
+    for _, project in ctx.docs(Project):
+        yield project.spec.deploy_dir
+        yield project.spec.monitoring.rules_dir
+    for _, deployment in ctx.docs(Deployment):
+        if deployment.spec.output_dir:
+            yield deployment.spec.output_dir
+    for _, monitor in ctx.docs(Monitor):
+        if monitor.spec.rules_dir:
+            yield monitor.spec.rules_dir
+
+
+def symlinks(root: Path, place: str) -> Iterator[Path]:
+    """The symlink on the way to ``place`` under ``root``, or every one inside it."""
+    path = root
+    for part in Path(place).parts:
+        path = path / part
+        if path.is_symlink():
+            yield path
+            return
+    if path.is_dir():
+        for folder, dirs, files in os.walk(path):
+            for name in sorted(dirs + files):
+                if (Path(folder) / name).is_symlink():
+                    yield Path(folder) / name
+
+
+def check_outputs(ctx: Context) -> None:
+    root = ctx.workspace.root
+    found: set[Path] = set()
+    for place in _places(ctx):
+        pure = PurePosixPath(place)
+        if not (too_long(place) or pure.is_absolute() or ".." in pure.parts):  # else E006
+            found.update(symlinks(root, place))
+    for link in sorted(found):
+        ctx.diagnostics.add(
+            Diagnostic(
+                Severity.ERROR,
+                link.relative_to(root).as_posix(),
+                0,
+                0,
+                "E013",
+                "mlform renders this path and never writes through a symlink: "
+                "remove the link (`mlform compile` writes the file)",
+            )
+        )
