@@ -83,9 +83,17 @@ def shell_join(words: list[str]) -> str:
 
 
 def pbtxt_string(value: Any) -> str:
-    """A protobuf text-format string literal."""
-    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
+    """A protobuf text-format string literal: quotes and backslashes escaped, every control
+    character (newline, CR, NUL, …) as an octal escape, other text as UTF-8."""
+    out = []
+    for char in str(value):
+        if char in ('"', "\\"):
+            out.append("\\" + char)
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\{ord(char):03o}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
 
 
 def comment(value: Any) -> str:
