@@ -1,4 +1,4 @@
-"""The places `compile` and `apply` render into hold no symlinks.
+"""The places `compile` and `apply` write (and ``.mlform/``) hold no symlinks.
 
 mlform never writes through a symlink (a pushed link named ``dvc.yaml`` could point at any
 file of the machine that runs the reconciler). `validate` says so first, so that validate,
@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 
 from mlform.checks.context import Context
 from mlform.diagnostics import Diagnostic, Severity
+from mlform.layout import LOCAL
 from mlform.spec import Deployment, Monitor, Project
 from mlform.workspace import too_long
 
@@ -24,6 +25,7 @@ PIPELINES = "pipelines"  # an environment's own pipeline: pipelines/<env>/
 def _places(ctx: Context) -> Iterator[str]:
     yield from RENDERED_FILES
     yield PIPELINES
+    yield LOCAL  # state, locks, servers' logs: a committed link would send them elsewhere
     for _, project in ctx.docs(Project):
         yield project.spec.deploy_dir
         yield project.spec.monitoring.rules_dir
