@@ -3,6 +3,7 @@ fields rejected), Triton's own model_config protobuf, MLServer's settings."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -61,8 +62,10 @@ def registered(trained: Trained, tmp_path: Path) -> Path:
     subprocess.run([*GIT, "add", "-A"], cwd=root, check=True)
     subprocess.run([*GIT, "commit", "-qm", "specs"], cwd=root, check=True)
     meta = read_metadata(trained.onnx)
+    pipeline = root / "artifacts/trainings/credit-gbm/pipeline.joblib"
     record = {
         "sha256": "0" * 64,
+        "pipeline_sha256": hashlib.sha256(pipeline.read_bytes()).hexdigest(),
         "review": {"metrics.roc_auc": "pass"},
         "signature": meta["inputs"],
         "outputs": meta["outputs"],
@@ -76,7 +79,7 @@ def registered(trained: Trained, tmp_path: Path) -> Path:
         "v0.1.0",
         {
             "model.onnx": trained.onnx,
-            "pipeline.joblib": root / "artifacts/trainings/credit-gbm/pipeline.joblib",
+            "pipeline.joblib": pipeline,
         },
         record,
     )
