@@ -187,6 +187,20 @@ def test_mlserver_model_settings(registered: Path) -> None:
     assert (folder / "model.joblib").stat().st_size > 0
 
 
+def test_mlserver_is_not_given_a_pipeline_other_than_the_registered_one(registered: Path) -> None:
+    stored = Registry(registered).store("credit-risk", "v0.1.0") / "pipeline.joblib"
+    registered_sha = hashlib.sha256(stored.read_bytes()).hexdigest()
+    stored.write_bytes(stored.read_bytes() + b"tampered")
+    actual = hashlib.sha256(stored.read_bytes()).hexdigest()
+    out = compile_(registered)
+    assert (
+        f"note: Deployment 'credit-risk-mlserver' (mlserver) is not rendered: {stored} has "
+        f"sha256 {actual}, not {registered_sha} as registered for credit-risk@v0.1.0; it is "
+        "not shipped to MLServer"
+    ) in out
+    assert not (registered / "deploy/credit-risk-mlserver/model.joblib").exists()
+
+
 def test_deployments_without_a_version_are_reported_not_rendered(
     trained: Trained, tmp_path: Path
 ) -> None:
