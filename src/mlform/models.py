@@ -116,6 +116,7 @@ def register(
     from mlform.runtime.export import read_metadata
 
     meta = read_metadata(onnx_file)
+    pipeline_sha256 = _verified_pipeline(graph, model)
     latest = previous[-1] if previous else None
     choice, reason = _bump(model.spec.registry.bump if part is None else part, meta, latest)
     version = bump(latest.version if latest else None, choice, model.spec.registry.initial_version)
@@ -135,6 +136,7 @@ def register(
         "classes": meta.get("classes"),
         "spec_hash": meta.get("spec_hash"),
         "data_hash": meta.get("training_data_hash"),
+        **({"pipeline_sha256": pipeline_sha256} if pipeline_sha256 else {}),
         "registered_at": stamp(),
         **({"dirty": dirty} if dirty else {}),
     }
@@ -167,6 +169,21 @@ def register(
         {**record, "version": created.version, "commit": created.commit},
     )
     return Registered(created, reason, stored)
+
+
+def _verified_pipeline(graph: ProjectGraph, model: Model) -> str | None:
+    """The sha256 of the trained pipeline kept with the version (what MLServer is given),
+    checked against the one its training recorded; None when there is no pipeline."""
+    from mlform.runtime.stage_io import verify_pipeline
+
+    name = model.spec.training
+    paths = Layout(graph.artifacts).training(name)
+    pipeline = graph.root / paths.pipeline
+    if not pipeline.is_file():
+        return None
+    tuning = graph.root / paths.tuning
+    verify_pipeline(pipeline, tuning, paths.pipeline.as_posix(), paths.tuning.as_posix(), name)
+    return hashlib.sha256(pipeline.read_bytes()).hexdigest()
 
 
 def shared_remote(graph: ProjectGraph) -> str | None:
@@ -339,6 +356,15 @@ def pull(graph: ProjectGraph, reference: str) -> Path:
     if hashlib.sha256(onnx.read_bytes()).hexdigest() != chosen.record.get("sha256"):
         onnx.unlink()
         raise UserError(f"the remote's ONNX file is not {chosen.tag}'s (sha256 differs); removed")
+    pipeline, recorded = stored / "pipeline.joblib", chosen.record.get("pipeline_sha256")
+    if pipeline.is_file() and recorded is not None:
+        actual = hashlib.sha256(pipeline.read_bytes()).hexdigest()
+        if actual != recorded:
+            pipeline.unlink()
+            raise UserError(
+                f"the remote's pipeline.joblib is not {chosen.tag}'s (sha256 {actual}, "
+                f"registered {recorded}); removed, never loaded"
+            )
     (stored / "record.json").write_text(
         json.dumps(
             {**chosen.record, "version": chosen.version, "commit": chosen.commit},

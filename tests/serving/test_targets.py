@@ -3,6 +3,7 @@ fields rejected), Triton's own model_config protobuf, MLServer's settings."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -61,8 +62,10 @@ def registered(trained: Trained, tmp_path: Path) -> Path:
     subprocess.run([*GIT, "add", "-A"], cwd=root, check=True)
     subprocess.run([*GIT, "commit", "-qm", "specs"], cwd=root, check=True)
     meta = read_metadata(trained.onnx)
+    pipeline = root / "artifacts/trainings/credit-gbm/pipeline.joblib"
     record = {
         "sha256": "0" * 64,
+        "pipeline_sha256": hashlib.sha256(pipeline.read_bytes()).hexdigest(),
         "review": {"metrics.roc_auc": "pass"},
         "signature": meta["inputs"],
         "outputs": meta["outputs"],
@@ -76,7 +79,7 @@ def registered(trained: Trained, tmp_path: Path) -> Path:
         "v0.1.0",
         {
             "model.onnx": trained.onnx,
-            "pipeline.joblib": root / "artifacts/trainings/credit-gbm/pipeline.joblib",
+            "pipeline.joblib": pipeline,
         },
         record,
     )
@@ -182,6 +185,20 @@ def test_mlserver_model_settings(registered: Path) -> None:
         "parameters": {"uri": "./model.joblib", "version": "v0.1.0"},
     }
     assert (folder / "model.joblib").stat().st_size > 0
+
+
+def test_mlserver_is_not_given_a_pipeline_other_than_the_registered_one(registered: Path) -> None:
+    stored = Registry(registered).store("credit-risk", "v0.1.0") / "pipeline.joblib"
+    registered_sha = hashlib.sha256(stored.read_bytes()).hexdigest()
+    stored.write_bytes(stored.read_bytes() + b"tampered")
+    actual = hashlib.sha256(stored.read_bytes()).hexdigest()
+    out = compile_(registered)
+    assert (
+        f"note: Deployment 'credit-risk-mlserver' (mlserver) is not rendered: {stored} has "
+        f"sha256 {actual}, not {registered_sha} as registered for credit-risk@v0.1.0; it is "
+        "not shipped to MLServer"
+    ) in out
+    assert not (registered / "deploy/credit-risk-mlserver/model.joblib").exists()
 
 
 def test_deployments_without_a_version_are_reported_not_rendered(

@@ -195,6 +195,7 @@ def _check_steps(
             and step.impute
             and step.impute.strategy in ("mean", "median")
             and categorical
+            and not encoded
         ):
             ctx.report(
                 doc,

@@ -90,7 +90,12 @@ def show(reference: str, as_json: bool, path: Path) -> int:
     if record.get("signature"):
         click.echo(
             "  inputs:   "
-            + ", ".join(f"{i['name']} ({i['datatype']})" for i in record["signature"])
+            + ", ".join(
+                f"{i['name']}"
+                + (f" = column '{i['column']}'" if "column" in i else "")
+                + f" ({i['datatype']})"
+                for i in record["signature"]
+            )
         )
     if info["history"]:
         click.echo("  history:")

@@ -39,7 +39,12 @@ class VersionReference:
     @property
     def inputs(self) -> list[str]:
         signature = self.record.get("signature") or []
-        return [str(i["name"]) for i in signature if isinstance(i, dict) and "name" in i]
+        # The dataset columns (an input's ONNX name may differ: see runtime.export).
+        return [
+            str(i.get("column", i["name"]))
+            for i in signature
+            if isinstance(i, dict) and "name" in i
+        ]
 
     @property
     def task(self) -> str:

@@ -119,14 +119,15 @@ def _evaluate(onnx_path: Path, frame: Any, dataset: Dataset, metric: str) -> flo
     meta = read_metadata(onnx_path)
 
     columns = {name: c.dtype for name, c in dataset.spec.columns.items()}
-    inputs = [i["name"] for i in meta.get("inputs") or []]
+    signature = export.Signature(list(meta.get("inputs") or []))
+    inputs = [export.column_of(i) for i in signature.inputs]
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
     X = frames.model_frame(frame, columns, inputs)
     outputs = dict(
         zip(
             names,
-            session.run(None, export.feeds(X, export.signature(columns, inputs))),
+            session.run(None, export.feeds(X, signature)),
             strict=True,
         )
     )

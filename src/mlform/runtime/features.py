@@ -20,15 +20,17 @@ def build_column_transformer(
         if transform.drop or not names:
             continue
         categorical = any(dtypes[c] not in NUMERIC for c in names)
-        steps = [
-            (f"{i}-{step.kind}", _step(step.options, categorical, names))
-            for i, step in enumerate(transform.steps or [])
-        ]
+        steps = []
+        for i, step in enumerate(transform.steps or []):
+            steps.append((f"{i}-{step.kind}", _step(step.options, categorical, names)))
+            # After an encoder (or bin) the columns are numbers, whatever they were.
+            categorical = categorical and step.kind not in ("onehot", "ordinal", "bin")
         parts.append((f"t{index}", Pipeline(steps) if steps else "passthrough", names))
     claimed = {c for _, _, names in parts for c in names}
     rest = [c for c in inputs if c not in claimed]
-    if rest:  # remainder: passthrough (numeric only, as validation guarantees)
-        parts.append(("remainder", "passthrough", rest))
+    if rest:  # remainder: passthrough (numeric only, as validation guarantees); not named
+        # "remainder", a ColumnTransformer argument, which scikit-learn refuses as a name
+        parts.append(("rest", "passthrough", rest))
     return ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)
 
 
@@ -36,12 +38,12 @@ def _step(options: P.Options, categorical: bool, names: list[str]) -> Any:
     from sklearn import preprocessing
     from sklearn.impute import SimpleImputer
 
-    from mlform.runtime.transformers import Clip, Impute, Log
+    from mlform.runtime import transformers
 
     if isinstance(options, P.Impute):
         fill = options.fill_value
         if not categorical:  # validation admits only a number to fill numeric columns
-            return Impute(options.strategy, None if fill is None else float(fill))
+            return transformers.impute(options.strategy, None if fill is None else float(fill))
         return SimpleImputer(missing_values="", strategy=options.strategy, fill_value=fill)
     if isinstance(options, P.Scale):
         return {
@@ -75,9 +77,9 @@ def _step(options: P.Options, categorical: bool, names: list[str]) -> Any:
             quantile_method="averaged_inverted_cdf",
         )
     if isinstance(options, P.Clip):
-        return Clip(options.min, options.max)
+        return transformers.clip(options.min, options.max)
     if isinstance(options, P.Log):
-        return Log(options.offset)
+        return transformers.log(options.offset)
     return preprocessing.PolynomialFeatures(
         degree=options.degree,
         interaction_only=options.interaction_only,

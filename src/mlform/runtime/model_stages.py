@@ -28,6 +28,7 @@ def export(ctx: StageContext, name: str) -> str:
 
     from mlform.runtime.export import (
         annotate,
+        column_of,
         convert,
         parity,
         parity_problems,
@@ -42,7 +43,9 @@ def export(ctx: StageContext, name: str) -> str:
     pipeline = load_pipeline(ctx, training_name)
     _, X, _ = xy(ctx, training, "test")
     sig = signature(dtypes(dataset), ctx.inputs(training))
-    onnx_model = convert(pipeline, sig, model.export.opset, training.task, training_name)
+    onnx_model = convert(
+        pipeline, sig, model.export.opset, training.task, training_name, training.features
+    )
     chain = {
         "dataset": P.to_data(dataset),
         "featureset": P.to_data(ctx.featureset(training.features)),
@@ -60,7 +63,7 @@ def export(ctx: StageContext, name: str) -> str:
             "spec_hash": hashlib.sha256(json.dumps(chain, sort_keys=True).encode()).hexdigest(),
             "training_data_hash": sha256_file(ctx.path(ctx.dataset_paths(training.dataset).train)),
             "inputs": sig.inputs,
-            "nullable": {i["name"]: dataset.columns[i["name"]].nullable for i in sig.inputs},
+            "nullable": {i["name"]: dataset.columns[column_of(i)].nullable for i in sig.inputs},
             "outputs": outputs,
             "classes": [
                 c.item() if hasattr(c, "item") else c for c in getattr(pipeline, "classes_", [])
@@ -94,7 +97,8 @@ def review(ctx: StageContext, name: str) -> str:
     from mlform.runtime import review as gates_
     from mlform.runtime import svg
     from mlform.runtime.evaluate import metrics, predict
-    from mlform.runtime.export import sha256_file
+    from mlform.runtime.export import sha256_file, signature
+    from mlform.runtime.frames import dtypes
     from mlform.runtime.outputs import write_json, write_text
 
     model, training_name, training, dataset = _model_chain(ctx, name)
@@ -145,15 +149,7 @@ def review(ctx: StageContext, name: str) -> str:
         "dataset": training.dataset,
         "train_rows": len(read_parquet(ctx.path(ctx.dataset_paths(training.dataset).train))),
         "test_rows": len(X),
-        "inputs": [
-            {
-                "name": c,
-                "datatype": "FP64"
-                if dataset.columns[c].dtype in ("int", "float", "bool")
-                else "BYTES",
-            }
-            for c in X.columns
-        ],
+        "inputs": signature(dtypes(dataset), ctx.inputs(training)).inputs,
         "opset": model.export.opset,
         "sha256": sha256,
         "size_kib": round(ctx.path(paths.onnx).stat().st_size / 1024),
@@ -210,7 +206,7 @@ def _no_regression(
     from mlform.registry import Registry
     from mlform.runtime import review as gates_
     from mlform.runtime.evaluate import Predictions, metrics
-    from mlform.runtime.export import Signature, feeds
+    from mlform.runtime.export import Signature, column_of, feeds, read_metadata
 
     try:
         current = Registry(ctx.root).stage_version(name, spec.stage)
@@ -218,16 +214,18 @@ def _no_regression(
         current = None
     if current is None:
         return gates_.no_regression_gate(values.get(spec.metric), None, spec, None)
-    session = ort.InferenceSession(
-        str(Registry(ctx.root).onnx_path(current)), providers=["CPUExecutionProvider"]
-    )
+    path = Registry(ctx.root).onnx_path(current)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    recorded = read_metadata(path).get("inputs")
     sig = Signature(
-        [
+        recorded
+        if isinstance(recorded, list)
+        else [
             {"name": i.name, "datatype": "BYTES" if "string" in i.type else "FP64"}
             for i in session.get_inputs()
         ]
     )
-    missing = [i["name"] for i in sig.inputs if i["name"] not in X.columns]
+    missing = [column_of(i) for i in sig.inputs if column_of(i) not in X.columns]
     if missing:
         return gates_.Gate(
             "no_regression",

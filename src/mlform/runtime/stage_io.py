@@ -38,7 +38,45 @@ def xy(ctx: StageContext, training: P.TrainingParams, which: str) -> tuple[Any, 
     return frame, X, frame[target]
 
 
+PIPELINE_SHA256 = "pipeline_sha256"  # the key of tuning.json that records the digest
+
+
 def load_pipeline(ctx: StageContext, name: str) -> Any:
+    """The trained pipeline, unpickled only once its sha256 is the one the train stage
+    recorded in tuning.json: a pickle runs code as it loads, and pipeline.joblib comes
+    from DVC's cache or remote, which tuning.json (kept in git, not in the cache) does not.
+    """
     import joblib
 
-    return joblib.load(ctx.path(ctx.training_paths(name).pipeline))
+    paths = ctx.training_paths(name)
+    pipeline, record = ctx.path(paths.pipeline), ctx.path(paths.tuning)
+    verify_pipeline(pipeline, record, paths.pipeline.as_posix(), paths.tuning.as_posix(), name)
+    return joblib.load(pipeline)
+
+
+def verify_pipeline(path: Path, record: Path, shown: str, shown_record: str, name: str) -> None:
+    """A UserError unless ``path``'s sha256 is the one ``record`` holds."""
+    import json
+
+    from mlform.errors import UserError
+    from mlform.runtime.export import sha256_file
+
+    retrain = f"retrain with `dvc repro --force train-{name}`"
+    try:
+        expected = json.loads(record.read_text(encoding="utf-8")).get(PIPELINE_SHA256)
+    except (OSError, ValueError, AttributeError):
+        expected = None
+    if not isinstance(expected, str):
+        raise UserError(
+            f"{shown_record} records no sha256 of {shown} (trained by an older mlform, or "
+            f"not trained here), so it is not loaded; {retrain}"
+        )
+    if not path.is_file():
+        raise UserError(f"{shown} does not exist; run `dvc repro train-{name}`")
+    actual = sha256_file(path)
+    if actual != expected:
+        raise UserError(
+            f"{shown} has sha256 {actual}, not {expected} as recorded at training in "
+            f"{shown_record}: the file changed after training (a tampered DVC cache or "
+            f"remote?) and is not loaded; {retrain}"
+        )

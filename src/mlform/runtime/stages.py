@@ -149,7 +149,9 @@ def train(ctx: StageContext, name: str) -> str:
     import joblib
 
     from mlform.runtime.evaluate import predict, save
+    from mlform.runtime.export import sha256_file
     from mlform.runtime.outputs import write_json, write_with
+    from mlform.runtime.stage_io import PIPELINE_SHA256
     from mlform.runtime.train import build_pipeline, fit
 
     training = ctx.training(name)
@@ -174,6 +176,8 @@ def train(ctx: StageContext, name: str) -> str:
     fitted, summary = fit(pipeline, X, y, training, name)
     paths = ctx.training_paths(name)
     write_with(ctx.path(paths.pipeline), lambda temp: joblib.dump(fitted, temp, compress=3))
+    # What every later load checks the pickle against (see stage_io.load_pipeline).
+    summary[PIPELINE_SHA256] = sha256_file(ctx.path(paths.pipeline))
     write_json(ctx.path(paths.tuning), summary)
     # Predictions on the test split, so evaluation needs neither the model nor scikit-learn.
     _, X_test, y_test = xy(ctx, training, "test")

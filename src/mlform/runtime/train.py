@@ -53,14 +53,14 @@ def build_pipeline(
 
     from mlform.runtime.features import build_column_transformer
     from mlform.runtime.frames import dtypes
-    from mlform.runtime.transformers import Float32
+    from mlform.runtime.transformers import float32
 
     # Casting to float32 before the estimator makes scikit-learn see what ONNX sees, so
     # tree thresholds agree and the exported model matches the trained one.
     return Pipeline(
         [
             ("features", build_column_transformer(featureset, dtypes(dataset), inputs)),
-            ("cast", Float32()),
+            ("cast", float32()),
             ("estimator", build_estimator(training, name)),
         ]
     )

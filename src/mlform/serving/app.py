@@ -273,7 +273,8 @@ class Server:
     ) -> None:
         if self.logger is None:
             return
-        inputs = {name: as_list(values) for name, values in request.columns.items()}
+        # Logged by dataset column, as monitoring and retraining read them.
+        inputs = {model.column(name): as_list(values) for name, values in request.columns.items()}
         results = {name: _rows(values) for name, values in outputs.items()}
         self.logger.log(
             model.name, model.version, protocol_name, identifier, inputs, results, request.rows

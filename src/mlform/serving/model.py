@@ -62,7 +62,19 @@ class ServedModel:
             )
             for o in self.session.get_outputs()
         )
+        # An input whose dataset column is not a valid ONNX name goes by another name
+        # (``mean radius`` → ``mean_radius``); requests may give either.
+        recorded = json.loads(meta.get("mlform.inputs", "[]"))
+        self.columns = {
+            str(i["name"]): str(i["column"])
+            for i in recorded
+            if isinstance(i, dict) and "column" in i and "name" in i
+        }
         self.by_name = {t.name: t for t in self.inputs}
+        for tensor in self.inputs:
+            alias = self.columns.get(tensor.name)
+            if alias is not None and alias not in self.by_name:
+                self.by_name[alias] = tensor
         self.task = meta.get("mlform.task", "")
         self.classes = json.loads(meta.get("mlform.classes", "[]"))
         self.output_names = [o.name for o in self.outputs]
@@ -74,6 +86,10 @@ class ServedModel:
     @property
     def version(self) -> str:
         return self.entry.version
+
+    def column(self, name: str) -> str:
+        """The dataset column of input ``name``."""
+        return self.columns.get(name, name)
 
     def run(self, columns: dict[str, Any]) -> dict[str, Any]:
         """Outputs by name for the given [N, 1] input columns."""

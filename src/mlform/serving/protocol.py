@@ -168,7 +168,7 @@ def parse_v2(body: Any, model: ServedModel, max_batch: int) -> Request:
         tensor = model.by_name.get(name) if isinstance(name, str) else None
         if tensor is None:
             raise bad_request(_unknown(name, model))
-        if name in columns:
+        if tensor.name in columns:
             raise bad_request(f"input '{name}' is given twice")
         _check_header(name, shape, datatype, max_batch)
         data = _flatten(item["data"], name)
@@ -179,7 +179,7 @@ def parse_v2(body: Any, model: ServedModel, max_batch: int) -> Request:
         if rows is not None and shape[0] != rows:
             raise bad_request(f"input '{name}' has {shape[0]} rows, but other inputs have {rows}")
         rows = shape[0]
-        columns[name] = column(data, tensor, datatype)
+        columns[tensor.name] = column(data, tensor, datatype)
     absent = [t.name for t in model.inputs if t.name not in columns]
     if absent:
         raise bad_request(f"missing input{'s' if len(absent) > 1 else ''}: {', '.join(absent)}")
@@ -242,14 +242,9 @@ def parse_v1(body: Any, model: ServedModel, max_batch: int) -> Request:
     by_column: dict[str, list[Any]] = {n: [] for n in names}
     for row, instance in enumerate(instances):
         if isinstance(instance, dict):
-            extra = [k for k in instance if k not in by_column]
-            if extra:
-                raise bad_request(f"instances[{row}]: {_unknown(extra[0], model)}")
-            absent = [n for n in names if n not in instance]
-            if absent:
-                raise bad_request(f"instances[{row}] lacks {', '.join(absent)}")
+            given = _by_input(instance, row, model)
             for n in names:
-                by_column[n].append(instance[n])
+                by_column[n].append(given[n])
         elif isinstance(instance, list):
             if len(instance) != len(names):
                 raise bad_request(
@@ -268,6 +263,20 @@ def parse_v1(body: Any, model: ServedModel, max_batch: int) -> Request:
         columns[tensor.name] = column(values, tensor, datatype)
     identifier = body.get("id") if isinstance(body.get("id"), str) else None
     return Request(columns, len(instances), identifier, None)
+
+
+def _by_input(instance: dict[str, Any], row: int, model: ServedModel) -> dict[str, Any]:
+    """A V1 instance's values by input name (each given by its name or its column)."""
+    extra = [k for k in instance if k not in model.by_name]
+    if extra:
+        raise bad_request(f"instances[{row}]: {_unknown(extra[0], model)}")
+    given = {model.by_name[k].name: v for k, v in instance.items()}
+    if len(given) < len(instance):
+        raise bad_request(f"instances[{row}] gives an input twice (by name and by column)")
+    absent = [t.name for t in model.inputs if t.name not in given]
+    if absent:
+        raise bad_request(f"instances[{row}] lacks {', '.join(absent)}")
+    return given
 
 
 def v1_response(model: ServedModel, outputs: dict[str, Any]) -> dict[str, Any]:

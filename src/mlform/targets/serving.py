@@ -174,10 +174,29 @@ def triton(
 
 
 def mlserver(root: Path, version: Version, folder: PurePosixPath) -> list[RenderedFile]:
+    """MLServer's scikit-learn runtime (mlserver-sklearn) and the version's trained pipeline,
+    which holds stock scikit-learn and NumPy objects only (see runtime.transformers), so a
+    stock MLServer image loads it without mlform. Its bytes are shipped only when they are
+    the ones registered: MLServer unpickles them, and a pickle runs code as it loads."""
+    import hashlib
+
     pipeline = store_dir(root, version.model, version.version) / "pipeline.joblib"
     if not pipeline.is_file():
         raise UserError(
             f"MLServer serves the scikit-learn pipeline, which is not in the local store of {version.tag}"
+        )
+    payload = pipeline.read_bytes()
+    recorded = version.record.get("pipeline_sha256")
+    if not isinstance(recorded, str):
+        raise UserError(
+            f"{version.tag} records no sha256 of its pipeline (registered by an older mlform), "
+            "so it is not shipped to MLServer; register a new version"
+        )
+    actual = hashlib.sha256(payload).hexdigest()
+    if actual != recorded:
+        raise UserError(
+            f"{pipeline} has sha256 {actual}, not {recorded} as registered for "
+            f"{version.tag}; it is not shipped to MLServer"
         )
     settings = {
         "name": version.model,
@@ -189,5 +208,5 @@ def mlserver(root: Path, version: Version, folder: PurePosixPath) -> list[Render
             str(folder / "model-settings.json"),
             render("deploy/model-settings.json.j2", settings=settings),
         ),
-        RenderedFile(str(folder / "model.joblib"), pipeline.read_bytes()),
+        RenderedFile(str(folder / "model.joblib"), payload),
     ]
