@@ -105,6 +105,8 @@ def apply(
     recorded = (_record(folder) or {}).get("token_file")
     running = status(folder, token)
     wanted = str(token.file) if token and token.file else None
+    if running is not None and running.locked:
+        raise _refused(config.deployment, running.pid, token)
     if running is not None and (running.host, running.port, recorded) != (
         config.host,
         config.port,
@@ -169,11 +171,7 @@ def _wait_for(folder: Path, config: ServeConfig, pid: int, token: auth.Token | N
             raise UserError(f"the server of '{config.deployment}' exited while starting:\n{tail}")
         code, body = _get(f"{url}/mlform/status", token)
         if code == 401:
-            raise UserError(
-                f"the server of '{config.deployment}' (pid {pid}) refused "
-                + (f"the token from {token.origin}" if token else "mlform: it wants a token"),
-                hint=f"Give the token it was started with ({auth.TOKEN_ENV} or --token-file), or `mlform server stop {config.deployment}` and start it again.",
-            )
+            raise _refused(config.deployment, pid, token)
         if code == 200 and body.get("config") == config.digest:
             ready, _ = _get(f"{url}/v2/health/ready")
             if ready == 200:
@@ -181,6 +179,14 @@ def _wait_for(folder: Path, config: ServeConfig, pid: int, token: auth.Token | N
         time.sleep(0.1)
     raise UserError(
         f"the server of '{config.deployment}' did not serve the new config within {START_TIMEOUT:g} s; see {folder / 'server.log'}"
+    )
+
+
+def _refused(deployment: str, pid: int, token: auth.Token | None) -> UserError:
+    return UserError(
+        f"the server of '{deployment}' (pid {pid}) refused "
+        + (f"the token from {token.origin}" if token else "mlform: it wants a token"),
+        hint=f"Give the token it was started with ({auth.TOKEN_ENV} or --token-file), or `mlform server stop {deployment}` and start it again.",
     )
 
 
