@@ -27,8 +27,9 @@ from typing import Any
 import orjson
 
 from mlform.serving import auth, protocol
+from mlform.serving.body import read_json
 from mlform.serving.config import Limits
-from mlform.serving.errors import RequestError, bad_request, not_found
+from mlform.serving.errors import RequestError, not_found
 from mlform.serving.metrics import Metrics
 from mlform.serving.model import ServedModel, as_list
 from mlform.serving.predlog import PredictionLogger
@@ -38,7 +39,6 @@ from mlform.version import __version__
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 JSON = [(b"content-type", b"application/json")]
-CLOSE = ((b"connection", b"close"),)  # the rest of the body is not read: end the connection
 TEXT = [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")]
 _UNSAFE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # what uvicorn refuses in a header value
 THREAD_ROWS = 256  # bigger requests run in a worker thread, off the event loop
@@ -122,42 +122,7 @@ class Server:
 
     async def _body(self, scope: dict[str, Any], receive: Receive) -> Any:
         limits = self.snapshot.config.limits if self.snapshot else Limits()
-        limit = limits.max_body_bytes
-        _check_json_type(_header(scope, b"content-type"))
-        for key, value in scope["headers"]:
-            if key == b"content-length" and value.isdigit() and int(value) > limit:
-                raise RequestError(
-                    413,
-                    f"the request body is {int(value):,} bytes; the limit is {limit:,}",
-                    CLOSE,
-                )
-        chunks, size = [], 0
-        deadline = time.monotonic() + limits.body_timeout_seconds
-        while True:
-            try:
-                message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
-            except TimeoutError:
-                self.metrics.rejected["body_timeout"] += 1
-                raise RequestError(
-                    408,
-                    f"the request body did not arrive within {limits.body_timeout_seconds:g} s",
-                    CLOSE,
-                ) from None
-            if message["type"] == "http.disconnect":
-                raise RequestError(400, "the client went away before sending its body", CLOSE)
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise RequestError(
-                    413, f"the request body is over the limit of {limit:,} bytes", CLOSE
-                )
-            chunks.append(chunk)
-            if not message.get("more_body"):
-                break
-        try:
-            return orjson.loads(b"".join(chunks))
-        except orjson.JSONDecodeError as error:
-            raise bad_request(f"the request body is not valid JSON: {error}") from None
+        return await read_json(scope, receive, limits, self.metrics)
 
     # --- routing -----------------------------------------------------------------------
     async def _handle(
@@ -380,17 +345,6 @@ def _request_id(body: Any, scope: dict[str, Any]) -> str | None:
     if isinstance(body, dict) and isinstance(body.get("id"), str) and body["id"]:
         return protocol.check_id(body["id"], "'id'")
     return header or None
-
-
-def _check_json_type(value: str | None) -> None:
-    """Bodies are JSON: also what keeps a web page's cross-site form post out (a browser
-    sends ``application/json`` across sites only after a CORS preflight, which fails here)."""
-    media = (value or "").partition(";")[0].strip().lower()
-    if media != "application/json":
-        got = f"'{value}'" if value else "no Content-Type"
-        raise RequestError(
-            415, f"the request body must be JSON sent as Content-Type: application/json; got {got}"
-        )
 
 
 def _rows(values: Any) -> list[Any]:
