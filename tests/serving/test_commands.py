@@ -20,6 +20,14 @@ def test_an_undeclared_name_is_an_error_with_a_suggestion(
             "Deployments: credit-risk-local, credit-risk-prod\n",
         )
     assert run_cli("server", "stop", "nope", cwd=credit).code == 1
+    record = credit / "elsewhere" / "server.json"  # a name is never a path to a record
+    record.parent.mkdir()
+    record.write_text('{"pid": 999999999, "host": "127.0.0.1", "port": 1}')
+    escaped = run_cli("server", "stop", "../../elsewhere", cwd=credit)
+    assert (escaped.code, escaped.err) == (
+        1,
+        "Error: '../../elsewhere' is not a Deployment name (lower-case letters, digits, '-')\n",
+    )
 
 
 def test_a_cluster_deployment_says_what_it_is(credit: Path, run_cli: Callable[..., Run]) -> None:

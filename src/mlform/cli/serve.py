@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,10 +48,13 @@ def _server_folder(path: Path, name: str) -> tuple[Path, str | None]:
     from mlform.layout import server_dir
     from mlform.schema_errors import suggestion
     from mlform.spec import Deployment
+    from mlform.spec.base import NAME_PATTERN
     from mlform.targets.serving import output_dir
     from mlform.workspace import find_root
 
     root = find_root(path)
+    if not re.fullmatch(NAME_PATTERN, name):  # never a path out of .mlform/serve/
+        raise UserError(f"'{name}' is not a Deployment name (lower-case letters, digits, '-')")
     folder = server_dir(root, name)
     if (folder / "server.json").is_file():
         return folder, None
