@@ -157,6 +157,16 @@ def test_a_body_after_an_early_answer_is_not_read_for_ever(slow: Live) -> None:
     assert json.loads(body) == {"error": "no route for POST /nowhere"}
 
 
+def test_pipelined_requests_are_all_answered(slow: Live) -> None:
+    live_request = b"GET /v2/health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with connect(slow) as sock:
+        sock.sendall(live_request + live_request[:20])  # the next one's start with the first
+        time.sleep(0.3)
+        sock.sendall(live_request[20:-2] + b"Connection: close\r\n\r\n")
+        answers = read_to_close(sock)
+    assert answers.count(b"HTTP/1.1 200 ") == 2 and answers.endswith(b'{"live":true}')
+
+
 def test_connections_over_the_limit_get_a_503(trained: Trained, tmp_path: Path) -> None:
     limits = Limits(header_timeout_seconds=30.0, max_connections=20)
     config = config_for(trained, tmp_path, free_port(), limits=limits)

@@ -58,7 +58,8 @@ def guarded(server: Server) -> type[asyncio.Protocol]:
         limits = Limits()
         header_timer: asyncio.TimerHandle | None = None
         in_request = False  # a request's first byte arrived
-        message_done = True  # the current request was read to its end
+        headers_done = False  # ... and its headers
+        message_done = True  # ... and its body
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -81,12 +82,13 @@ def guarded(server: Server) -> type[asyncio.Protocol]:
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
-            self.in_request, self.message_done = True, False
+            self.in_request, self.headers_done, self.message_done = True, False, False
             if self.header_timer is None:  # a later request on a keep-alive connection
                 self._arm()
 
         def on_headers_complete(self) -> None:
             self._disarm()
+            self.headers_done = True
             super().on_headers_complete()
 
         def on_message_complete(self) -> None:
@@ -95,8 +97,12 @@ def guarded(server: Server) -> type[asyncio.Protocol]:
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
-            if not self.message_done and not self.transport.is_closing():
-                self.transport.close()  # answered before its body was read: do not read on
+            # The request answered is the one being read (not a pipelined next one whose
+            # headers are still arriving), and its body is not all in: do not read on.
+            answered = self.cycle is not None and self.cycle.response_complete
+            unread = self.headers_done and not self.message_done
+            if answered and unread and not self.transport.is_closing():
+                self.transport.close()
 
         def send_400_response(self, msg: str) -> None:
             server.metrics.rejected["invalid_http"] += 1
