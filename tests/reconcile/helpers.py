@@ -68,6 +68,7 @@ def predict(port: int, rows: int = 1) -> dict[str, Any]:
         f"http://127.0.0.1:{port}/v2/models/diabetes-progression/infer",
         data=json.dumps({"inputs": inputs}).encode(),
         method="POST",
+        headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         result: dict[str, Any] = json.loads(response.read())

@@ -7,7 +7,7 @@ import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from mlform.serving import daemon
-from mlform.serving.config import PredictionLog, ServeConfig, ServedVersion
+from mlform.serving.config import Limits, PredictionLog, ServeConfig, ServedVersion
 from tests.conftest import copy_example
 
 
@@ -56,6 +56,7 @@ class Live:
     url: str
     folder: Path
     config: ServeConfig
+    headers: dict[str, str] = field(default_factory=dict)  # sent with every request
 
     def call(
         self,
@@ -66,8 +67,12 @@ class Live:
         headers: dict[str, str] | None = None,
     ) -> tuple[int, Any]:
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        sent = {
+            **({"Content-Type": "application/json"} if data is not None else {}),
+            **self.headers,
+        }
         request = urllib.request.Request(
-            self.url + path, data=data, method=method, headers=headers or {}
+            self.url + path, data=data, method=method, headers={**sent, **(headers or {})}
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
@@ -80,7 +85,12 @@ class Live:
 
 
 def config_for(
-    trained: Trained, folder: Path, port: int, weights: tuple[int, ...] = (100,)
+    trained: Trained,
+    folder: Path,
+    port: int,
+    weights: tuple[int, ...] = (100,),
+    limits: Limits | None = None,
+    log: PredictionLog | None = None,
 ) -> ServeConfig:
     versions = tuple(
         ServedVersion("credit-risk", f"v0.{i + 1}.0", str(trained.onnx), "sha", w)
@@ -91,7 +101,8 @@ def config_for(
         "127.0.0.1",
         port,
         versions,
-        prediction_log=PredictionLog(folder=str(folder / "logs")),
+        limits=limits or Limits(),
+        prediction_log=log or PredictionLog(folder=str(folder / "logs")),
     )
 
 

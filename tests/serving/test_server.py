@@ -193,6 +193,7 @@ def test_malformed_bodies_and_limits(live: Live) -> None:
     # A body over the limit is refused from its Content-Length, before it is read.
     connection = http.client.HTTPConnection(live.url.removeprefix("http://"), timeout=10)
     connection.putrequest("POST", "/v2/models/credit-risk/infer")
+    connection.putheader("Content-Type", "application/json")
     connection.putheader("Content-Length", str(9 * 1024 * 1024))
     connection.endheaders()
     response = connection.getresponse()

@@ -6,7 +6,8 @@
 Each batch is an Open Inference Protocol request (POST /v2/models/credit-risk/infer); each
 row's `default` goes back as ground truth (POST /v2/models/credit-risk/feedback) with the
 columns the model is not sent (applicant_id, applied_at, sex), which retraining needs to
-append the row to the dataset. Only the standard library is needed.
+append the row to the dataset. A server with a token wants it for feedback: it is read
+from MLFORM_SERVER_TOKEN. Only the standard library is needed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -24,9 +26,11 @@ EXTRA = ("applicant_id", "applied_at", "sex")
 
 
 def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(
-        url, json.dumps(body).encode(), {"content-type": "application/json"}
-    )
+    headers = {"content-type": "application/json"}
+    token = os.environ.get("MLFORM_SERVER_TOKEN", "").strip()
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, json.dumps(body).encode(), headers)
     with urllib.request.urlopen(request, timeout=30) as response:
         data: dict[str, Any] = json.loads(response.read())
         return data

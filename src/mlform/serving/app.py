@@ -9,11 +9,16 @@ Routes (Open Inference Protocol V2, V1, and mlform's own):
     POST /v2/models/{m}/feedback               ground-truth labels by request id (+ extra columns)
     GET  /v1/models/{m}      POST /v1/models/{m}:predict
     GET  /metrics            GET /mlform/status
+
+With a token (``auth``), feedback and ``/mlform/status`` need ``Authorization: Bearer``.
+Request bodies must be ``Content-Type: application/json`` (415), within the size limit
+(413) and arrive within the body timeout (408).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -21,8 +26,10 @@ from typing import Any
 
 import orjson
 
-from mlform.serving import protocol
-from mlform.serving.errors import RequestError, bad_request, not_found
+from mlform.serving import auth, protocol
+from mlform.serving.body import read_json
+from mlform.serving.config import Limits
+from mlform.serving.errors import RequestError, not_found
 from mlform.serving.metrics import Metrics
 from mlform.serving.model import ServedModel, as_list
 from mlform.serving.predlog import PredictionLogger
@@ -33,14 +40,16 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 JSON = [(b"content-type", b"application/json")]
 TEXT = [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")]
+_UNSAFE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # what uvicorn refuses in a header value
 THREAD_ROWS = 256  # bigger requests run in a worker thread, off the event loop
 
 
 class Server:
     """Holds the current snapshot; the ASGI callable is ``__call__``."""
 
-    def __init__(self, snapshot: Snapshot | None) -> None:
+    def __init__(self, snapshot: Snapshot | None, token: auth.Token | None = None) -> None:
         self.snapshot = snapshot
+        self.token = token
         self.metrics = Metrics()
         self.logger: PredictionLogger | None = None
         self.generation = 0
@@ -75,7 +84,8 @@ class Server:
         try:
             status, payload, headers, rows = await self._handle(scope, receive, labels)
         except RequestError as error:
-            status, payload, headers = error.status, orjson.dumps({"error": error.message}), JSON
+            status, payload = error.status, orjson.dumps({"error": error.message})
+            headers = [*JSON, *error.headers]
         except Exception as error:  # a bug must not take the server down
             status, payload, headers = (
                 500,
@@ -84,6 +94,8 @@ class Server:
             )
         finally:
             self.metrics.in_flight -= inference
+        if any(_UNSAFE.search(value) for _, value in headers):  # never a header uvicorn refuses
+            status, payload, headers = 500, b'{"error":"internal error: bad header"}', JSON
         await send(
             {
                 "type": "http.response.start",
@@ -109,26 +121,8 @@ class Server:
                 return
 
     async def _body(self, scope: dict[str, Any], receive: Receive) -> Any:
-        limit = self.snapshot.config.limits.max_body_bytes if self.snapshot else 8 << 20
-        for key, value in scope["headers"]:
-            if key == b"content-length" and value.isdigit() and int(value) > limit:
-                raise RequestError(
-                    413, f"the request body is {int(value):,} bytes; the limit is {limit:,}"
-                )
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise RequestError(413, f"the request body is over the limit of {limit:,} bytes")
-            chunks.append(chunk)
-            if not message.get("more_body"):
-                break
-        try:
-            return orjson.loads(b"".join(chunks))
-        except orjson.JSONDecodeError as error:
-            raise bad_request(f"the request body is not valid JSON: {error}") from None
+        limits = self.snapshot.config.limits if self.snapshot else Limits()
+        return await read_json(scope, receive, limits, self.metrics)
 
     # --- routing -----------------------------------------------------------------------
     async def _handle(
@@ -144,6 +138,7 @@ class Server:
         if parts[:2] == ["v1", "models"] and len(parts) == 3:
             return await self._v1(parts[2], get, post, scope, receive, labels)
         if parts == ["mlform", "status"] and get:
+            auth.check_request(self.token, scope["headers"])
             return 200, orjson.dumps(self.status()), JSON, 0
         raise not_found(f"no route for {method} {path}")
 
@@ -205,6 +200,7 @@ class Server:
                 scope,
             )
         if rest == ["feedback"] and post and version is None:
+            auth.check_request(self.token, scope["headers"])  # before reading any body
             return self._feedback(group.name, await self._body(scope, receive))
         raise RequestError(
             405 if rest in (["infer"], ["ready"], [], ["feedback"]) else 404,
@@ -216,7 +212,7 @@ class Server:
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]], int]:
         labels[0], labels[1] = model.name, model.version
         request = protocol.parse_v2(body, model, self._snapshot().config.limits.max_batch)
-        identifier = request.id or _header(scope, b"x-request-id") or uuid.uuid4().hex
+        identifier = _request_id(body, scope) or uuid.uuid4().hex
         outputs = await self._run(model, request)
         self._log(model, "v2", identifier, request, outputs)
         response = protocol.v2_response(model, outputs, request, identifier)
@@ -240,7 +236,7 @@ class Server:
             model = group.pick(_request_id(body, scope))
             labels[0], labels[1] = model.name, model.version
             request = protocol.parse_v1(body, model, self._snapshot().config.limits.max_batch)
-            identifier = request.id or _header(scope, b"x-request-id") or uuid.uuid4().hex
+            identifier = _request_id(body, scope) or uuid.uuid4().hex
             outputs = await self._run(model, request)
             self._log(model, "v1", identifier, request, outputs)
             return (
@@ -342,10 +338,14 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
 
 
 def _request_id(body: Any, scope: dict[str, Any]) -> str | None:
-    if isinstance(body, dict) and isinstance(body.get("id"), str):
-        identifier: str = body["id"]
-        return identifier
-    return _header(scope, b"x-request-id")
+    """The body's ``id``, else the ``X-Request-Id`` header; both checked, as the id is
+    echoed in a response header and written to the prediction log."""
+    header = _header(scope, b"x-request-id")
+    if header:
+        protocol.check_id(header, "the X-Request-Id header")
+    if isinstance(body, dict) and isinstance(body.get("id"), str) and body["id"]:
+        return protocol.check_id(body["id"], "'id'")
+    return header or None
 
 
 def _rows(values: Any) -> list[Any]:

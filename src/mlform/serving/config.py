@@ -23,6 +23,11 @@ class Limits:
     max_body_bytes: int = 8 * 1024 * 1024
     max_batch: int = 10_000
     timeout_seconds: float = 10.0
+    # slow clients: a request's headers (from the connection's or the request's first byte),
+    # then its body, must arrive within these; connections over the limit get a 503
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
+    max_connections: int = 1000
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 
 class RequestError(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(
+        self, status: int, message: str, headers: tuple[tuple[bytes, bytes], ...] = ()
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers  # besides content-type, e.g. WWW-Authenticate on a 401
 
 
 def bad_request(message: str) -> RequestError:

@@ -8,6 +8,7 @@
 | `mlform_inference_requests_in_flight` | gauge | |
 | `mlform_model_info` | gauge (1) | model, version, sha256, deployment |
 | `mlform_prediction_log_dropped_total` | counter | |
+| `mlform_http_rejected_total` | counter | reason |
 
 Requests that fail before a model is chosen carry model="" and version="".
 """
@@ -36,6 +37,8 @@ class Metrics:
         self.in_flight = 0
         self.dropped = 0
         self.models: list[tuple[str, str, str, str]] = []
+        # connections and requests refused before the app saw them (or their body)
+        self.rejected: dict[str, int] = defaultdict(int)
 
     def observe(
         self, model: str, version: str, protocol: str, status: int, seconds: float, rows: int
@@ -101,5 +104,11 @@ class Metrics:
             "# HELP mlform_prediction_log_dropped_total Prediction log records dropped because the writer fell behind.",
             "# TYPE mlform_prediction_log_dropped_total counter",
             f"mlform_prediction_log_dropped_total {self.dropped}",
+            "# HELP mlform_http_rejected_total Connections closed for invalid HTTP, slow headers or bodies, or over the connection limit.",
+            "# TYPE mlform_http_rejected_total counter",
+        ]
+        out += [
+            f"mlform_http_rejected_total{{{_labels(('reason',), (k,))}}} {v}"
+            for k, v in sorted(self.rejected.items())
         ]
         return "\n".join(out) + "\n"

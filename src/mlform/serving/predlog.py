@@ -14,8 +14,10 @@ One feedback record per labelled row (``POST /v2/models/{name}/feedback``)::
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
+import os
 import queue
 import random
 import threading
@@ -28,12 +30,31 @@ from mlform.serving.config import PredictionLog
 QUEUE_LIMIT = 100_000
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """Rotated by renames, each file created owner-only (0600) whatever the umask: the
+    records hold request inputs (income, age) and labels."""
+
+    def _open(self) -> io.TextIOWrapper:
+        descriptor = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.fchmod(descriptor, 0o600)  # a file left by an older mlform
+        return open(descriptor, "a", encoding=self.encoding, errors=self.errors)
+
+
+def make_private(folder: Path, name: str) -> None:
+    """The log folder 0700 and the files already in it (backups too) 0600."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    for old in folder.glob(f"{name}*"):
+        if old.is_file() and not old.is_symlink():
+            old.chmod(0o600)
+
+
 class RecordWriter:
     """A rotating JSON Lines file fed through a bounded queue."""
 
     def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.handler = logging.handlers.RotatingFileHandler(
+        make_private(path.parent, path.name)
+        self.handler = PrivateRotatingFileHandler(
             path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8", delay=True
         )
         self.handler.setFormatter(logging.Formatter("%(message)s"))

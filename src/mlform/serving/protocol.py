@@ -285,6 +285,18 @@ def v1_response(model: ServedModel, outputs: dict[str, Any]) -> dict[str, Any]:
 
 
 MAX_FEEDBACK_COLUMNS = 256
+MAX_ID_LENGTH = 256
+
+
+def check_id(value: str, where: str) -> str:
+    """A request id as it is echoed in ``X-Request-Id`` and logged: at most 256 printable
+    ASCII characters (a CR/LF would split the response header)."""
+    if len(value) > MAX_ID_LENGTH or not all(" " <= c <= "~" for c in value):
+        shown = repr(value if len(value) <= 60 else value[:60] + "…")
+        raise bad_request(
+            f"{where} must be at most {MAX_ID_LENGTH} printable ASCII characters; got {shown}"
+        )
+    return value
 
 
 def parse_feedback(body: Any) -> list[dict[str, Any]]:
@@ -307,6 +319,7 @@ def parse_feedback(body: Any) -> list[dict[str, Any]]:
         label = item["label"]
         if not isinstance(label, str | int | float) or isinstance(label, bool):
             raise bad_request(f"feedback[{index}]: 'label' must be a number or a string")
+        check_id(item["request_id"], f"feedback[{index}]: 'request_id'")
         entry = {"request_id": item["request_id"], "row": row, "label": label}
         columns = item.get("columns")
         if columns is not None:

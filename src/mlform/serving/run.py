@@ -1,5 +1,6 @@
-"""Running the server: uvicorn (uvloop, httptools) on loopback, reload on SIGHUP, graceful
-shutdown on SIGTERM/SIGINT (in-flight requests finish)."""
+"""Running the server: uvicorn (uvloop, httptools; ``connections`` guards slow clients),
+reload on SIGHUP, graceful shutdown on SIGTERM/SIGINT (in-flight requests finish). A
+non-loopback address needs a token (``auth``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mlform.errors import UserError
+from mlform.serving import auth
 from mlform.serving.app import Server
 from mlform.serving.config import ServeConfig
 from mlform.serving.router import load
@@ -61,14 +63,19 @@ class Reloader:
         )
 
 
-def serve(config_path: Path) -> int:
-    """Serve in the foreground until SIGTERM or Ctrl-C."""
+def serve(config_path: Path, token_file: Path | None = None) -> int:
+    """Serve in the foreground until SIGTERM or Ctrl-C; the token from ``token_file``, else
+    from ``MLFORM_SERVER_TOKEN``."""
     import uvicorn
+
+    from mlform.serving.connections import guarded, quiet
 
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
     )
     config = ServeConfig.load(config_path)
+    token = auth.read_token(token_file)
+    auth.require_for_bind(config.host, config.port, token)
     problem = port_problem(config.host, config.port)
     if problem:
         raise UserError(
@@ -79,7 +86,7 @@ def serve(config_path: Path) -> int:
         snapshot = load(config)
     except Exception as error:
         raise UserError(f"cannot load the models: {error}") from None
-    server = Server(snapshot)
+    server = Server(snapshot, token)
     reloader = Reloader(server, config_path)
 
     class Uvicorn(uvicorn.Server):
@@ -98,20 +105,48 @@ def serve(config_path: Path) -> int:
         "backlog": 2048,
         "lifespan": "on",
         "server_header": False,
+        "http": guarded(server),
+        "ws": "none",  # an upgrade request is answered as plain HTTP
+        "proxy_headers": False,  # nothing here reads the client address
     }
-    for option, value in (("loop", "uvloop"), ("http", "httptools")):
-        try:
-            __import__(value)
-            settings[option] = value
-        except ImportError:  # pragma: no cover - both ship with mlform's dependencies
-            pass
+    try:
+        __import__("uvloop")
+        settings["loop"] = "uvloop"
+    except ImportError:  # pragma: no cover - ships with mlform's dependencies (not on Windows)
+        pass
+    _enough_files(config.limits.max_connections)
     names = ", ".join(f"{m.model}@{m.version}" for m in config.models)
     log.warning(
-        "serving %s on http://%s:%s (deployment %s)",
+        "serving %s on http://%s:%s (deployment %s; %s)",
         names,
         config.host,
         config.port,
         config.deployment,
+        f"feedback and /mlform/status need the token from {token.origin}"
+        if token
+        else "no token: feedback and /mlform/status are open to this machine",
     )
-    Uvicorn(uvicorn.Config(server, **settings)).run()
+    uvicorn_config = uvicorn.Config(server, **settings)
+    logging.getLogger("uvicorn.error").addFilter(quiet)  # after uvicorn configured logging
+    Uvicorn(uvicorn_config).run()
     return 0
+
+
+def _enough_files(connections: int) -> None:
+    """Raise the open-file limit to hold ``connections`` (plus models and logs) if the hard
+    limit allows; otherwise say so, as accepting would then fail for everyone."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + 128
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        if target < wanted:
+            log.warning(
+                "the open-file limit (%s) is below max_connections %s + 128; connections beyond it fail",
+                target,
+                connections,
+            )

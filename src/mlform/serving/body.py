@@ -1,0 +1,72 @@
+"""Reading a request's JSON body: its type (415), size (413) and deadline (408) first."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+
+from mlform.serving.config import Limits
+from mlform.serving.errors import RequestError, bad_request
+from mlform.serving.metrics import Metrics
+
+CLOSE = ((b"connection", b"close"),)  # the rest of the body is not read: end the connection
+
+
+async def read_json(
+    scope: dict[str, Any],
+    receive: Callable[[], Awaitable[dict[str, Any]]],
+    limits: Limits,
+    metrics: Metrics,
+) -> Any:
+    """The request's body, parsed; a RequestError saying why not."""
+    headers = {key: value for key, value in scope["headers"]}
+    kind = headers.get(b"content-type")
+    length = headers.get(b"content-length")
+    if kind is not None or length not in (None, b"0") or b"transfer-encoding" in headers:
+        # a body of another type, or without one (no body at all is a 400 below)
+        check_json_type(None if kind is None else kind.decode("latin-1"))
+    limit = limits.max_body_bytes
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise RequestError(
+            413, f"the request body is {int(length):,} bytes; the limit is {limit:,}", CLOSE
+        )
+    chunks, size = [], 0
+    deadline = time.monotonic() + limits.body_timeout_seconds
+    while True:
+        try:
+            message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            metrics.rejected["body_timeout"] += 1
+            raise RequestError(
+                408,
+                f"the request body did not arrive within {limits.body_timeout_seconds:g} s",
+                CLOSE,
+            ) from None
+        if message["type"] == "http.disconnect":
+            raise RequestError(400, "the client went away before sending its body", CLOSE)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise RequestError(413, f"the request body is over the limit of {limit:,} bytes", CLOSE)
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    try:
+        return orjson.loads(b"".join(chunks))
+    except orjson.JSONDecodeError as error:
+        raise bad_request(f"the request body is not valid JSON: {error}") from None
+
+
+def check_json_type(value: str | None) -> None:
+    """Bodies are JSON: also what keeps a web page's cross-site form post out (a browser
+    sends ``application/json`` across sites only after a CORS preflight, which fails here)."""
+    media = (value or "").partition(";")[0].strip().lower()
+    if media != "application/json":
+        got = f"'{value}'" if value else "no Content-Type"
+        raise RequestError(
+            415, f"the request body must be JSON sent as Content-Type: application/json; got {got}"
+        )
