@@ -61,10 +61,11 @@ def labelled_rows(
 
 
 def append_feedback(
-    graph: ProjectGraph, policy: RetrainPolicy, dataset: Dataset, progress: Progress
+    graph: ProjectGraph, policy: RetrainPolicy, dataset: Dataset, progress: Progress, work: Path
 ) -> tuple[int, list[str]]:
-    """Append the labelled rows that have every value the Dataset requires; report the
-    others (they stay in the log, and are offered again once complete rows are not)."""
+    """Append the labelled rows that have every value the Dataset requires to the source in
+    ``work`` (the retrain's scratch); report the others (they stay in the log, and are
+    offered again once complete rows are not)."""
     rows, keys = labelled_rows(graph, policy)
     columns = dataset.spec.columns
     missing: dict[str, int] = {}
@@ -89,7 +90,7 @@ def append_feedback(
         )
     if not complete:
         return 0, []
-    path = graph.root / dataset.spec.source.path
+    path = work / dataset.spec.source.path
     fmt = dataset.spec.source.format or ("parquet" if path.suffix == ".parquet" else "csv")
     if fmt == "csv":
         _append_csv(path, complete, columns, dataset.spec.source.delimiter)
