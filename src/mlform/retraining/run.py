@@ -1,14 +1,18 @@
-"""One retrain (`mlform retrain run MODEL`), under the environment's lock:
+"""One retrain (`mlform retrain run MODEL`), under the environment's lock, in a scratch git
+worktree (``scratch``) so the workspace is touched only by an accepted ``auto`` retrain:
 
+0. inputs whose challenger was rejected before (``fingerprint``) are skipped (``force``:
+   tried again);
 1. labelled production feedback appended to the Dataset's source (``include_feedback``),
    ``dvc add``-ed when DVC tracks it;
 2. ``dvc repro`` of the Model's review (every gate) and of the Dataset's profile (the new
    version's drift reference);
 3. the challenger against the champion on a common holdout;
-4. promotion or proposal; or a rejection that restores the data file and ``dvc.lock`` byte
-   for byte, checks the champion's outputs out again, and registers and deploys nothing.
+4. promotion (the data, ``dvc.lock`` and outputs carried back and committed, then applied),
+   proposal (a branch committed from the scratch), or rejection (the scratch removed:
+   nothing registered, nothing deployed, the workspace as it was).
 
-Every run is logged in the policy's ``runs.jsonl``.
+Every run is logged in the policy's ``runs.jsonl``, with its inputs' fingerprint.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from mlform.errors import UserError
 from mlform.layout import Layout, retrain_dir
 from mlform.models import shared_remote
 from mlform.project import ProjectGraph
-from mlform.retraining import ledger, promotion
+from mlform.retraining import fingerprint, ledger, promotion
 from mlform.retraining.backup import Backup
 from mlform.retraining.challenger import Comparison, compare, rows_of
 from mlform.retraining.feedback import append_feedback, dvc_tracked
@@ -41,13 +45,15 @@ Progress = Callable[[str], None]
 class RunResult:
     policy: str
     model: str
-    outcome: str  # promoted | proposed | rejected (accepted: promotion pending)
+    outcome: str  # promoted | proposed | rejected | skipped (accepted: promotion pending)
     reason: str
     champion: str | None
     version: str | None = None
     branch: str | None = None
     appended: int = 0
     comparison: Comparison | None = None
+    fingerprint: str | None = None  # of the inputs (fingerprint.py)
+    trained: bool = False  # a challenger was trained
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -60,6 +66,8 @@ class RunResult:
             "branch": self.branch,
             "appended": self.appended,
             "comparison": self.comparison.to_json() if self.comparison else {},
+            "fingerprint": self.fingerprint,
+            "trained": self.trained,
         }
 
 
@@ -84,7 +92,10 @@ def run(
     policy_name: str | None = None,
     reason: str = "requested by hand",
     lock_timeout: float = 0.0,
+    force: bool = False,
 ) -> RunResult:
+    """One retrain; inputs whose challenger was rejected before are skipped (``force``:
+    tried again)."""
     from mlform.reconcile.state import DEFAULT_ENV, backend_of, hold
 
     policy = choose(graph, model_name, policy_name)
@@ -94,7 +105,14 @@ def run(
     record: dict[str, Any] = {"started": stamp(), "reason": reason}
     try:
         with hold(backend_of(graph, DEFAULT_ENV), DEFAULT_ENV, "retrain", lock_timeout, progress):
-            result = _retrain(graph, policy, progress, reason)
+            served = champion(graph, model_name)
+            inputs = fingerprint.of(graph, policy, served)
+            again = None if force else fingerprint.rejected_before(root, name, inputs)
+            if again:
+                result = RunResult(name, model_name, "skipped", again, served)
+            else:
+                result = _retrain(graph, policy, progress, reason)
+            result.fingerprint = inputs.sha256
         if result.outcome == "accepted" and policy.spec.promotion.mode == "auto":
             result.version = promotion.apply_committed(graph, policy, progress, lock_timeout)
             result.outcome = "promoted"
@@ -149,6 +167,7 @@ def _retrain(
                 f"{dataset.spec.source.path} is unchanged since the pipeline last ran"
             )
             return _reject(result, progress)
+        result.trained = True
         failed = _reproduce(work, graph, model, dataset, progress)
         if failed:
             result.reason = failed
