@@ -321,9 +321,10 @@ def test_bad_feedback_is_listed_dropped_and_not_retried(
     edit(policy, "min_improvement: -1", "min_improvement: 1")  # every challenger loses
     edit(policy, "cooldown: 24h", "cooldown: 1s")
     edit(policy, "max_frequency: {count: 2, per: 7d}", "max_frequency: {count: 50, per: 7d}")
-    generate(root, root / "data" / "credit.csv", 3000, 44, 1.0)
-    git("commit", "-qam", "strict policy, new data", cwd=root)
+    git("commit", "-qam", "strict policy", cwd=root)
     mlform("apply", "--auto-approve", cwd=root)
+    generate(root, root / "data" / "credit.csv", 3000, 44, 1.0)
+    git("commit", "-qam", "new data", cwd=root)  # the new_data trigger fires
     rows = generate(root, tmp_path / "h.csv", 60, 21, 0.0)
     send(root, url, rows, 60)
     send(root, url, rows, 60)  # the same rows again: duplicates
