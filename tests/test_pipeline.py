@@ -162,6 +162,11 @@ def test_a_hyperparameter_change_retrains_but_keeps_the_data_stages(credit_copy:
         "review-credit-risk",
     ]
     assert "metrics.json" in mlform("metrics", "diff", "HEAD", cwd=credit_copy).out
+    diff = json.loads(mlform("metrics", "diff", "HEAD", "--format", "json", cwd=credit_copy).out)
+    roc = next(d for d in diff if d["metric"] == "roc_auc")
+    assert roc["path"] == "artifacts/trainings/credit-gbm/metrics.json"
+    assert all(isinstance(roc[k], float) for k in ("old", "new", "change")), roc
+    assert roc["change"] == pytest.approx(roc["new"] - roc["old"])
 
 
 def test_metadata_only_changes_run_nothing(credit_copy: Path) -> None:
@@ -297,6 +302,54 @@ def test_experiments(credit_copy: Path) -> None:
         and "unknown parameter 'max_iterr' for HistGradientBoostingClassifier — did you mean 'max_iter'?"
         in bad.out
     )
+
+
+def test_experiments_show_keeps_every_trainings_metrics(credit_copy: Path) -> None:
+    """Three Trainings write metrics of the same names: each shows under its own name, in
+    the table and in JSON (numbers as numbers, names exact)."""
+    training = credit_copy / "ml/training.yaml"
+    base = training.read_text().replace("budget: {n_iter: 6}", "budget: {n_iter: 2}")
+    extra = [
+        base.replace("name: credit-gbm", f"name: {name}").replace("max_iter: 100", f"max_iter: {n}")
+        for name, n in (("credit-small", 20), ("credit-mid", 50))
+    ]
+    training.write_text("---\n".join([base, *extra]))
+    mlform("compile", cwd=credit_copy)
+    dvc("repro", cwd=credit_copy)
+    git("add", "-A", cwd=credit_copy)
+    git("commit", "-qm", "three trainings", cwd=credit_copy)
+    mlform(
+        "experiments",
+        "run",
+        "--set",
+        "training.credit-mid.max_iter=30",
+        "--name",
+        "mid-30",
+        cwd=credit_copy,
+    )
+    names = ("credit-gbm", "credit-mid", "credit-small")
+    metrics = ("accuracy", "f1", "log_loss", "precision", "recall", "roc_auc")
+    shown = json.loads(mlform("experiments", "show", "--format", "json", cwd=credit_copy).out)
+    assert [r["experiment"] for r in shown][:1] == ["workspace"]
+    experiment = next(r for r in shown if r["experiment"] == "mid-30")
+    assert (
+        experiment["parent"] == git("rev-parse", "--short=7", "HEAD", cwd=credit_copy).out.strip()
+    )
+    assert experiment["params"]["training.credit-mid.max_iter"] == 30
+    for record in shown:
+        assert sorted(record["metrics"]) == [f"{n}:{m}" for n in names for m in metrics]
+        assert all(isinstance(v, float) for v in record["metrics"].values()), record
+    head = next(r for r in shown if r["experiment"] not in ("workspace", "mid-30"))
+    for name in names:
+        written = artifact(credit_copy, f"trainings/{name}/metrics.json")
+        assert head["metrics"][f"{name}:roc_auc"] == written["roc_auc"]
+    assert head["metrics"]["credit-mid:roc_auc"] != experiment["metrics"]["credit-mid:roc_auc"]
+    table = mlform("experiments", "show", cwd=credit_copy).out.splitlines()
+    header = table[0].split()
+    assert header[:3] == ["experiment", "rev", "training.credit-mid.max_iter"]
+    assert header[3:] == [f"{n}:{m}" for n in names for m in metrics]
+    row = next(line.split() for line in table if line.startswith("  mid-30 "))
+    assert len(row) == len(header) and row[2] == "30"
 
 
 def test_diabetes_regression_runs_end_to_end(tmp_path: Path) -> None:

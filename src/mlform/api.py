@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from mlform.reconcile.apply import Outcome as ApplyOutcome
     from mlform.reconcile.plan import Plan
     from mlform.reconcile.status import Status
+    from mlform.retraining.feedback_log import Dropped as DroppedFeedback
+    from mlform.retraining.feedback_log import Record as FeedbackRecord
     from mlform.retraining.run import RunResult
     from mlform.retraining.triggers import Decision
     from mlform.validation import ValidationResult
@@ -209,9 +211,37 @@ def retrain(
     reason: str = "requested by hand",
     lock_timeout: Duration = 0,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> RunResult:
     """Retrain ``model`` now: feedback, the pipeline, every gate, champion against
-    challenger, then promote or propose as its RetrainPolicy says."""
+    challenger, then promote or propose as its RetrainPolicy says. Inputs rejected before
+    are skipped unless ``force``."""
     from mlform.retraining.run import run
 
-    return run(load(path), model, progress or _quiet, policy, reason, _seconds(lock_timeout))
+    return run(load(path), model, progress or _quiet, policy, reason, _seconds(lock_timeout), force)
+
+
+def feedback_records(
+    path: PathLike, model: str, *, deployment: str | None = None
+) -> list[FeedbackRecord]:
+    """The labelled feedback ``model``'s local Deployments logged, with each record's id and
+    status (pending, taken by a retrain, superseded by a later label, unjoined)."""
+    from mlform.retraining.feedback_log import records
+
+    return records(load(path), model, deployment)
+
+
+def feedback_drop(
+    path: PathLike,
+    model: str,
+    *,
+    ids: list[str] | None = None,
+    before: str | None = None,
+    everything: bool = False,
+    deployment: str | None = None,
+) -> DroppedFeedback:
+    """Remove feedback records (by id, logged before a time, or all): each log rewritten
+    atomically, its old content kept in ``.mlform/feedback-backup/``."""
+    from mlform.retraining.feedback_log import drop
+
+    return drop(load(path), model, list(ids or []), before, everything, deployment)

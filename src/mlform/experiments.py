@@ -9,7 +9,7 @@ and ``mlform compile --check`` — stay clean.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,12 @@ from mlform.schema_errors import suggestion
 
 @dataclass(frozen=True)
 class Table:
+    """Cells as text for the table and markdown; ``records`` for JSON, with the values as
+    they are (numbers as numbers, names exact)."""
+
     header: list[str]
     rows: list[list[str]]
+    records: list[dict[str, Any]] = field(default_factory=list)
 
     def text(self) -> str:
         widths = [
@@ -96,58 +100,96 @@ def run(root: Path, sets: list[str], name: str | None) -> int:
     return Dvc(root).run(*args, check=False, capture=False, env={REPORT_ONLY: "1"}).code
 
 
+@dataclass(frozen=True)
+class Entry:
+    """A row of `experiments show`: the workspace, a commit, or an experiment of a commit."""
+
+    name: str
+    rev: str
+    parent: str | None  # an experiment's commit (its short rev)
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+
+
 def show(root: Path, all_metrics: bool = False) -> Table:
-    entries: list[tuple[str, str, dict[str, Any]]] = []
+    entries: list[Entry] = []
     for commit in Dvc(root).json("exp", "show", "--json") or []:
-        label = (
-            "workspace"
-            if commit["rev"] == "workspace"
-            else (commit.get("name") or commit["rev"][:7])
-        )
-        entries.append(
-            (
-                label,
-                commit["rev"][:7] if commit["rev"] != "workspace" else "-",
-                commit.get("data") or {},
-            )
-        )
+        workspace = commit["rev"] == "workspace"
+        name = "workspace" if workspace else (commit.get("name") or commit["rev"][:7])
+        rev = "-" if workspace else commit["rev"][:7]
+        entries.append(_entry(name, rev, None, commit.get("data") or {}, all_metrics))
         for experiment in commit.get("experiments") or []:
-            for rev in experiment.get("revs") or []:
-                entries.append(
-                    (
-                        "  " + (rev.get("name") or rev["rev"][:7]),
-                        rev["rev"][:7],
-                        rev.get("data") or {},
-                    )
-                )
-    params = [
-        _flatten((d.get("params") or {}).get("params.yaml", {}).get("data", {}))
-        for _, _, d in entries
-    ]
+            for item in experiment.get("revs") or []:
+                label = item.get("name") or item["rev"][:7]
+                data = item.get("data") or {}
+                entries.append(_entry(label, item["rev"][:7], rev, data, all_metrics))
+    params = [e.params for e in entries]
     absent = "\0absent"  # a key missing from a row differs from a key set to null
     keys = set().union(*params) if params else set()
     changed = {k for k in keys if len({json.dumps(p.get(k, absent)) for p in params}) > 1}
     # When a whole section differs (e.g. tuning removed in one experiment), show the section.
     varying = sorted(k for k in changed if not any(k.startswith(a + ".") for a in changed))
-    metrics = [_metrics(d, all_metrics) for _, _, d in entries]
-    metric_keys = sorted(set().union(*metrics)) if metrics else []
+    metric_keys = sorted(set().union(*(e.metrics for e in entries))) if entries else []
     header = ["experiment", "rev", *[_short(k) for k in varying], *metric_keys]
     rows = [
-        [label, rev, *[_param_cell(p, k) for k in varying], *[_cell(m.get(k)) for k in metric_keys]]
-        for (label, rev, _), p, m in zip(entries, params, metrics, strict=True)
+        [
+            e.name if e.parent is None else f"  {e.name}",  # an experiment under its commit
+            e.rev,
+            *[_param_cell(e.params, k) for k in varying],
+            *[_cell(e.metrics.get(k)) for k in metric_keys],
+        ]
+        for e in entries
     ]
-    return Table(header, rows)
+    records = [
+        {
+            "experiment": e.name,
+            "rev": None if e.rev == "-" else e.rev,
+            "parent": e.parent,
+            "params": {_short(k): _param_value(e.params, k) for k in varying},
+            "metrics": {k: e.metrics.get(k) for k in metric_keys},
+        }
+        for e in entries
+    ]
+    return Table(header, rows, records)
+
+
+def _entry(
+    name: str, rev: str, parent: str | None, data: dict[str, Any], everything: bool
+) -> Entry:
+    params = _flatten((data.get("params") or {}).get("params.yaml", {}).get("data", {}))
+    return Entry(name, rev, parent, params, _metrics(data, everything))
 
 
 def _metrics(data: dict[str, Any], everything: bool) -> dict[str, Any]:
+    """Numeric metrics keyed by where they come from and their name: ``TRAINING:metric``
+    (each Training's test metrics), or ``path:metric`` with ``everything``: Trainings'
+    metrics of the same name never overwrite each other."""
     out: dict[str, Any] = {}
     for path, content in (data.get("metrics") or {}).items():
         if not everything and not path.endswith("/metrics.json"):
             continue
+        source = path if everything else training_of(path)
         for key, value in _flatten((content or {}).get("data", {})).items():
             if isinstance(value, int | float) and not isinstance(value, bool):
-                out[key if not everything else f"{path}:{key}"] = value
+                out[f"{source}:{key}"] = value
     return out
+
+
+def training_of(path: str) -> str:
+    """``artifacts/trainings/credit-gbm/metrics.json`` → ``credit-gbm``; an environment's
+    (``artifacts/prod/trainings/credit-gbm/…``) → ``prod/credit-gbm``."""
+    parts = path.split("/")[:-1]
+    if "trainings" in parts[1:]:
+        at = parts.index("trainings", 1)
+        return "/".join(parts[1:at] + parts[at + 1 :])
+    return "/".join(parts) or path
+
+
+def _param_value(params: dict[str, Any], key: str) -> Any:
+    if key in params:
+        return params[key]
+    section = {k[len(key) + 1 :]: v for k, v in params.items() if k.startswith(key + ".")}
+    return section or None
 
 
 def _param_cell(params: dict[str, Any], key: str) -> str:
@@ -170,17 +212,20 @@ def _cell(value: Any) -> str:
 
 def metrics_diff(root: Path, revision: str, all_metrics: bool = False) -> Table:
     args = ["metrics", "diff", revision, "--json"] + (["--all"] if all_metrics else [])
-    rows = []
+    rows, records = [], []
     for path, changes in sorted((Dvc(root).json(*args) or {}).items()):
         for metric, change in sorted(changes.items()):
             old, new, diff = change.get("old"), change.get("new"), change.get("diff")
-            rows.append(
-                [
-                    path,
-                    metric,
-                    _cell(old),
-                    _cell(new),
-                    f"{diff:+.4g}" if isinstance(diff, int | float) else "-",
-                ]
+            number = isinstance(diff, int | float) and not isinstance(diff, bool)
+            rows.append([path, metric, _cell(old), _cell(new), f"{diff:+.4g}" if number else "-"])
+            records.append(
+                {
+                    "path": path,
+                    "metric": metric,
+                    "old": old,
+                    "new": new,
+                    "change": diff if number else None,
+                    "revision": revision,
+                }
             )
-    return Table(["path", "metric", revision, "workspace", "change"], rows)
+    return Table(["path", "metric", revision, "workspace", "change"], rows, records)

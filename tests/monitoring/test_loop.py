@@ -6,8 +6,11 @@ feedback without the dataset's columns is refused with nothing changed."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -19,7 +22,7 @@ import pytest
 
 from mlform.engines.dvc import lock_file
 from tests.monitoring.conftest import send
-from tests.pipeline_helpers import edit, git
+from tests.pipeline_helpers import BIN, edit, env, git
 from tests.reconcile.helpers import mlform, state, stop_servers
 from tests.serving.conftest import free_port
 
@@ -59,6 +62,30 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, st
     git("commit", "-qam", "test settings", cwd=root)
     yield root, f"http://127.0.0.1:{port}"
     stop_servers(root)
+
+
+# What may change in a retrain that is rejected or proposed: git's and DVC's own storage
+# (the branch and the run-cache), and the policy's ledgers (the run is logged).
+OWN_STORAGE = (".git", ".dvc/cache", ".dvc/tmp", ".mlform/retrain")
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """The sha256 of every file of the project (tracked, untracked and ignored: every output
+    the user sees), and `git status`."""
+    files = {}
+    for folder, dirs, names in os.walk(root):
+        here = Path(folder)
+        dirs[:] = [d for d in dirs if (here / d).relative_to(root).as_posix() not in OWN_STORAGE]
+        for name in names:
+            path = here / name
+            files[path.relative_to(root).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+    files["git status"] = git("status", "--porcelain", "--ignored", cwd=root).out
+    files["git worktree list"] = str(len(git("worktree", "list", cwd=root).out.splitlines()))
+    return files
+
+
+def differ(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
 
 
 def monitor(root: Path, *args: str) -> dict:  # type: ignore[type-arg]
@@ -149,15 +176,19 @@ def test_a_worse_challenger_is_never_deployed(project: tuple[Path, str], tmp_pat
         + text[text.index("  metrics:") :]
     )
     git("commit", "-qam", "a weak training", cwd=root)
+    status = mlform("status", cwd=root).out
     data = (root / "data" / "credit.csv").read_bytes()
     lock = lock_file(root).read_bytes()
     tags = git("tag", cwd=root).out
+    files = snapshot(root)
     done = mlform("retrain", "run", "credit-risk", cwd=root, check=False)
     assert done.code == 2, done.out
     assert "challenger loses" in done.out
-    assert "Nothing was registered or deployed; the data and dvc.lock are as they were." in done.out
+    assert "Nothing was registered or deployed; the workspace is as it was." in done.out
     assert (root / "data" / "credit.csv").read_bytes() == data
     assert lock_file(root).read_bytes() == lock
+    assert differ(files, snapshot(root)) == []  # every output too: checks.json, metrics, …
+    assert mlform("status", cwd=root).out == status
     assert git("tag", cwd=root).out == tags
     assert served(root) == before
     runs = (root / ".mlform/retrain/credit-risk-retrain/runs.jsonl").read_text().splitlines()
@@ -170,16 +201,52 @@ def test_propose_mode_commits_on_a_branch_only(project: tuple[Path, str], tmp_pa
     send(root, url, generate(root, tmp_path / "e.csv", 300, 15, 1.0), 300)
     policy = root / "ml" / "retrain.yaml"
     edit(policy, "mode: auto", "mode: propose")
-    edit(policy, "min_improvement: 0.0", "min_improvement: -1")
+    edit(policy, "min_improvement: 0.0", "min_improvement: 1")  # nothing can win
     git("commit", "-qam", "propose retrains", cwd=root)
+    mlform("apply", "--auto-approve", cwd=root)
+    assert "Environment default: Synced, Healthy" in mlform("status", cwd=root).out
+    files = snapshot(root)
+    rejected = mlform("retrain", "run", "credit-risk", cwd=root, check=False)
+    assert rejected.code == 2 and "challenger loses" in rejected.out, rejected.out
+    assert differ(files, snapshot(root)) == []
+    assert "Environment default: Synced, Healthy" in mlform("status", cwd=root).out
+
+    # Killed half way (in the pipeline): the workspace is as it was; the next run cleans up.
+    killed = subprocess.Popen(
+        [str(BIN / "mlform"), "retrain", "run", "credit-risk", "--force"],
+        cwd=root,
+        env={**env(), "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    assert killed.stdout is not None
+    for line in killed.stdout:
+        if line.startswith("dvc repro review-credit-risk"):
+            os.killpg(killed.pid, signal.SIGKILL)
+            break
+    killed.wait()
+    # Left over: the scratch (a git worktree), and the environment's lock of a dead process,
+    # which the next command removes ("Removed a stale lock").
+    assert differ(files, snapshot(root)) == [".mlform/state/default.lock", "git worktree list"]
+    assert "Environment default: Synced, Healthy" in mlform("status", cwd=root).out
+
+    edit(policy, "min_improvement: 1", "min_improvement: -1")
+    git("commit", "-qam", "propose any retrain", cwd=root)
+    mlform("apply", "--auto-approve", cwd=root)
     head = git("rev-parse", "HEAD", cwd=root).out.strip()
     data = (root / "data" / "credit.csv").read_bytes()
     before = served(root)
+    files = {**snapshot(root), "git worktree list": "1"}  # the next run removes the scratch
     done = mlform("retrain", "run", "credit-risk", cwd=root)
     assert "Retrain proposed: committed on branch mlform/retrain-credit-risk-" in done.out
     branch = done.out.split("committed on branch ")[1].split()[0]
     assert git("rev-parse", "HEAD", cwd=root).out.strip() == head
     assert (root / "data" / "credit.csv").read_bytes() == data
+    # the challenger's pipeline, ONNX, checks, metrics and review stayed in its scratch
+    assert differ(files, snapshot(root)) == []
+    assert "Environment default: Synced, Healthy" in mlform("status", cwd=root).out
     assert served(root) == before
     changed = git("diff", "--name-only", head, branch, cwd=root).out.split()
     assert changed == ["data/credit.csv"]  # dvc.lock is per checkout (ignored by init)
@@ -244,3 +311,100 @@ def test_a_canary_first_then_promotion(project: tuple[Path, str], tmp_path: Path
         f"Error: Deployment 'credit-risk-local' serves {new} (100%): there is no canary to promote"
         in again.out
     )
+
+
+def test_bad_feedback_is_listed_dropped_and_not_retried(
+    project: tuple[Path, str], tmp_path: Path
+) -> None:
+    root, url = project
+    policy = root / "ml" / "retrain.yaml"
+    edit(policy, "min_improvement: -1", "min_improvement: 1")  # every challenger loses
+    edit(policy, "cooldown: 24h", "cooldown: 1s")
+    edit(policy, "max_frequency: {count: 2, per: 7d}", "max_frequency: {count: 50, per: 7d}")
+    git("commit", "-qam", "strict policy", cwd=root)
+    mlform("apply", "--auto-approve", cwd=root)
+    generate(root, root / "data" / "credit.csv", 3000, 44, 1.0)
+    git("commit", "-qam", "new data", cwd=root)  # the new_data trigger fires
+    rows = generate(root, tmp_path / "h.csv", 60, 21, 0.0)
+    send(root, url, rows, 60)
+    send(root, url, rows, 60)  # the same rows again: duplicates
+    listed = mlform("feedback", "list", "credit-risk", cwd=root).out.splitlines()
+    assert listed[0].split() == ["ID", "TIME", "DEPLOYMENT", "REQUEST:ROW", "LABEL", "STATUS"]
+    records = json.loads(
+        mlform("feedback", "list", "credit-risk", "--format", "json", cwd=root).out
+    )
+    pending = [r for r in records if r["status"] == "pending"]
+    assert len(pending) == 120 + 50  # and the 50 without the dataset's columns, still there
+    taken = sum(r["status"] == "taken" for r in records)
+    assert listed[-1] == (
+        f"{len(records)} feedback record(s) of Model 'credit-risk': 170 pending, {taken} taken"
+    )
+
+    rejected = mlform("retrain", "run", "credit-risk", cwd=root, check=False)
+    assert rejected.code == 2 and "challenger loses" in rejected.out, rejected.out
+    assert (
+        "note: 60 labelled row(s) repeat another row exactly (inputs, columns and label); "
+        "each distinct row is appended once" in rejected.out
+    )
+    assert "Appended 60 labelled production row(s) to data/credit.csv" in rejected.out
+    # Not tried again in a loop, and the rejection did not start the cooldown.
+    check = mlform("retrain", "check", cwd=root)
+    assert check.code == 0, check.out
+    head = check.out.splitlines()[0]
+    assert head.startswith(
+        f"credit-risk-retrain (Model credit-risk, serving {served(root)}): blocked — "
+        "the same inputs were rejected at "
+    ), head
+    assert "60 labelled row(s), the same specs (fingerprint " in head
+    assert "`mlform retrain run --force` tries again now" in head
+    skipped = mlform("retrain", "run", "credit-risk", cwd=root, check=False)
+    assert skipped.code == 2
+    assert skipped.out.startswith("Retrain skipped: the same inputs were rejected at "), skipped.out
+    runs = (root / ".mlform/retrain/credit-risk-retrain/runs.jsonl").read_text().splitlines()
+    assert [json.loads(r)["outcome"] for r in runs[-2:]] == ["rejected", "skipped"]
+
+
+def test_feedback_drop(project: tuple[Path, str]) -> None:
+    root, _ = project
+    records = json.loads(
+        mlform("feedback", "list", "credit-risk", "--format", "json", cwd=root).out
+    )
+    pending = [r for r in records if r["status"] == "pending"][-120:]  # the rejected retrain's
+    taken = sum(r["status"] == "taken" for r in records)
+    # Dropping feedback needs the server stopped (it keeps the log open).
+    refused = mlform("feedback", "drop", "credit-risk", "--all", cwd=root, check=False)
+    assert refused.code == 1
+    assert "the server of Deployment 'credit-risk-local' (pid " in refused.out
+    assert "Stop it (`mlform server stop credit-risk-local`), drop, then start it again." in (
+        refused.out
+    )
+    mlform("server", "stop", "credit-risk-local", cwd=root)
+    log = root / ".mlform/serve/credit-risk-local/logs/feedback.jsonl"
+    original = log.read_bytes()
+    unknown = mlform(
+        "feedback", "drop", "credit-risk", "--id", "0123456789ab", cwd=root, check=False
+    )
+    assert unknown.code == 1 and (
+        "Error: no feedback record '0123456789ab' of Model 'credit-risk' "
+        "(`mlform feedback list credit-risk` shows them)" in unknown.out
+    )
+    one = mlform("feedback", "drop", "credit-risk", "--id", pending[0]["id"], cwd=root)
+    assert one.out.splitlines()[0] == "Dropped 1 feedback record(s) of Model 'credit-risk'."
+    backup = Path(one.out.splitlines()[1].split("backup: ")[1])
+    assert backup.read_bytes() == original and backup.stat().st_mode & 0o777 == 0o600
+    assert log.stat().st_mode & 0o777 == 0o600
+    assert len(log.read_bytes().splitlines()) == len(original.splitlines()) - 1
+    ids = [p["id"] for p in pending[1:]]
+    rest = mlform(
+        "feedback", "drop", "credit-risk", *[a for i in ids for a in ("--id", i)], cwd=root
+    )
+    assert rest.out.splitlines()[0] == "Dropped 119 feedback record(s) of Model 'credit-risk'."
+    after = mlform("feedback", "list", "credit-risk", cwd=root).out.splitlines()[-1]
+    assert (
+        after
+        == f"{taken + 50} feedback record(s) of Model 'credit-risk': 50 pending, {taken} taken"
+    )
+    # Without the bad feedback the inputs differ: the retrain is due again.
+    due = mlform("retrain", "check", cwd=root, check=False)
+    assert due.code == 2, due.out
+    assert "  fired  new_data: data/credit.csv changed since the pipeline last ran" in due.out

@@ -159,13 +159,25 @@ def stage(step: str, name: str, params_file: Path) -> int:
 
 def _more() -> list[click.Command]:
     from mlform.cli.experiments import experiments, metrics
+    from mlform.cli.feedback import feedback
     from mlform.cli.models import models
     from mlform.cli.monitor import monitor, retrain
     from mlform.cli.reconcile import COMMANDS
     from mlform.cli.serve import serve, server
     from mlform.cli.state import state
 
-    return [models, experiments, metrics, serve, server, monitor, retrain, state, *COMMANDS]
+    return [
+        models,
+        experiments,
+        metrics,
+        serve,
+        server,
+        monitor,
+        retrain,
+        feedback,
+        state,
+        *COMMANDS,
+    ]
 
 
 ALL: list[click.Command] = [compile_, schema, init, stage, *_more()]

@@ -30,9 +30,7 @@ def _emit(table: object, output: str) -> None:
 
     assert isinstance(table, Table)
     if output == "json":
-        click.echo(
-            json.dumps([dict(zip(table.header, row, strict=True)) for row in table.rows], indent=2)
-        )
+        click.echo(json.dumps(table.records, indent=2))
     elif output == "markdown":
         click.echo(table.markdown())
     else:

@@ -83,12 +83,17 @@ def retrain_check(model: str | None, then_run: bool, output: str, path: Path) ->
 @click.argument("model")
 @click.option("--policy", help="The RetrainPolicy, when the Model has several.")
 @click.option("--reason", default="requested by hand", show_default=True)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Retrain even when a challenger on the same inputs was rejected before.",
+)
 @PROJECT
-def retrain_run(model: str, policy: str | None, reason: str, path: Path) -> int:
+def retrain_run(model: str, policy: str | None, reason: str, force: bool, path: Path) -> int:
     """Retrain MODEL now: new data and feedback, the pipeline, every gate, champion vs
     challenger, then promote or propose as the policy says. Exit 0 when promoted or
-    proposed, 2 when the challenger was rejected."""
-    done = api.retrain(path, model, policy=policy, reason=reason, progress=click.echo)
+    proposed, 2 when the challenger was rejected or the inputs were rejected before."""
+    done = api.retrain(path, model, policy=policy, reason=reason, progress=click.echo, force=force)
     tail = f" ({done.version})" if done.version else ""
     click.echo(f"Retrain {done.outcome}{tail}: {done.reason}")
-    return 2 if done.outcome == "rejected" else 0
+    return 2 if done.outcome in ("rejected", "skipped") else 0

@@ -1,4 +1,5 @@
-"""The files a retrain changes, kept so a rejected challenger leaves them byte for byte."""
+"""The workspace files an accepted retrain replaces, kept until its commit is made, so a
+failed commit leaves them byte for byte."""
 
 from __future__ import annotations
 
@@ -20,7 +21,10 @@ class Backup:
         for i, path in enumerate(paths):
             if path.is_file():
                 copy = self.folder / f"{i}-{path.name}"
-                shutil.copy2(path, copy)
+                try:  # the file is replaced, never written in place: a link keeps it
+                    os.link(path, copy)
+                except OSError:
+                    shutil.copy2(path, copy)
                 self.saved[path] = copy
             else:
                 self.saved[path] = None

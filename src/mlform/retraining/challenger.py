@@ -56,7 +56,10 @@ def compare(
     model: Model,
     served: str | None,
     old_train: set[int],
+    work: Path,
 ) -> Comparison:
+    """The challenger (its outputs in ``work``, the scratch it was made in) against the
+    served version on the new test split's rows the champion never trained on."""
     import pandas as pd
 
     from mlform.catalog.metrics import DEFAULT_METRICS, METRICS
@@ -69,7 +72,7 @@ def compare(
     rule = policy.spec.promotion.champion_challenger
     task = graph.estimator(training).task
     metric = rule.metric or (training.spec.metrics or DEFAULT_METRICS[task])[0]
-    test = pd.read_parquet(root / layout.dataset(dataset.metadata.name).test)
+    test = pd.read_parquet(work / layout.dataset(dataset.metadata.name).test)
     unseen = ~_row_hashes(test).isin(old_train)
     note = "rows of the new test split the champion never trained on"
     if int(unseen.sum()) >= 30:
@@ -77,7 +80,7 @@ def compare(
     else:
         holdout = test
         note = "the new test split (the champion's training rows are unknown or cover it)"
-    challenger_path = root / layout.model(model.metadata.name).onnx
+    challenger_path = work / layout.model(model.metadata.name).onnx
     challenger = _evaluate(challenger_path, holdout, dataset, metric)
     if served is None:
         summary = f"no champion yet; challenger {metric} {challenger:.4f}"

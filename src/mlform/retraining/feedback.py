@@ -4,7 +4,10 @@ prediction and feedback logs, each taken once, appended to the Dataset's source.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,15 +63,32 @@ def labelled_rows(
     return rows, keys
 
 
-def append_feedback(
-    graph: ProjectGraph, policy: RetrainPolicy, dataset: Dataset, progress: Progress
-) -> tuple[int, list[str]]:
-    """Append the labelled rows that have every value the Dataset requires; report the
-    others (they stay in the log, and are offered again once complete rows are not)."""
+@dataclass(frozen=True)
+class Usable:
+    """The labelled rows a retrain would append, and what was left out and why."""
+
+    rows: list[dict[str, Any]]
+    keys: list[str]  # the rows' keys, and the keys of the duplicates they stand for
+    incomplete: dict[str, int]  # column → rows without a required value
+    skipped: int  # rows without a required value
+    duplicates: int  # rows identical to one taken already in this batch
+
+    def digest(self) -> str:
+        """The rows' sha256 (order-independent): what this feedback is, for fingerprints."""
+        lines = sorted(json.dumps(r, sort_keys=True, default=str) for r in self.rows)
+        return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def usable_rows(graph: ProjectGraph, policy: RetrainPolicy, dataset: Dataset) -> Usable:
+    """The labelled rows that have every value the Dataset requires, each distinct row once
+    (the same row labelled under several requests is one row)."""
     rows, keys = labelled_rows(graph, policy)
     columns = dataset.spec.columns
     missing: dict[str, int] = {}
-    complete, taken = [], []
+    complete: list[dict[str, Any]] = []
+    taken: list[str] = []
+    seen: set[str] = set()
+    skipped = duplicates = 0
     for row, key in zip(rows, keys, strict=True):
         lacking = [
             name
@@ -77,25 +97,48 @@ def append_feedback(
         ]
         for name in lacking:
             missing[name] = missing.get(name, 0) + 1
-        if not lacking:
-            complete.append(row)
-            taken.append(key)
-    if missing:
-        listed = ", ".join(f"{k} ({n})" for k, n in sorted(missing.items()))
+        if lacking:
+            skipped += 1
+            continue
+        text = json.dumps(row, sort_keys=True, default=str)
+        taken.append(key)  # a duplicate is taken with the row it repeats
+        if text in seen:
+            duplicates += 1
+            continue
+        seen.add(text)
+        complete.append(row)
+    return Usable(complete, taken, missing, skipped, duplicates)
+
+
+def append_feedback(
+    graph: ProjectGraph, policy: RetrainPolicy, dataset: Dataset, progress: Progress, work: Path
+) -> tuple[int, list[str]]:
+    """Append the usable labelled rows to the source in ``work`` (the retrain's scratch);
+    report the others (they stay in the log, and are offered again once complete rows are
+    not)."""
+    usable = usable_rows(graph, policy, dataset)
+    if usable.incomplete:
+        listed = ", ".join(f"{k} ({n})" for k, n in sorted(usable.incomplete.items()))
         progress(
-            f"note: skipped {len(rows) - len(complete)} labelled row(s) that lack values Dataset "
+            f"note: skipped {usable.skipped} labelled row(s) that lack values Dataset "
             f"'{dataset.metadata.name}' requires: {listed}; send them in the feedback's "
             "`columns` (see docs/monitoring.md)"
         )
-    if not complete:
+    if usable.duplicates:
+        progress(
+            f"note: {usable.duplicates} labelled row(s) repeat another row exactly (inputs, "
+            "columns and label); each distinct row is appended once"
+        )
+    if not usable.rows:
         return 0, []
-    path = graph.root / dataset.spec.source.path
+    columns = dataset.spec.columns
+    path = work / dataset.spec.source.path
     fmt = dataset.spec.source.format or ("parquet" if path.suffix == ".parquet" else "csv")
     if fmt == "csv":
-        _append_csv(path, complete, columns, dataset.spec.source.delimiter)
+        _append_csv(path, usable.rows, columns, dataset.spec.source.delimiter)
     else:
-        _append_parquet(path, complete)
-    return len(complete), taken
+        _append_parquet(path, usable.rows)
+    return len(usable.rows), usable.keys
 
 
 def _cell(value: Any, dtype: str) -> str:

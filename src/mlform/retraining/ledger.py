@@ -14,7 +14,16 @@ from mlform.runtime.outputs import clean, write_json
 DECISIONS = "decisions.jsonl"
 RUNS = "runs.jsonl"
 APPENDED = "appended.json"
-ATTEMPTS = ("promoted", "proposed", "rejected")  # runs that count for cooldown and frequency
+# A new model starts the cooldown; every run that trained counts toward max_frequency. A
+# rejection does not start the cooldown (the model served did not change, and the rejected
+# inputs are not tried again: fingerprint.py), but its training counts toward the frequency.
+COOLDOWN = ("promoted", "proposed")
+
+
+def trained(run: dict[str, Any]) -> bool:
+    """Whether a run trained a challenger (a rejection for lack of new rows did not)."""
+    outcome = run.get("outcome")
+    return outcome in COOLDOWN or (outcome == "rejected" and bool(run.get("trained", True)))
 
 
 def append(root: Path, policy: str, ledger: str, record: dict[str, Any]) -> None:

@@ -18,7 +18,7 @@ from mlform.engines.prometheus import Prometheus
 from mlform.errors import UserError
 from mlform.layout import monitor_dir
 from mlform.project import ProjectGraph
-from mlform.retraining import ledger
+from mlform.retraining import fingerprint, ledger
 from mlform.spec import Dataset, Model, RetrainPolicy
 
 
@@ -98,20 +98,24 @@ def _decide(graph: ProjectGraph, policy: RetrainPolicy, now: float) -> Decision:
         (decision.fired if why[0] else decision.quiet).append(entry)
     if not decision.fired:
         return decision
-    runs = [
-        r for r in ledger.read(graph.root, name, ledger.RUNS) if r.get("outcome") in ledger.ATTEMPTS
-    ]
-    if runs:
-        last = epoch(runs[-1]["started"])
+    history = ledger.read(graph.root, name, ledger.RUNS)
+    news = [r for r in history if r.get("outcome") in ledger.COOLDOWN]
+    if news:
+        last = epoch(news[-1]["started"])
         cooldown = duration_seconds(spec.cooldown)
         if now - last < cooldown:
             decision.blocked = (
-                f"cooldown: the last retrain started {runs[-1]['started']}; the next may start "
+                f"cooldown: the last retrain started {news[-1]['started']}; the next may start "
                 f"after {stamp(last + cooldown)} (cooldown {spec.cooldown})"
             )
             return decision
+    again = fingerprint.rejected_before(graph.root, name, fingerprint.of(graph, policy, served))
+    if again:
+        decision.blocked = again
+        return decision
     if spec.max_frequency:
         per = duration_seconds(spec.max_frequency.per)
+        runs = [r for r in history if ledger.trained(r)]
         recent = [r for r in runs if now - epoch(r["started"]) < per]
         if len(recent) >= spec.max_frequency.count:
             decision.blocked = (
