@@ -25,7 +25,6 @@ PIPELINES = "pipelines"  # an environment's own pipeline: pipelines/<env>/
 def _places(ctx: Context) -> Iterator[str]:
     yield from RENDERED_FILES
     yield PIPELINES
-    yield LOCAL  # state, locks, servers' logs: a committed link would send them elsewhere
     for _, project in ctx.docs(Project):
         yield project.spec.deploy_dir
         yield project.spec.monitoring.rules_dir
@@ -37,15 +36,15 @@ def _places(ctx: Context) -> Iterator[str]:
             yield monitor.spec.rules_dir
 
 
-def symlinks(root: Path, place: str) -> Iterator[Path]:
-    """The symlink on the way to ``place`` under ``root``, or every one inside it."""
+def symlinks(root: Path, place: str, inside: bool = True) -> Iterator[Path]:
+    """The symlink on the way to ``place`` under ``root``, or (``inside``) every one in it."""
     path = root
     for part in Path(place).parts:
         path = path / part
         if path.is_symlink():
             yield path
             return
-    if path.is_dir():
+    if inside and path.is_dir():
         for folder, dirs, files in os.walk(path):
             for name in sorted(dirs + files):
                 if (Path(folder) / name).is_symlink():
@@ -59,6 +58,9 @@ def check_outputs(ctx: Context) -> None:
         pure = PurePosixPath(place)
         if not (too_long(place) or pure.is_absolute() or ".." in pure.parts):  # else E006
             found.update(symlinks(root, place))
+    # state, locks, servers' logs: a committed link would send them elsewhere (mlform itself
+    # links inside it: a retrain's scratch worktree shares the model store)
+    found.update(symlinks(root, LOCAL, inside=False))
     for link in sorted(found):
         ctx.diagnostics.add(
             Diagnostic(
