@@ -19,7 +19,13 @@ from pydantic import BaseModel, ValidationError
 from mlform.clock import DURATION_PATTERN
 from mlform.diagnostics import Diagnostic, Severity, format_path
 from mlform.loader import Loc, RawDocument
-from mlform.spec.base import HTTP_URL_PATTERN, NAME_PATTERN, QUANTITY_PATTERN, SEMVER_PATTERN
+from mlform.spec.base import (
+    HTTP_URL_PATTERN,
+    MLFORM_ENV_PATTERN,
+    NAME_PATTERN,
+    QUANTITY_PATTERN,
+    SEMVER_PATTERN,
+)
 
 _EXPECTED = {
     "int_type": "an integer",
@@ -39,6 +45,8 @@ _PATTERNS = {
     NAME_PATTERN: "names are lowercase letters, digits and '-', starting and ending with a "
     "letter or digit (at most 63 characters)",
     DURATION_PATTERN: "a duration is a number and a unit: 30s, 15m, 1h, 7d, 2w",
+    MLFORM_ENV_PATTERN: "name an environment variable starting with MLFORM_ (the operator "
+    "sets it; a spec cannot point mlform at the runner's other secrets)",
     HTTP_URL_PATTERN: "it must be an http(s) URL with a host and no query, such as "
     "http://prometheus:9090",
     QUANTITY_PATTERN: "a quantity is a number with an optional unit: 500m, 2, 512Mi, 1Gi",

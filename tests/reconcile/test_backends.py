@@ -218,3 +218,31 @@ def test_a_version_name_taken_on_the_remote_is_not_kept(tmp_path: Path) -> None:
         Registry(b).register("m", "v0.1.0", {"sha256": "bbb"}, push_to="origin")
     kept = Registry(b).versions("m")
     assert [(v.version, v.record["sha256"]) for v in kept] == [("v0.1.0", "aaa")]  # A's, fetched
+
+
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "sk-SECRET-abc123",  # a PR pointed dsn_env at another secret: psycopg quotes it back
+        "postgresql://mlform:topsecret@127.0.0.1:1/db",
+        "host=127.0.0.1 port=1 user=mlform password=topsecret dbname=db",
+    ],
+)
+def test_the_connection_string_never_reaches_a_message(
+    dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("psycopg")
+    monkeypatch.setenv("MLFORM_STATE_DSN", dsn)
+    backend = PostgresBackend(PostgresState())
+    with pytest.raises(UserError) as raised:
+        backend.read("default")
+    message = raised.value.message
+    assert message.startswith("cannot connect to the state database ($MLFORM_STATE_DSN): ")
+    assert "SECRET" not in message and "topsecret" not in message, message
+
+
+def test_a_spec_names_only_mlform_variables() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="MLFORM_"):
+        PostgresState(dsn_env="AWS_SECRET_ACCESS_KEY")

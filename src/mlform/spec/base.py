@@ -14,6 +14,7 @@ from mlform.clock import DURATION_PATTERN
 API_VERSION = "mlform/v1"
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
+MLFORM_ENV_PATTERN = r"^MLFORM_[A-Z0-9_]+$"
 HTTP_URL_PATTERN = r"^https?://[^\s/?#]+(/[^\s?#]*)?$"
 SEMVER_PATTERN = r"^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$"
 

@@ -6,7 +6,15 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from mlform.spec.base import HTTP_URL_PATTERN, Document, Duration, Name, RelPath, StrictModel
+from mlform.spec.base import (
+    HTTP_URL_PATTERN,
+    MLFORM_ENV_PATTERN,
+    Document,
+    Duration,
+    Name,
+    RelPath,
+    StrictModel,
+)
 
 DeploymentTarget = Literal["local", "kserve", "triton", "mlserver"]
 
@@ -23,7 +31,9 @@ class Remote(StrictModel):
     )
 
 
-EnvVarName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
+# A spec names the variable, the operator sets it: only MLFORM_* variables, so a pull
+# request cannot point the state backend at another secret of the runner (AWS_SECRET_…).
+EnvVarName = Annotated[str, Field(pattern=MLFORM_ENV_PATTERN, max_length=128)]
 GitRemoteName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=128)]
 SqlName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$", max_length=63)]
 

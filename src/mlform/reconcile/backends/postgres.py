@@ -56,7 +56,7 @@ class PostgresBackend:
         except psycopg.Error as error:
             first = str(error).strip().splitlines()[0] if str(error).strip() else "failed"
             raise UserError(
-                f"cannot connect to the state database (${self.variable}): {first}"
+                f"cannot connect to the state database (${self.variable}): {_scrub(first, self.dsn)}"
             ) from None
         # The table name is pattern-checked by the spec (lowercase letters, digits, '_').
         for statement in (
@@ -199,3 +199,28 @@ def _gone(db: Any) -> str:
     except psycopg.Error as error:
         return f"its database session ended ({str(error).strip().splitlines()[0]})"
     return ""
+
+
+def _scrub(message: str, dsn: str) -> str:
+    """psycopg quotes a malformed connection string back: never print it (nor its
+    password), since it comes from a secret."""
+    for secret in (dsn, *_passwords(dsn)):
+        if len(secret) >= 3:
+            message = message.replace(secret, "***")
+    return message
+
+
+def _passwords(dsn: str) -> list[str]:
+    """The password of a URL or ``key=value`` connection string, and the string's words."""
+    import re
+    from urllib.parse import urlsplit
+
+    found = [m.group(1) for m in re.finditer(r"password\s*=\s*'?([^'\s]+)", dsn)]
+    if "://" in dsn:
+        try:
+            password = urlsplit(dsn).password
+        except ValueError:
+            password = None
+        if password:
+            found.append(password)
+    return [*found, *dsn.split()]
