@@ -1,9 +1,15 @@
 """Plans for people: Terraform-style text (colored on a terminal) and Markdown for a pull
-request comment, cut with a note before GitHub's 65,535-character limit."""
+request comment, cut with a note before GitHub's 65,535-character limit.
+
+Reasons, field paths and errors carry text from specs (keys, values, a failed command's
+output), and a plan is read on terminals and in pull request comments: every control
+character is shown escaped, so nothing can start a line of its own (a fake "No changes", a
+fence closing the diff) or send a terminal escape; Markdown cells escape Markdown too."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from mlform.reconcile.plan import Change, Plan
@@ -15,6 +21,16 @@ VERBS = {
     "delete": "will be destroyed",
     "replace": "must be replaced",
 }
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>|~])")  # code, emphasis, links, HTML, cells
+
+
+def line(text_: str) -> str:
+    """``text_`` on one line, control characters escaped as JSON does (``\\n``, ``\\u001b``)."""
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+    return _CONTROL.sub(lambda m: named.get(m.group(), f"\\u{ord(m.group()):04x}"), text_)
 
 
 def _verb(change: Change) -> str:
@@ -47,20 +63,20 @@ def change_lines(change: Change, style: Any = None) -> list[str]:
     body: list[str] = []
     if change.actions == ["create"] and change.after:
         flat = sorted(_flat(change.after.get("spec", {})).items())
-        body += [f"      + {key}: {_value(value)}" for key, value in flat[:20]]
+        body += [f"      + {line(key)}: {_value(value)}" for key, value in flat[:20]]
         if len(flat) > 20:
             body.append(f"        … and {len(flat) - 20} more")
     for f in change.fields:
         if f.before is None:
-            body.append(f"      + {f.path}: {_value(f.after)}")
+            body.append(f"      + {line(f.path)}: {_value(f.after)}")
         elif f.after is None:
-            body.append(f"      - {f.path}: {_value(f.before)}")
+            body.append(f"      - {line(f.path)}: {_value(f.before)}")
         else:
-            body.append(f"      ~ {f.path}: {_value(f.before)} → {_value(f.after)}")
+            body.append(f"      ~ {line(f.path)}: {_value(f.before)} → {_value(f.after)}")
     if change.type == "deployment" and change.reason.startswith("upstream changed"):
         body.append("      ~ version: (known after apply)")
     header = f'  {change.symbol} {change.type} "{change.name}"'
-    lines = [f"  # {change.address} {_verb(change)} ({change.reason})"]
+    lines = [f"  # {change.address} {_verb(change)} ({line(change.reason)})"]
     if not body:
         return [*lines, paint(header)]
     return [*lines, paint(header + " {"), *(paint(line) for line in body), "    }"]
@@ -77,7 +93,7 @@ def text(plan: Plan, style: Any = None) -> str:
     if plan.drift:
         out.append("Changes outside of mlform since the last apply:\n")
         out += [
-            f"  # {d.address}: {d.reason.removeprefix('changed outside of mlform: ')}"
+            f"  # {d.address}: {line(d.reason.removeprefix('changed outside of mlform: '))}"
             for d in plan.drift
         ]
         out.append("")
@@ -90,20 +106,21 @@ def text(plan: Plan, style: Any = None) -> str:
         out += change_lines(change, style)
         out.append("")
     for error in plan.errors:
-        out.append(f"Error: {error}")
+        out.append(f"Error: {line(error)}")
     out.append(summary(plan))
     return "\n".join(out)
 
 
 def _cell(text_: str) -> str:
-    return text_.replace("|", "\\|")
+    """Text in a Markdown table cell or quote: one line, Markdown's punctuation escaped."""
+    return _MARKDOWN.sub(r"\\\1", line(text_))
 
 
 def markdown(plan: Plan) -> str:
     changes = [c for c in plan.changes if c.is_change]
     head = [f"### mlform plan — `{plan.environment}`", "", f"**{summary(plan)}**", ""]
     if plan.errors:
-        head += [f"> :x: {e}" for e in plan.errors] + [""]
+        head += [f"> :x: {_cell(e)}" for e in plan.errors] + [""]
     if not changes:
         return "\n".join([*head, "No changes."])
     body = ["| | resource | action | why |", "| --- | --- | --- | --- |"]
