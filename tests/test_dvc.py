@@ -71,3 +71,19 @@ def test_dvc_sees_the_spec_params(tmp_path: Path) -> None:
         "new": 200,
         "diff": 100,
     }
+
+
+def test_dvc_reads_a_path_with_dollar_braces_as_written(tmp_path: Path) -> None:
+    """DVC interpolates ``${name}`` in dvc.yaml from params.yaml: a Dataset path
+    ``data/credit-${seed}.csv`` must stay that file, not become ``data/credit-42.csv``."""
+    import mlform
+    from tests.pipeline_helpers import edit
+
+    root = dvc_repo("credit-risk", tmp_path)
+    (root / "data" / "credit.csv").rename(root / "data" / "credit-${seed}.csv")
+    edit(root / "ml" / "dataset.yaml", "path: data/credit.csv", "path: data/credit-${seed}.csv")
+    mlform.compile(root)
+    assert "data/credit-\\${seed}.csv" in (root / "dvc.yaml").read_text()
+    listed = json.loads(sh(str(BIN / "dvc"), "status", "--json", cwd=root))
+    deps = {d for stage in listed.values() for item in stage for d in item.get("changed deps", {})}
+    assert "data/credit-${seed}.csv" in deps and "data/credit-42.csv" not in deps

@@ -8,7 +8,7 @@ re-runs exactly when its own params or input files change.
 from __future__ import annotations
 
 from pathlib import PurePosixPath
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from mlform import stage_params as P
 from mlform.catalog.metrics import DEFAULT_METRICS, METRICS
@@ -34,13 +34,31 @@ def render_pipeline(graph: ProjectGraph) -> list[RenderedFile]:
     return [
         RenderedFile(
             str(folder / DVC_FILE),
-            render("dvc/dvc.yaml.j2", sources=sources, stages=stages, artifacts=artifacts),
+            render(
+                "dvc/dvc.yaml.j2",
+                sources=sources,
+                stages=dvc_literal(stages),
+                artifacts=dvc_literal(artifacts),
+            ),
         ),
         RenderedFile(
             str(folder / PARAMS_FILE),
             render("dvc/params.yaml.j2", sources=sources, params=P.to_data(params)),
         ),
     ]
+
+
+def dvc_literal(data: T) -> T:
+    """``data`` with every ``${`` in its strings escaped as ``\\${``: DVC interpolates
+    ``${name}`` in dvc.yaml from params.yaml, so a Dataset path ``data/${x}.csv`` would be
+    another file. DVC reads ``\\${`` back as ``${``."""
+    if isinstance(data, str):
+        return cast(T, data.replace("${", "\\${"))
+    if isinstance(data, list):
+        return cast(T, [dvc_literal(item) for item in data])
+    if isinstance(data, dict):
+        return cast(T, {dvc_literal(k): dvc_literal(v) for k, v in data.items()})
+    return data
 
 
 def _up(folder: PurePosixPath) -> str:
