@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from mlform.printable import one_line
+
 Path_ = tuple[str | int, ...]
 
 
@@ -43,7 +45,7 @@ class Diagnostic:
         if self.field_path:
             parts.append(f"{self.field_path}:")
         parts.append(self.summary)
-        return " ".join(parts)
+        return one_line(" ".join(parts))  # spec text: never a line (or escape) of its own
 
     def to_json(self) -> dict[str, Any]:
         """Terraform's ``validate -json`` diagnostic shape, plus our code and document."""

@@ -55,9 +55,11 @@ def main(argv: list[str] | None = None) -> NoReturn:
             )
         code = EXIT_INVALID
     except UserError as exc:
-        click.echo(click.style("Error: ", fg="red", bold=True) + exc.message, err=True)
+        from mlform.printable import lines
+
+        click.echo(click.style("Error: ", fg="red", bold=True) + lines(exc.message), err=True)
         if exc.hint:
-            click.echo(exc.hint, err=True)
+            click.echo(lines(exc.hint), err=True)
         code = EXIT_INVALID
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)

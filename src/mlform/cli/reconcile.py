@@ -11,6 +11,7 @@ import click
 
 from mlform.cli.options import ENV, LOCK, PROJECT, SERVE
 from mlform.errors import UserError
+from mlform.printable import one_line
 
 
 def _progress(message: str) -> None:
@@ -297,7 +298,7 @@ def reconcile(
     def report(message: str) -> None:
         click.echo(message)
         if log is not None:
-            log.write(f"{stamp()} {message}\n")
+            log.write(f"{stamp()} {one_line(message)}\n")
             log.flush()
 
     try:
@@ -311,7 +312,7 @@ def reconcile(
     click.echo(click.style(result.message, fg="green" if result.code == 0 else "red", bold=True))
     if log_file:
         with _open_log(log_file) as again:
-            again.write(f"{stamp()} {result.message}\n")
+            again.write(f"{stamp()} {one_line(result.message)}\n")
     return result.code
 
 
@@ -321,6 +322,7 @@ def _open_log(path: Path) -> Any:
 
     try:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        os.fchmod(fd, 0o600)  # a log an older mlform left wider is narrowed
     except OSError as error:
         raise UserError(f"cannot append to {path}: {error.strerror}") from None
     return os.fdopen(fd, "a", encoding="utf-8")

@@ -12,6 +12,7 @@ import json
 import re
 from typing import Any
 
+from mlform.printable import one_line
 from mlform.reconcile.plan import Change, Plan
 
 MARKDOWN_LIMIT = 65_000
@@ -23,14 +24,8 @@ VERBS = {
 }
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _MARKDOWN = re.compile(r"([\\`*_\[\]<>|~])")  # code, emphasis, links, HTML, cells
-
-
-def line(text_: str) -> str:
-    """``text_`` on one line, control characters escaped as JSON does (``\\n``, ``\\u001b``)."""
-    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-    return _CONTROL.sub(lambda m: named.get(m.group(), f"\\u{ord(m.group()):04x}"), text_)
+line = one_line
 
 
 def _verb(change: Change) -> str:
@@ -42,7 +37,7 @@ def _verb(change: Change) -> str:
 def _value(value: Any) -> str:
     if value is None:
         return "null"
-    return (
+    return one_line(
         json.dumps(value, ensure_ascii=False)
         if not isinstance(value, int | float) or isinstance(value, bool)
         else str(value)
