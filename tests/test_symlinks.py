@@ -61,3 +61,20 @@ def test_a_symlink_inside_a_rules_folder_is_one_error(
     assert done.code == 1
     assert done.out.splitlines()[0] == f"monitoring/rules/extra.yml: {E013}"
     assert "Found 1 error" in done.out
+
+
+@pytest.mark.parametrize("inside", ["checkout-id", "state"])
+def test_a_link_committed_inside_mlform_is_refused_before_plan_writes(
+    tmp_path: Path, run_cli: Callable[..., Run], inside: str
+) -> None:
+    """A pull request force-adds `.mlform/checkout-id` → a file elsewhere: plan (which runs
+    on unreviewed pull requests) would create it."""
+    root = copy_example("credit-risk", tmp_path / "p")
+    (root / ".mlform").mkdir()
+    target = tmp_path / "outside" / "pwned-by-pr"
+    (root / ".mlform" / inside).symlink_to(target)
+    for command in ("validate", "plan"):
+        done = run_cli(command, cwd=root)
+        assert done.code == 1
+        assert f".mlform/{inside}: {E013}" in done.out
+    assert not target.exists() and not target.parent.exists()

@@ -122,6 +122,23 @@ class Layout:
 LOCAL = ".mlform"
 
 
+def local_dir(root: Path) -> Path:
+    """``.mlform/`` of ``root``, made (or narrowed to) 0700 before anything is written in it:
+    it holds the state, servers' logs of production inputs and feedback. Refused when it is
+    a symlink (a committed link would send all of it elsewhere)."""
+    import os
+
+    folder = root / LOCAL
+    if folder.is_symlink():
+        from mlform.errors import UserError
+
+        raise UserError(f"{folder} is a symlink; mlform keeps its state and logs only in a folder")
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if folder.stat().st_mode & 0o077:
+        os.chmod(folder, 0o700)
+    return folder
+
+
 def server_dir(root: Path, deployment: str) -> Path:
     """A local Deployment's server: config.json, server.json, server.log, logs/."""
     return root / LOCAL / "serve" / deployment

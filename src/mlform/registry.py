@@ -21,7 +21,7 @@ from typing import Any
 
 from mlform.engines.git import Git, Ref
 from mlform.errors import UserError
-from mlform.layout import store_dir
+from mlform.layout import local_dir, store_dir
 from mlform.spec.deployment import DeploymentSpec
 
 SEMVER = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
@@ -289,6 +289,7 @@ class Registry:
     ) -> Path:
         """Copy a version's files (model.onnx, pipeline.joblib) into the local store."""
         folder = self.store(model, version)
+        local_dir(self.root)
         folder.mkdir(parents=True, exist_ok=True)
         for name, source in files.items():
             shutil.copyfile(source, folder / f"{name}.partial")

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from mlform.layout import LOCAL
+from mlform.layout import LOCAL, local_dir
 
 WRITTEN = Path(LOCAL) / "cache" / "written.json"
 
@@ -29,6 +29,7 @@ def remember_written(root: Path, files: dict[str, str]) -> None:
     for name, sha in files.items():
         earlier = [s for s in known.get(name, []) if s != sha]
         known[name] = [*earlier, sha][-KEPT_WRITES:]
+    local_dir(root)
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".written.{os.getpid()}.json")
     temp.write_text(json.dumps(known, sort_keys=True))

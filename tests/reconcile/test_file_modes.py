@@ -59,3 +59,16 @@ def test_a_private_file_made_public_is_made_private_again(tmp_path: Path) -> Non
     assert mode(path) == "-rw-------"
     write_atomic(tmp_path / "rules.yml", b"x")
     assert mode(tmp_path / "rules.yml") == "-rw-rw-rw-"  # the umask's default, as before
+
+
+@pytest.mark.usefixtures("open_umask")
+def test_the_local_folder_is_private(tmp_path: Path) -> None:
+    """Under umask 000 another local user could replace state files or plant a server.json
+    for `server stop` to signal: .mlform/ is 0700, and narrowed when found wider."""
+    root = copy_example("diabetes-regression", tmp_path / "p")
+    mlform("init", str(root), "--force", cwd=tmp_path)
+    (root / ".mlform").mkdir(mode=0o777, exist_ok=True)
+    (root / ".mlform").chmod(0o777)
+    mlform("plan", cwd=root)
+    assert mode(root / ".mlform") == "drwx------"
+    assert mode(root / ".mlform" / "checkout-id") == "-rw-------"

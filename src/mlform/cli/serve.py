@@ -93,11 +93,12 @@ TOKEN_FILE = click.option(
 
 
 def _config(path: Path, name: str | None) -> tuple[Path, ServeConfig]:
-    from mlform.layout import server_dir
+    from mlform.layout import local_dir, server_dir
     from mlform.serving.config import ServeConfig
     from mlform.serving.deploy import server_config
 
     graph, deployment = _deployment(path, name)
+    local_dir(graph.root)  # owner-only, before the server writes its logs in it
     folder = server_dir(graph.root, deployment.metadata.name)
     previous = (
         ServeConfig.load(folder / "config.json") if (folder / "config.json").exists() else None

@@ -25,7 +25,7 @@ import numpy as np
 
 from mlform.clock import duration_seconds, stamp
 from mlform.errors import UserError
-from mlform.layout import monitor_dir
+from mlform.layout import local_dir, monitor_dir
 from mlform.monitoring import drift
 from mlform.monitoring.reference import (
     VersionReference,
@@ -123,6 +123,7 @@ def run(
         performance=performance,
     )
     folder = monitor_dir(graph.root, name)
+    local_dir(graph.root)
     _write(folder, result, ref, traffic, monitor)
     return Outcome(result, folder)
 

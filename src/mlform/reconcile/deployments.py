@@ -18,7 +18,7 @@ from mlform.written import remember_rendered
 
 def deploy(ctx: Context, change: Change) -> None:
     """Start or hot-swap a local server; render a cluster target's manifests."""
-    from mlform.layout import server_dir
+    from mlform.layout import local_dir, server_dir
     from mlform.serving import daemon
     from mlform.serving.config import ServeConfig
     from mlform.serving.deploy import server_config
@@ -37,6 +37,7 @@ def deploy(ctx: Context, change: Change) -> None:
         )
         config = server_config(ctx.graph, deployment, previous, current=current)
         ctx.crash.point()
+        local_dir(ctx.root)
         running = daemon.apply(folder, config, ctx.crash.point)
         ctx.crash.point()
         models = [{"version": m.version, "weight": m.weight} for m in config.models]

@@ -19,7 +19,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from mlform.layout import LOCAL
+from mlform.fsutil import PRIVATE, write_atomic
+from mlform.layout import LOCAL, local_dir
 from mlform.reconcile.plan import Observed
 from mlform.reconcile.state import State
 from mlform.written import written
@@ -38,6 +39,7 @@ class Contents:
     """md5 of the project's files, each computed once per size and mtime."""
 
     def __init__(self, root: Path) -> None:
+        self.root = root
         self.root = root
         self.path = root / CACHE
         try:
@@ -78,6 +80,7 @@ class Contents:
     def save(self) -> None:
         if not self.changed:
             return
+        local_dir(self.root)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temp = self.path.with_name(f".content.{os.getpid()}.json")
         temp.write_text(json.dumps(self.known))
@@ -88,14 +91,12 @@ class Contents:
 def checkout_id(root: Path) -> str:
     """This checkout's identity: which of the team's checkouts runs a local server. Local
     servers are observed, started and stopped only from the checkout that serves them."""
-    path = root / LOCAL / "checkout-id"
-    try:
+    path = local_dir(root) / "checkout-id"
+    if path.is_file() and not path.is_symlink():
         return path.read_text().strip()
-    except OSError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        identity = str(uuid.uuid4())
-        path.write_text(identity + "\n")
-        return identity
+    identity = str(uuid.uuid4())
+    write_atomic(path, (identity + "\n").encode(), PRIVATE)  # refuses a symlink there
+    return identity
 
 
 def observe(root: Path, state: State) -> Observed:

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mlform.layout import retrain_dir
+from mlform.layout import local_dir, retrain_dir
 from mlform.runtime.outputs import clean, write_json
 
 DECISIONS = "decisions.jsonl"
@@ -28,6 +28,7 @@ def trained(run: dict[str, Any]) -> bool:
 
 def append(root: Path, policy: str, ledger: str, record: dict[str, Any]) -> None:
     path = retrain_dir(root, policy) / ledger
+    local_dir(root)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as handle:
         handle.write(json.dumps(clean(record), sort_keys=True) + "\n")

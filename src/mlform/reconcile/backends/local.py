@@ -16,7 +16,7 @@ from typing import Any
 from mlform.engines.process import alive
 from mlform.errors import UserError
 from mlform.fsutil import PRIVATE, write_atomic
-from mlform.layout import state_dir
+from mlform.layout import local_dir, state_dir
 from mlform.reconcile.backends import Held, Notice, StateConflict, Stored, busy, polling
 
 
@@ -24,6 +24,7 @@ class LocalBackend:
     name = "local"
 
     def __init__(self, root: Path) -> None:
+        self.root = root
         self.folder = state_dir(root)
 
     def path(self, environment: str) -> Path:
@@ -52,6 +53,7 @@ class LocalBackend:
         current = self.read(environment)
         if (current.token if current else None) != token:
             raise StateConflict(f"the state in {path} changed since it was read")
+        local_dir(self.root)
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if path.exists():
             write_atomic(path.with_name(path.name + ".backup"), path.read_bytes(), PRIVATE)
@@ -79,7 +81,8 @@ class LocalBackend:
         self, environment: str, info: dict[str, Any], timeout: float, notice: Notice
     ) -> Iterator[Held]:
         path = self.lock_path(environment)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        local_dir(self.root)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         mine = {**info, "pid": os.getpid(), "host": socket.gethostname()}
         waits = polling(timeout)
         while True:
