@@ -41,9 +41,24 @@ def test_a_name_cannot_add_fields_to_a_triton_config() -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(TEXT, TEXT, max_size=4))
 def test_yaml_reads_back_in_pyyaml_and_ruamel(value: dict[str, str]) -> None:
-    text = to_yaml({"labels": value})
-    assert yaml.safe_load(text) == {"labels": value}  # YAML 1.1 (Kubernetes tools)
-    assert YAML(typ="safe", pure=True).load(text) == {"labels": value}  # YAML 1.2
+    assert_reads_back({"labels": value})
+
+
+def assert_reads_back(data: dict[str, object]) -> None:
+    text = to_yaml(data) + "\nafter: 1\n"  # as templates use it: more YAML may follow
+    expected = {**data, "after": 1}
+    assert yaml.safe_load(text) == expected  # YAML 1.1 (Kubernetes tools, PyYAML)
+    assert YAML(typ="safe", pure=True).load(text) == expected  # YAML 1.2 (ruamel, DVC)
+
+
+def test_strings_either_yaml_would_read_as_numbers_stay_strings() -> None:
+    for value in ["0o17", "+0o17", "-0o17", "0o1_7", "0x1F", "1e3", ".inf", "yes", "~", "1:20"]:
+        assert_reads_back({"desc": value, "allowed": [value]})
+
+
+def test_trailing_newlines_survive() -> None:
+    for value in ["a\n", "a\n\n", "a\n\n\n"]:
+        assert_reads_back({"desc": value})
 
 
 def test_shell_words_stay_words() -> None:

@@ -17,12 +17,13 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from mlform.package_data import resource_dir
 
-# Strings a YAML 1.1 reader (PyYAML, go-yaml in Kubernetes tools) would take for something
-# else; they are always quoted so every reader sees the same value.
+# Strings a YAML 1.1 reader (PyYAML, go-yaml in Kubernetes tools) or a 1.2 reader (ruamel,
+# which reads 0o17 as 15) would take for something else: always quoted, so every reader
+# sees the same value.
 _YAML11_AMBIGUOUS = re.compile(
     r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|true|True|TRUE|false|False|FALSE"
     r"|null|Null|NULL|~|[-+]?[0-9_]+(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|[-+]?0b[01_]+"
-    r"|[-+]?0[0-7_]+|[-+]?0x[0-9a-fA-F_]+|[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?0[0-7_]+|[-+]?0o[0-7_]+|[-+]?0x[0-9a-fA-F_]+|[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?"
     r"|[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?|=)$"
 )
 
@@ -55,7 +56,8 @@ def _dumper() -> type:
 
 
 def to_yaml(data: Any) -> str:
-    """Block-style YAML of plain data, in insertion order, without a trailing newline."""
+    """Block-style YAML of plain data, in insertion order, without its final newline (the
+    template puts one after it)."""
     import yaml
 
     text: str = yaml.dump(
@@ -66,7 +68,10 @@ def to_yaml(data: Any) -> str:
         allow_unicode=True,
         width=4096,
     )
-    return text.rstrip("\n")
+    # PyYAML ends a document whose last scalar keeps its trailing newlines ("|+") with
+    # "...": more YAML may follow in the template, so the marker goes.
+    text = text.removesuffix("\n...\n") + "\n" if text.endswith("\n...\n") else text
+    return text[:-1] if text.endswith("\n") else text  # one: a block scalar may end in more
 
 
 def to_json(data: Any) -> str:
