@@ -36,9 +36,23 @@ def epoch(text: str) -> float:
     return float(calendar.timegm(time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S")))
 
 
+MAX_YEARS = 100  # Prometheus holds at most ~292 years; no window or lease needs more
+
+
+def too_long(text: str) -> str | None:
+    """Why a duration in the grammar is too long to mean anything, or None."""
+    seconds = sum(float(number) * UNITS[unit] for number, unit in _PART.findall(text.strip()))
+    if seconds > MAX_YEARS * UNITS["y"]:
+        return f"'{text}' is longer than {MAX_YEARS} years"
+    return None
+
+
 def duration_seconds(text: str) -> float:
     """``1h30m`` → 5400.0."""
     value = text.strip()
     if not re.fullmatch(DURATION_PATTERN, value):
         raise UserError(f"'{text}' is not a duration like 30s, 15m, 1h or 7d")
+    problem = too_long(value)
+    if problem:
+        raise UserError(problem)
     return float(sum(float(number) * UNITS[unit] for number, unit in _PART.findall(value)))

@@ -112,6 +112,7 @@ def check_monitors(ctx: Context) -> None:
                 "E208",
                 f"p50 ({spec.latency.p50_ms:g} ms) cannot exceed p99 ({spec.latency.p99_ms:g} ms)",
             )
+        _check_alert_labels(ctx, doc, monitor)
         drift = spec.data_drift
         if drift:
             for method, value in drift.thresholds.items():
@@ -150,6 +151,26 @@ def check_monitors(ctx: Context) -> None:
             )
         if drift and dataset:
             _check_drift_features(ctx, doc, monitor, dataset, inputs)
+
+
+# Labels every alert of a Monitor carries already (targets/prometheus.py), and Prometheus's
+OWN_LABELS = ("severity", "team", "monitor", "model", "deployment", "objective", "alertname")
+
+
+def _check_alert_labels(ctx: Context, doc: SpecDocument, monitor: Monitor) -> None:
+    for name in monitor.spec.alerts.labels:
+        loc: Loc = ("spec", "alerts", "labels", name)
+        if name.startswith("__"):
+            ctx.report(
+                doc, loc, "E208", f"label '{name}': names starting with __ are Prometheus's own",
+                at_key=True,
+            )  # fmt: skip
+        elif name in OWN_LABELS:
+            use = f"; set alerts.{name} instead" if name in ("severity", "team") else ""
+            ctx.report(
+                doc, loc, "E208", f"label '{name}' is one mlform sets on every alert{use}",
+                at_key=True,
+            )  # fmt: skip
 
 
 def _check_threshold(ctx: Context, doc: SpecDocument, loc: Loc, method: str, value: float) -> None:

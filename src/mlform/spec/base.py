@@ -5,10 +5,18 @@ from __future__ import annotations
 import difflib
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    model_validator,
+)
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
+from mlform import clock
 from mlform.clock import DURATION_PATTERN
 
 API_VERSION = "mlform/v1"
@@ -30,8 +38,19 @@ Name = Annotated[
 Ref = Annotated[
     str, Field(pattern=NAME_PATTERN, max_length=63, description="The name of a document.")
 ]
+
+
+def _bounded(value: str) -> str:
+    problem = clock.too_long(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 Duration = Annotated[
-    str, Field(pattern=DURATION_PATTERN, description="A duration such as 30s, 15m, 1h, 7d.")
+    str,
+    Field(pattern=DURATION_PATTERN, description="A duration such as 30s, 15m, 1h, 7d."),
+    AfterValidator(_bounded),
 ]
 RELPATH_MAX = 1024
 RelPath = Annotated[
