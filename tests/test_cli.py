@@ -104,6 +104,25 @@ def test_unexpected_error_gives_a_bug_report(
     assert "Traceback" in log.read_text() and "kaboom" in log.read_text()
 
 
+def test_crash_reports_go_to_a_folder_of_the_users_own(
+    credit: Path, run_cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Not a shared /tmp/mlform another user could make first (reports hold argv)."""
+    monkeypatch.setattr("mlform.validation.validate", lambda *_: 1 / 0)
+    monkeypatch.delenv("MLFORM_LOG_DIR", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    old = os.umask(0)
+    try:
+        result = run_cli("validate", cwd=credit)
+    finally:
+        os.umask(old)
+    assert result.code == 3
+    folder = tmp_path / "state" / "mlform" / "crash"
+    (log,) = folder.iterdir()
+    assert f"full traceback: {log}" in result.err
+    assert (folder.stat().st_mode & 0o777, log.stat().st_mode & 0o777) == (0o700, 0o600)
+
+
 def test_ctrl_c_exits_130(
     credit: Path, run_cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import platform
 import sys
-import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -30,13 +29,26 @@ def report_bug(exc: BaseException, argv: list[str]) -> str:
     )
 
 
+def crash_dir() -> Path:
+    """Where crash reports go: ``$MLFORM_LOG_DIR``, else a folder of this user's own
+    (``$XDG_STATE_HOME/mlform/crash``, ``~/.local/state/mlform/crash``) — never a shared
+    /tmp folder another user could have made first to read reports (argv, tracebacks) or
+    plant links."""
+    if os.environ.get("MLFORM_LOG_DIR"):
+        return Path(os.environ["MLFORM_LOG_DIR"])
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "mlform" / "crash"
+
+
 def _write_traceback(exc: BaseException) -> str | None:
-    folder = Path(os.environ.get("MLFORM_LOG_DIR", Path(tempfile.gettempdir()) / "mlform"))
+    folder = crash_dir()
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        path.write_text(f"argv: {sys.argv!r}\n{text}", encoding="utf-8")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        with os.fdopen(os.open(path, flags, 0o600), "w", encoding="utf-8") as handle:
+            handle.write(f"argv: {sys.argv!r}\n{text}")
     except OSError:
         return None
     return str(path)
