@@ -22,11 +22,12 @@ RENDERED_FILES = ("dvc.yaml", "params.yaml")
 PIPELINES = "pipelines"  # an environment's own pipeline: pipelines/<env>/
 
 
-def _places(ctx: Context) -> Iterator[str]:
-    yield from RENDERED_FILES
+def _folders(ctx: Context, artifacts: bool) -> Iterator[str]:
+    """The folders mlform writes (the artifacts folder is DVC's, which may link in it)."""
     yield PIPELINES
-    yield LOCAL  # state, locks, servers' logs: a committed link would send them elsewhere
     for _, project in ctx.docs(Project):
+        if artifacts:
+            yield project.spec.artifacts
         yield project.spec.deploy_dir
         yield project.spec.monitoring.rules_dir
     for _, deployment in ctx.docs(Deployment):
@@ -35,6 +36,19 @@ def _places(ctx: Context) -> Iterator[str]:
     for _, monitor in ctx.docs(Monitor):
         if monitor.spec.rules_dir:
             yield monitor.spec.rules_dir
+
+
+def _places(ctx: Context) -> Iterator[str]:
+    """Where no symlink may be."""
+    yield from RENDERED_FILES
+    yield LOCAL  # state, locks, servers' logs: a committed link would send them elsewhere
+    yield from _folders(ctx, artifacts=False)
+
+
+def _lexical(place: str) -> bool:
+    """A path check_paths has nothing against (else it reports E006)."""
+    pure = PurePosixPath(place)
+    return not (too_long(place) or pure.is_absolute() or ".." in pure.parts)
 
 
 def symlinks(root: Path, place: str) -> Iterator[Path]:
@@ -59,10 +73,21 @@ def symlinks(root: Path, place: str) -> Iterator[Path]:
 
 def check_outputs(ctx: Context) -> None:
     root = ctx.workspace.root
+    files = set()
+    for place in _folders(ctx, artifacts=True):
+        path = root / place
+        if _lexical(place) and path.exists() and not path.is_dir() and not path.is_symlink():
+            files.add(place)
+    for place in sorted(files):
+        ctx.diagnostics.add(
+            Diagnostic(
+                Severity.ERROR, place, 0, 0, "E014",
+                "is a file, where mlform writes a folder: change the spec's path or move the file",
+            )
+        )  # fmt: skip
     found: set[Path] = set()
     for place in _places(ctx):
-        pure = PurePosixPath(place)
-        if not (too_long(place) or pure.is_absolute() or ".." in pure.parts):  # else E006
+        if _lexical(place):
             found.update(symlinks(root, place))
     for link in sorted(found):
         ctx.diagnostics.add(

@@ -23,6 +23,10 @@ _ENVIRONMENT = frozenset(
         errno.EROFS,
         errno.ELOOP,
         errno.EMFILE,
+        errno.EEXIST,  # a file where a folder was asked for (and the reverse)
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.ENOENT,  # a folder given on the command line that is not there
     }
 )
 
