@@ -29,7 +29,8 @@ def labelled_rows(
     graph: ProjectGraph, policy: RetrainPolicy
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Every labelled prediction of the policy's model not appended before, as dataset rows
-    (inputs, the feedback's extra columns, the label as the target)."""
+    (the logged inputs, the feedback's extra columns that are not inputs, the label as the
+    target)."""
     from mlform.monitoring.window import FEEDBACK, PREDICTION, Corrupt, read_records, rotated
 
     model = policy.spec.model
@@ -53,9 +54,12 @@ def labelled_rows(
             if text in done:
                 continue
             feedback = labels.pop(key)
+            # The logged inputs win over the feedback's columns (which only add what the
+            # model was not sent: the server refuses an input among them, but a log may
+            # predate that), and the label over both.
             row = {
-                **record["inputs"],
                 **(feedback.get("columns") or {}),
+                **record["inputs"],
                 dataset.spec.target: feedback["label"],
             }
             rows.append(row)

@@ -26,14 +26,14 @@ from typing import Any
 
 import orjson
 
-from mlform.serving import auth, protocol
+from mlform.serving import auth, feedback, protocol
 from mlform.serving.body import read_json
 from mlform.serving.config import Limits
 from mlform.serving.errors import RequestError, not_found
 from mlform.serving.metrics import Metrics
 from mlform.serving.model import ServedModel, as_list
-from mlform.serving.predlog import PredictionLogger
-from mlform.serving.router import Snapshot
+from mlform.serving.predlog import LogFull, PredictionLogger
+from mlform.serving.router import ModelGroup, Snapshot
 from mlform.version import __version__
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -201,7 +201,7 @@ class Server:
             )
         if rest == ["feedback"] and post and version is None:
             auth.check_request(self.token, scope["headers"])  # before reading any body
-            return self._feedback(group.name, await self._body(scope, receive))
+            return self._feedback(group, await self._body(scope, receive))
         raise RequestError(
             405 if rest in (["infer"], ["ready"], [], ["feedback"]) else 404,
             f"no route for {scope['method']} {scope['path']}",
@@ -277,13 +277,19 @@ class Server:
         )
         self.metrics.dropped = self.logger.dropped
 
-    def _feedback(self, model: str, body: Any) -> tuple[int, bytes, list[tuple[bytes, bytes]], int]:
-        clean = protocol.parse_feedback(body)
+    def _feedback(
+        self, group: ModelGroup, body: Any
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]], int]:
+        limits = self._snapshot().config.limits
+        clean = feedback.parse_feedback(body, feedback.Signature.of(group), limits.max_batch)
         if self.logger is None:
             raise RequestError(
                 409, "this deployment keeps no prediction log, so feedback cannot be joined"
             )
-        self.logger.record_feedback(model, clean)
+        try:
+            self.logger.record_feedback(group.name, clean)
+        except LogFull as full:
+            raise RequestError(507, str(full)) from None
         return 200, orjson.dumps({"recorded": len(clean)}), JSON, 0
 
     def _exported(self) -> bytes:

@@ -28,6 +28,9 @@ class Limits:
     header_timeout_seconds: float = 10.0
     body_timeout_seconds: float = 30.0
     max_connections: int = 1000
+    # a request's line and headers, in bytes, and its number of headers: over either, a 431
+    max_header_bytes: int = 64 * 1024
+    max_headers: int = 100
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,19 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
         return open(descriptor, "a", encoding=self.encoding, errors=self.errors)
 
 
+class KeepingRotatingFileHandler(PrivateRotatingFileHandler):
+    """Rotated the same way, except that no file is ever removed: once every backup name is
+    taken, the current file grows on (what the feedback log accepts is bounded before)."""
+
+    def shouldRollover(self, record: logging.LogRecord) -> bool:
+        last = self.rotation_filename(f"{self.baseFilename}.{self.backupCount}")
+        return bool(super().shouldRollover(record)) and not os.path.exists(last)
+
+
+class LogFull(Exception):
+    """The feedback log holds all it may; the message says what to do."""
+
+
 def make_private(folder: Path, name: str) -> None:
     """The log folder 0700 and the files already in it (backups too) 0600."""
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -52,9 +65,10 @@ def make_private(folder: Path, name: str) -> None:
 class RecordWriter:
     """A rotating JSON Lines file fed through a bounded queue."""
 
-    def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
+    def __init__(self, path: Path, max_bytes: int, backups: int, keep: bool = False) -> None:
         make_private(path.parent, path.name)
-        self.handler = PrivateRotatingFileHandler(
+        kind = KeepingRotatingFileHandler if keep else PrivateRotatingFileHandler
+        self.handler = kind(
             path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8", delay=True
         )
         self.handler.setFormatter(logging.Formatter("%(message)s"))
@@ -101,7 +115,20 @@ class PredictionLogger:
         self.predictions = RecordWriter(
             folder / "predictions.jsonl", config.max_bytes, config.backups
         )
-        self.feedback = RecordWriter(folder / "feedback.jsonl", config.max_bytes, config.backups)
+        # Labels are not sampled traffic: none is rotated away. The log takes at most the
+        # bytes of its file and backups, and refuses feedback over that.
+        path = folder / "feedback.jsonl"
+        self.feedback = RecordWriter(path, config.max_bytes, config.backups, keep=True)
+        self.feedback_capacity = config.max_bytes * (config.backups + 1)
+        self.feedback_bytes = sum(
+            f.stat().st_size
+            for f in [
+                path,
+                *(path.with_name(f"{path.name}.{n}") for n in range(1, config.backups + 1)),
+            ]
+            if f.is_file()
+        )
+        self.backups = config.backups
 
     def log(
         self,
@@ -134,8 +161,22 @@ class PredictionLogger:
         self.predictions.put(records)
 
     def record_feedback(self, model: str, items: list[dict[str, Any]]) -> None:
+        """Log labelled rows, or raise LogFull if the log cannot take them all."""
+        import orjson
+
         now = stamp_ms()
-        self.feedback.put([{"timestamp": now, "model": model, **item} for item in items])
+        records = [{"timestamp": now, "model": model, **item} for item in items]
+        size = sum(len(orjson.dumps(r, default=str)) + 1 for r in records)
+        if self.feedback_bytes + size > self.feedback_capacity:
+            raise LogFull(
+                f"the feedback log is full ({self.feedback_bytes:,} of "
+                f"{self.feedback_capacity:,} bytes in feedback.jsonl and its "
+                f"{self.backups} backups), and labels are never rotated away: once retraining "
+                f"has taken them, stop the server and remove old ones with `mlform feedback "
+                f"drop {model} --before TIME`"
+            )
+        self.feedback_bytes += size
+        self.feedback.put(records)
 
     @property
     def dropped(self) -> int:

@@ -284,7 +284,6 @@ def v1_response(model: ServedModel, outputs: dict[str, Any]) -> dict[str, Any]:
     return {"predictions": as_list(first)}
 
 
-MAX_FEEDBACK_COLUMNS = 256
 MAX_ID_LENGTH = 256
 
 
@@ -297,52 +296,3 @@ def check_id(value: str, where: str) -> str:
             f"{where} must be at most {MAX_ID_LENGTH} printable ASCII characters; got {shown}"
         )
     return value
-
-
-def parse_feedback(body: Any) -> list[dict[str, Any]]:
-    """Labels sent back for earlier predictions: ``{request_id, label[, row][, columns]}`` or
-    ``{feedback: [...]}``; a 400 naming the first bad item."""
-    items = body.get("feedback", [body]) if isinstance(body, dict) else None
-    if not isinstance(items, list) or not items:
-        raise bad_request("feedback is {request_id, label[, row]} or {feedback: [...]} ")
-    clean = []
-    for index, item in enumerate(items):
-        if (
-            not isinstance(item, dict)
-            or not isinstance(item.get("request_id"), str)
-            or "label" not in item
-        ):
-            raise bad_request(f"feedback[{index}] needs a string 'request_id' and a 'label'")
-        row = item.get("row", 0)
-        if not isinstance(row, int) or isinstance(row, bool) or row < 0:
-            raise bad_request(f"feedback[{index}]: 'row' must be a non-negative integer")
-        label = item["label"]
-        if not isinstance(label, str | int | float) or isinstance(label, bool):
-            raise bad_request(f"feedback[{index}]: 'label' must be a number or a string")
-        check_id(item["request_id"], f"feedback[{index}]: 'request_id'")
-        entry = {"request_id": item["request_id"], "row": row, "label": label}
-        columns = item.get("columns")
-        if columns is not None:
-            if not _flat_record(columns):
-                raise bad_request(
-                    f"feedback[{index}]: 'columns' must map at most {MAX_FEEDBACK_COLUMNS} "
-                    "names to strings, numbers, booleans or null"
-                )
-            entry["columns"] = columns
-        clean.append(entry)
-    return clean
-
-
-def _flat_record(value: Any) -> bool:
-    """Feedback's extra columns (what the model was not sent, e.g. an id or a sensitive
-    attribute the dataset needs): a small, flat mapping of names to scalars."""
-    return (
-        isinstance(value, dict)
-        and len(value) <= MAX_FEEDBACK_COLUMNS
-        and all(
-            isinstance(k, str)
-            and 0 < len(k) <= 128
-            and (v is None or isinstance(v, str | int | float | bool))
-            for k, v in value.items()
-        )
-    )
