@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
 import urllib.error
@@ -84,6 +85,10 @@ class Live:
         return status, json.loads(payload) if "json" in kind else payload.decode()
 
 
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def config_for(
     trained: Trained,
     folder: Path,
@@ -93,7 +98,7 @@ def config_for(
     log: PredictionLog | None = None,
 ) -> ServeConfig:
     versions = tuple(
-        ServedVersion("credit-risk", f"v0.{i + 1}.0", str(trained.onnx), "sha", w)
+        ServedVersion("credit-risk", f"v0.{i + 1}.0", str(trained.onnx), sha256(trained.onnx), w)
         for i, w in enumerate(weights)
     )
     return ServeConfig(

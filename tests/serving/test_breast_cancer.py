@@ -27,7 +27,7 @@ from mlform.runtime.stages import run_stage
 from mlform.serving import daemon
 from mlform.serving.config import PredictionLog, ServeConfig, ServedVersion
 from tests.conftest import build_tree
-from tests.serving.conftest import Live, free_port
+from tests.serving.conftest import Live, free_port, sha256
 
 BIN = Path(sys.executable).parent
 
@@ -139,7 +139,7 @@ def served(cancer: Cancer, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "cancer-local",
         "127.0.0.1",
         free_port(),
-        (ServedVersion("cancer", "v0.1.0", str(cancer.onnx), "sha", 100),),
+        (ServedVersion("cancer", "v0.1.0", str(cancer.onnx), sha256(cancer.onnx), 100),),
         prediction_log=PredictionLog(folder=str(folder / "logs")),
     )
     running = daemon.apply(folder, config)

@@ -9,8 +9,12 @@ import socket
 import threading
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
+from mlform.errors import UserError
 from mlform.serving import daemon
 from tests.serving.conftest import Live, Trained, config_for, free_port, row_inputs
 
@@ -149,3 +153,32 @@ def test_stop_and_status(trained: Trained, tmp_path: Path) -> None:
     assert daemon.stop(tmp_path) is True
     assert daemon.status(tmp_path) is None
     assert daemon.stop(tmp_path) is False
+
+
+def test_an_onnx_file_changed_since_it_was_registered_is_not_served(
+    trained: Trained, tmp_path: Path
+) -> None:
+    """The config names each version's sha256 (from the registry record): a model file
+    swapped in the store is refused at start, and on reload the previous models stay."""
+    tampered = tmp_path / "tampered.onnx"
+    tampered.write_bytes(trained.onnx.read_bytes() + b"\0")
+    config = config_for(trained, tmp_path, free_port())
+    bad = replace(config, models=(replace(config.models[0], path=str(tampered)),))
+    with pytest.raises(UserError) as raised:
+        daemon.apply(tmp_path / "first", bad)
+    assert f"{tampered} has sha256 " in raised.value.message
+    assert "as registered for credit-risk@v0.1.0; it is not served" in raised.value.message
+
+    live = start(trained, tmp_path / "second")
+    try:
+        (tmp_path / "second" / "config.json").write_text(bad.to_json())
+        record = json.loads((tmp_path / "second" / "server.json").read_text())
+        os.kill(record["pid"], signal.SIGHUP)
+        time.sleep(1.0)
+        status, body = live.call(
+            "POST", "/v2/models/credit-risk/infer", {"inputs": row_inputs(trained.test.head(1))}
+        )
+        assert status == 200 and body["model_version"] == "v0.1.0"
+        assert "it is not served" in (tmp_path / "second" / "server.log").read_text()
+    finally:
+        daemon.stop(tmp_path / "second")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,21 @@ class Tensor:
         return {"name": self.name, "datatype": self.datatype, "shape": list(self.shape)}
 
 
+def verified_bytes(entry: ServedVersion) -> bytes:
+    """The ONNX file, read once and checked against the digest registered with the version:
+    a file changed in the store since (or another file at its path) is not served."""
+    path = Path(entry.path)
+    data = path.read_bytes()
+    if entry.sha256:
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != entry.sha256:
+            raise ValueError(
+                f"{path} has sha256 {actual}, not {entry.sha256} as registered for "
+                f"{entry.model}@{entry.version}; it is not served"
+            )
+    return data
+
+
 class ServedModel:
     """An onnxruntime session and what it takes and gives."""
 
@@ -44,7 +60,7 @@ class ServedModel:
         options.inter_op_num_threads = 1
         self.entry = entry
         self.session = ort.InferenceSession(
-            str(Path(entry.path)), options, providers=["CPUExecutionProvider"]
+            verified_bytes(entry), options, providers=["CPUExecutionProvider"]
         )
         meta = self.session.get_modelmeta().custom_metadata_map
         nullable = json.loads(meta.get("mlform.nullable", "{}"))
