@@ -267,7 +267,7 @@ def test_metrics_for_prometheus(live: Live, trained: Trained) -> None:
         for line in lines
     )
     assert (
-        'mlform_model_info{model="credit-risk",version="v0.1.0",sha256="sha",deployment="credit-risk-local"} 1'
+        f'mlform_model_info{{model="credit-risk",version="v0.1.0",sha256="{live.config.models[0].sha256}",deployment="credit-risk-local"}} 1'
         in lines
     )
     assert "mlform_inference_requests_in_flight 0" in lines
