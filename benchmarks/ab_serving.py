@@ -62,7 +62,10 @@ def free_port() -> int:
 
 
 def known_limits(src: Path) -> set[str]:
-    code = "from mlform.serving.config import Limits; print(' '.join(Limits.model_fields))"
+    code = (
+        "import dataclasses; from mlform.serving.config import Limits; "
+        "print(' '.join(f.name for f in dataclasses.fields(Limits)))"
+    )
     done = subprocess.run(
         [sys.executable, "-c", code],
         env={**os.environ, "PYTHONPATH": str(src)},

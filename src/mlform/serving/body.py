@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -35,26 +34,28 @@ async def read_json(
             413, f"the request body is {int(length):,} bytes; the limit is {limit:,}", CLOSE
         )
     chunks, size = [], 0
-    deadline = time.monotonic() + limits.body_timeout_seconds
-    while True:
-        try:
-            message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
-        except TimeoutError:
-            metrics.rejected["body_timeout"] += 1
-            raise RequestError(
-                408,
-                f"the request body did not arrive within {limits.body_timeout_seconds:g} s",
-                CLOSE,
-            ) from None
-        if message["type"] == "http.disconnect":
-            raise RequestError(400, "the client went away before sending its body", CLOSE)
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise RequestError(413, f"the request body is over the limit of {limit:,} bytes", CLOSE)
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            break
+    try:  # one deadline for the whole body (a timer per request, not a task per message)
+        async with asyncio.timeout(limits.body_timeout_seconds):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise RequestError(400, "the client went away before sending its body", CLOSE)
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    raise RequestError(
+                        413, f"the request body is over the limit of {limit:,} bytes", CLOSE
+                    )
+                chunks.append(chunk)
+                if not message.get("more_body"):
+                    break
+    except TimeoutError:
+        metrics.rejected["body_timeout"] += 1
+        raise RequestError(
+            408,
+            f"the request body did not arrive within {limits.body_timeout_seconds:g} s",
+            CLOSE,
+        ) from None
     try:
         return orjson.loads(b"".join(chunks))
     except orjson.JSONDecodeError as error:
