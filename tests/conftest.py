@@ -22,6 +22,19 @@ class Run:
     err: str
 
 
+# The credit-risk example's model inputs, in the order clients send them.
+CREDIT_INPUTS = (
+    "age",
+    "income",
+    "employment_years",
+    "housing",
+    "purpose",
+    "credit_history",
+    "loan_amount",
+    "loan_term_months",
+)
+
+
 def build_tree(root: Path, files: dict[str, str | bytes]) -> Path:
     """Write ``{relative path: content}`` under ``root``."""
     for rel, content in files.items():

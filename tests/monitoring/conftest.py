@@ -16,18 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import EXAMPLES, copy_example
+from tests.conftest import CREDIT_INPUTS, EXAMPLES, copy_example
 
-INPUTS = [
-    "age",
-    "income",
-    "employment_years",
-    "housing",
-    "purpose",
-    "credit_history",
-    "loan_amount",
-    "loan_term_months",
-]
+INPUTS = list(CREDIT_INPUTS)
 NUMERIC = {"age", "income", "employment_years", "loan_amount", "loan_term_months"}
 MONITOR = "credit-risk-local"
 

@@ -17,7 +17,7 @@ import pytest
 
 from mlform.serving import daemon
 from mlform.serving.config import Limits, PredictionLog, ServeConfig, ServedVersion
-from tests.conftest import copy_example
+from tests.conftest import CREDIT_INPUTS, copy_example
 
 
 @dataclass
@@ -123,16 +123,7 @@ def live(trained: Trained, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 def row_inputs(frame: pd.DataFrame, columns: list[str] | None = None) -> list[dict[str, Any]]:
     """A V2 'inputs' list for the rows of ``frame``, as a client would send them."""
     numeric = ["age", "income", "employment_years", "loan_amount", "loan_term_months"]
-    names = columns or [
-        "age",
-        "income",
-        "employment_years",
-        "housing",
-        "purpose",
-        "credit_history",
-        "loan_amount",
-        "loan_term_months",
-    ]
+    names = columns or list(CREDIT_INPUTS)
     out = []
     for name in names:
         values = frame[name].tolist()

@@ -8,18 +8,10 @@ import socket
 import time
 from pathlib import Path
 
+from tests.conftest import CREDIT_INPUTS
 from tests.serving.conftest import Live, Trained, row_inputs
 
-COLUMNS = (
-    "age",
-    "income",
-    "employment_years",
-    "housing",
-    "purpose",
-    "credit_history",
-    "loan_amount",
-    "loan_term_months",
-)
+COLUMNS = CREDIT_INPUTS
 CRLF_ID = "a\r\nInjected: yes"
 ID_MESSAGE = "must be at most 256 printable ASCII characters; got 'a\\r\\nInjected: yes'"
 

@@ -13,6 +13,7 @@ import pytest
 
 from mlform.errors import UserError
 from mlform.serving import daemon
+from tests.conftest import CREDIT_INPUTS
 from tests.serving.conftest import Live, Trained, config_for, row_inputs
 
 
@@ -207,16 +208,7 @@ def test_malformed_bodies_and_limits(live: Live) -> None:
 
 def test_v1_predict(live: Live, trained: Trained) -> None:
     rows = trained.test.head(3)
-    columns = [
-        "age",
-        "income",
-        "employment_years",
-        "housing",
-        "purpose",
-        "credit_history",
-        "loan_amount",
-        "loan_term_months",
-    ]
+    columns = CREDIT_INPUTS
     instances = [
         {
             c: (
