@@ -132,7 +132,7 @@ state.save()
 kinds = {}
 for resource in wanted.resources.values():
     kinds[resource.type] = kinds.get(resource.type, 0) + 1
-print(json.dumps({"state": str(state.path), "resources": len(wanted.resources), "kinds": kinds}))
+print(json.dumps({"state": state.where, "resources": len(wanted.resources), "kinds": kinds}))
 """
 
 # Run by mlform's Python: plan's phases, timed in one fresh process (as run.plan_for does

@@ -9,9 +9,11 @@ libraries are imported only by the functions that need them.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,6 +51,21 @@ def _quiet(message: str) -> None:
     del message
 
 
+@contextmanager
+def _building() -> Iterator[None]:
+    """The cyclic garbage collector paused while a project's graph is built: reading,
+    rendering and planning thousands of documents allocate millions of objects that all
+    live on, which the collector would otherwise walk again and again (a third of the time
+    of reading 4,000 spec files). What becomes garbage meanwhile is collected after."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
 def load(path: PathLike = ".", env: str | None = None) -> ProjectGraph:
     """The project containing ``path``, validated and resolved (with ``env``'s overlays).
 
@@ -56,14 +73,16 @@ def load(path: PathLike = ".", env: str | None = None) -> ProjectGraph:
     """
     from mlform.validation import load as load_project
 
-    return load_project(_path(path), env)
+    with _building():
+        return load_project(_path(path), env)
 
 
 def validate(path: PathLike = ".", env: str | None = None) -> ValidationResult:
     """Every diagnostic of every spec file; never raises for bad specs (see ``.valid``)."""
     from mlform.validation import validate as run
 
-    return run(_path(path), env)
+    with _building():
+        return run(_path(path), env)
 
 
 def compile(path: PathLike = ".", *, check: bool = False) -> CompileResult:
@@ -71,17 +90,19 @@ def compile(path: PathLike = ".", *, check: bool = False) -> CompileResult:
     environment and every declared one, and write them (all or none). ``check``: write
     nothing; ``.changed`` lists the stale files."""
     from mlform.compiler import compile_project
+    from mlform.validation import load_environments
 
-    graph = load(path)
-    others = tuple(load(path, env) for env in graph.project.spec.environments)
-    return compile_project(graph, check=check, environments=others)
+    with _building():
+        graph, others = load_environments(_path(path))
+        return compile_project(graph, check=check, environments=others)
 
 
 def plan(path: PathLike = ".", env: str | None = None) -> Plan:
     """What ``apply`` would do: the specs against the recorded state and the world."""
     from mlform.reconcile.run import plan_for
 
-    return plan_for(load(path, env), env)[0]
+    with _building():
+        return plan_for(load(path, env), env)[0]
 
 
 def read_plan(path: PathLike) -> Plan:
@@ -154,7 +175,8 @@ def _apply(
     prior = saved if isinstance(saved, Plan) or saved is None else read_plan(saved)
     if prior is not None and env is None and prior.environment != "default":
         env = prior.environment
-    wanted = desired_state(load(path, env), env)
+    with _building():
+        wanted = desired_state(load(path, env), env)
     if destroy:
         wanted = destroy_plan(wanted)
     done, outcome = apply_plan(
@@ -173,7 +195,8 @@ def status(path: PathLike = ".", env: str | None = None) -> Status:
     """Sync and health of every resource (Argo CD's two statuses), and the revisions."""
     from mlform.reconcile.status import status as run
 
-    return run(load(path, env), env)
+    with _building():
+        return run(load(path, env), env)
 
 
 def monitor(

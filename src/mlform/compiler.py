@@ -55,7 +55,7 @@ def read_releases(graph: ProjectGraph) -> dict[str, Releases] | str:
     registry = Registry(graph.root)
     models = sorted({d.spec.model for d in cluster_deployments(graph)})
     try:
-        return {model: registry.releases(model) for model in models}
+        return registry.releases_of(models)
     except ProgramMissing as missing:
         return missing.message
 

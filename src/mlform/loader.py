@@ -36,6 +36,9 @@ _HEX = re.compile(r"^0x[0-9a-fA-F]+$")
 _FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
 _INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
 _NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
+# First characters of plain scalars that only a string can have (null, true, false, numbers,
+# .inf and .nan start otherwise).
+_TEXT_FIRST = frozenset("abcdeghijklmopqrsuvwxyzABCDEGHIJKLMOPQRSUVWXYZ_/$^@%&*()[]{}<>=!?|`'\"")
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,8 @@ def _scalar(value: str, tag: str | None, plain: bool, mark: Mark) -> Any:
 
 def _resolve_plain(value: str) -> Any:
     """YAML 1.2 core schema: no ``yes``/``no`` booleans, no sexagesimal, no dates."""
+    if value and value[0] in _TEXT_FIRST:
+        return value  # most values: nothing but a string starts so
     if _NULL.match(value):
         return None
     if value in _BOOL:
@@ -126,30 +131,43 @@ def _resolve_plain(value: str) -> Any:
 class _Builder:
     """Turns one file's event stream into documents, with positions and bounds."""
 
-    def __init__(self, events: Iterator[Any], file: str) -> None:
-        self.events = events
+    def __init__(self, next_event: Callable[[], Any], file: str) -> None:
+        from ruamel.yaml import events
+
+        self.next = next_event
         self.file = file
         self.nodes = 0
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.values: dict[Loc, Mark] = {}
         self.keys: dict[Loc, Mark] = {}
         self.diagnostics: list[Diagnostic] = []
+        self.Scalar = events.ScalarEvent  # event classes, compared by identity
+        self.Alias = events.AliasEvent
+        self.SequenceStart = events.SequenceStartEvent
+        self.SequenceEnd = events.SequenceEndEvent
+        self.MappingStart = events.MappingStartEvent
+        self.MappingEnd = events.MappingEndEvent
+        self.DocumentStart = events.DocumentStartEvent
+        self.DocumentEnd = events.DocumentEndEvent
+        self.StreamEnd = events.StreamEndEvent
 
     def documents(self) -> list[RawDocument]:
         docs: list[RawDocument] = []
-        for event in self.events:
-            name = type(event).__name__
-            if name != "DocumentStartEvent":
+        while True:
+            event = self.next()
+            kind = type(event)
+            if kind is self.StreamEnd:
+                return docs
+            if kind is not self.DocumentStart:
                 continue
             self.values, self.keys, self.anchors = {}, {}, {}
             start = _mark(event)
-            data = self._node(next(self.events), (), 0)
-            end = next(self.events)
-            assert type(end).__name__ == "DocumentEndEvent"
+            data = self._node(self.next(), (), 0)
+            end = self.next()
+            assert type(end) is self.DocumentEnd
             if data is None:
                 continue  # an empty document, e.g. after a trailing '---'
             docs.append(RawDocument(self.file, len(docs), data, start, self.values, self.keys))
-        return docs
 
     def _count(self, amount: int, mark: Mark) -> None:
         self.nodes += amount
@@ -162,12 +180,13 @@ class _Builder:
             )
 
     def _node(self, event: Any, loc: Loc, depth: int) -> Any:
-        mark = _mark(event)
+        start = event.start_mark
+        mark = (start.line + 1, start.column + 1)
         if depth > MAX_DEPTH:
             raise YamlError("E009", f"nesting is deeper than {MAX_DEPTH} levels", mark)
-        name = type(event).__name__
+        kind = type(event)
         self.values[loc] = mark
-        if name == "AliasEvent":
+        if kind is self.Alias:
             if event.anchor not in self.anchors:
                 raise YamlError(
                     "E001",
@@ -178,17 +197,23 @@ class _Builder:
             self._count(size, mark)
             return value
         before = self.nodes
-        self._count(1, mark)
-        if name == "ScalarEvent":
-            value = _scalar(event.value, event.tag, bool(event.implicit[0]), mark)
-        elif name == "SequenceStartEvent":
-            self._collection_tag(event.tag, "seq", mark)
-            value = self._sequence(loc, depth)
-        elif name == "MappingStartEvent":
+        self.nodes += 1
+        if self.nodes > MAX_NODES_PER_FILE:
+            self._count(0, mark)
+        if kind is self.Scalar:
+            tag = event.tag
+            if tag is None and event.implicit[0]:
+                value = _resolve_plain(event.value)
+            else:
+                value = _scalar(event.value, tag, bool(event.implicit[0]), mark)
+        elif kind is self.MappingStart:
             self._collection_tag(event.tag, "map", mark)
             value = self._mapping(loc, depth)
+        elif kind is self.SequenceStart:
+            self._collection_tag(event.tag, "seq", mark)
+            value = self._sequence(loc, depth)
         else:  # pragma: no cover - libyaml only emits the events above here
-            raise YamlError("E001", f"unexpected YAML event {name}", mark)
+            raise YamlError("E001", f"unexpected YAML event {kind.__name__}", mark)
         if event.anchor is not None:
             self.anchors[event.anchor] = (value, self.nodes - before)
         return value
@@ -200,28 +225,34 @@ class _Builder:
 
     def _sequence(self, loc: Loc, depth: int) -> list[Any]:
         items: list[Any] = []
-        for event in self.events:
-            if type(event).__name__ == "SequenceEndEvent":
+        while True:
+            event = self.next()
+            kind = type(event)
+            if kind is self.SequenceEnd:
                 return items
+            if kind is self.StreamEnd:  # pragma: no cover - the parser raises first
+                raise YamlError("E001", "unterminated sequence", (0, 0))
             items.append(self._node(event, (*loc, len(items)), depth + 1))
-        raise YamlError("E001", "unterminated sequence", (0, 0))  # pragma: no cover
 
     def _mapping(self, loc: Loc, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
         merged: dict[str, Any] = {}
-        for event in self.events:
-            name = type(event).__name__
-            if name == "MappingEndEvent":
-                return {**merged, **result}
-            mark = _mark(event)
-            if name != "ScalarEvent":
-                raise YamlError("E001", "mapping keys must be plain strings", mark)
+        while True:
+            event = self.next()
+            kind = type(event)
+            if kind is self.MappingEnd:
+                return {**merged, **result} if merged else result
+            if kind is self.StreamEnd:  # pragma: no cover - the parser raises first
+                raise YamlError("E001", "unterminated mapping", (0, 0))
+            if kind is not self.Scalar:
+                raise YamlError("E001", "mapping keys must be plain strings", _mark(event))
             key = event.value
-            value_event = next(self.events)
+            value_event = self.next()
             if key == "<<" and event.implicit[0]:
                 merged.update(self._merge(value_event, loc, depth))
                 continue
             if key in result:
+                mark = _mark(event)
                 first = self.keys[(*loc, key)]
                 self.diagnostics.append(
                     Diagnostic(
@@ -235,9 +266,10 @@ class _Builder:
                 )
                 self._node(value_event, (*loc, f"{key} (duplicate)"), depth + 1)
                 continue
-            self.keys[(*loc, key)] = mark
-            result[key] = self._node(value_event, (*loc, key), depth + 1)
-        raise YamlError("E001", "unterminated mapping", (0, 0))  # pragma: no cover
+            here = (*loc, key)
+            start = event.start_mark
+            self.keys[here] = (start.line + 1, start.column + 1)
+            result[key] = self._node(value_event, here, depth + 1)
 
     def _merge(self, event: Any, loc: Loc, depth: int) -> dict[str, Any]:
         value = self._node(event, (*loc, "<<"), depth + 1)
@@ -254,21 +286,19 @@ def _mark(event: Any) -> Mark:
     return (event.start_mark.line + 1, event.start_mark.column + 1)
 
 
-def _events(text: str) -> Iterator[Any]:
+def _events(text: str) -> Callable[[], Any]:
+    """The parser's next-event function: libyaml's C parser, or ruamel.yaml's own."""
     try:
         from _ruamel_yaml_clibz import CParser
     except ImportError:  # pragma: no cover - exercised only without the C extension
         CParser = None
     if CParser is not None:
-        parser = CParser(text)
-        while True:
-            event = parser.get_event()
-            yield event
-            if type(event).__name__ == "StreamEndEvent":
-                return
+        get_event: Callable[[], Any] = CParser(text).get_event
+        return get_event
     from ruamel.yaml import YAML  # pragma: no cover
 
-    yield from YAML(typ="safe", pure=True).parse(text)  # pragma: no cover
+    events: Iterator[Any] = iter(YAML(typ="safe", pure=True).parse(text))  # pragma: no cover
+    return events.__next__  # pragma: no cover
 
 
 def decode(raw: bytes) -> str:

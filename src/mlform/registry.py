@@ -173,32 +173,22 @@ class Registry:
     # --- reading -----------------------------------------------------------------------
     def releases(self, model: str) -> Releases:
         """Every version and stage assignment of ``model``, from one read of its tags."""
-        refs = self._tags(model)
-        versions = []
-        for ref in refs:
-            name, _, version = ref.name.partition("@")
-            if name == model and SEMVER.match(version):
-                versions.append(
-                    Version(model, version, ref.commit, ref.created, _record(ref.message))
-                )
-        versions.sort(key=lambda v: v.key)
-        by_commit = {v.commit: v.version for v in versions}
-        assignments = []
-        for ref in refs:
-            match = re.match(rf"^{re.escape(model)}#([a-z0-9][a-z0-9-]*)(!?)#(\d+)$", ref.name)
-            if not match:
-                continue
-            stage, unassign, number = match.groups()
-            version_of = (
-                None
-                if unassign
-                else (_record(ref.message).get("version") or by_commit.get(ref.commit))
-            )
-            assignments.append(
-                Assignment(model, stage, int(number), version_of, ref.commit, ref.created)
-            )
-        assignments.sort(key=lambda x: x.number)
-        return Releases(model, tuple(versions), tuple(assignments))
+        return _releases(model, self._tags(model))
+
+    def releases_of(self, models: list[str]) -> dict[str, Releases]:
+        """The releases of many models from one read of every tag (one ``git`` call, not
+        one per model: a monorepo has thousands)."""
+        if not models:
+            return {}
+        if self._in_repository is None:
+            self._in_repository = self.git.toplevel() is not None
+        refs: dict[str, list[Ref]] = {model: [] for model in models}
+        if self._in_repository:
+            for ref in self.git.refs("refs/tags"):
+                owner = re.split(r"[@#]", ref.name, maxsplit=1)[0]
+                if owner in refs and owner != ref.name:
+                    refs[owner].append(ref)
+        return {model: _releases(model, found) for model, found in refs.items()}
 
     def versions(self, model: str) -> list[Version]:
         return list(self.releases(model).versions)
@@ -315,6 +305,31 @@ def onnx_path(root: Path, version: Version) -> Path:
         f"the ONNX file of {version.tag} is neither in {stored.parent} nor in DVC's cache; "
         f"run `mlform models pull {version.tag}` first"
     )
+
+
+def _releases(model: str, refs: list[Ref]) -> Releases:
+    """A model's versions and stage assignments, from its tags."""
+    versions = []
+    for ref in refs:
+        name, _, version = ref.name.partition("@")
+        if name == model and SEMVER.match(version):
+            versions.append(Version(model, version, ref.commit, ref.created, _record(ref.message)))
+    versions.sort(key=lambda v: v.key)
+    by_commit = {v.commit: v.version for v in versions}
+    assignments = []
+    for ref in refs:
+        match = re.match(rf"^{re.escape(model)}#([a-z0-9][a-z0-9-]*)(!?)#(\d+)$", ref.name)
+        if not match:
+            continue
+        stage, unassign, number = match.groups()
+        version_of = (
+            None if unassign else (_record(ref.message).get("version") or by_commit.get(ref.commit))
+        )
+        assignments.append(
+            Assignment(model, stage, int(number), version_of, ref.commit, ref.created)
+        )
+    assignments.sort(key=lambda x: x.number)
+    return Releases(model, tuple(versions), tuple(assignments))
 
 
 def _record(message: str) -> dict[str, Any]:

@@ -24,10 +24,13 @@ class ValidationResult:
         return not self.diagnostics.has_errors
 
 
-def validate(path: Path, environment: str | None = None) -> ValidationResult:
+def validate(
+    path: Path, environment: str | None = None, read: Workspace | None = None
+) -> ValidationResult:
     """Read the project containing ``path`` (with ``environment``'s overlays applied) and
-    collect every diagnostic of every file."""
-    workspace = read_workspace(path)
+    collect every diagnostic of every file. ``read``: the project's files as already read
+    (``read_workspace``), for one command that loads several environments."""
+    workspace = read if read is not None else read_workspace(path)
     if environment is not None:
         workspace = apply_overlays(workspace, environment)
     diagnostics = Diagnostics(list(workspace.diagnostics.items))
@@ -35,10 +38,18 @@ def validate(path: Path, environment: str | None = None) -> ValidationResult:
     return ValidationResult(workspace, diagnostics)
 
 
-def load(path: Path, environment: str | None = None) -> ProjectGraph:
+def load(path: Path, environment: str | None = None, read: Workspace | None = None) -> ProjectGraph:
     """The project containing ``path``, validated and resolved. Invalid specs raise
     SpecInvalid carrying every diagnostic; the graph keeps the warnings."""
-    result = validate(path, environment)
+    result = validate(path, environment, read)
     if not result.valid:
         raise SpecInvalid("the specs have errors", result.diagnostics.sorted())
     return ProjectGraph.of(result.workspace, tuple(result.diagnostics.warnings))
+
+
+def load_environments(path: Path) -> tuple[ProjectGraph, tuple[ProjectGraph, ...]]:
+    """The default environment's graph and every declared environment's, from one reading
+    of the files."""
+    read = read_workspace(path)
+    graph = load(path, None, read)
+    return graph, tuple(load(path, env, read) for env in graph.project.spec.environments)

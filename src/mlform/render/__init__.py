@@ -55,9 +55,9 @@ def _dumper() -> type:
     return Dumper
 
 
-def to_yaml(data: Any) -> str:
-    """Block-style YAML of plain data, in insertion order, without its final newline (the
-    template puts one after it)."""
+def pyyaml_text(data: Any) -> str:
+    """PyYAML's block-style YAML of plain data, in insertion order, with its final newline
+    and without a document-end marker."""
     import yaml
 
     text: str = yaml.dump(
@@ -70,7 +70,16 @@ def to_yaml(data: Any) -> str:
     )
     # PyYAML ends a document whose last scalar keeps its trailing newlines ("|+") with
     # "...": more YAML may follow in the template, so the marker goes.
-    text = text.removesuffix("\n...\n") + "\n" if text.endswith("\n...\n") else text
+    return text.removesuffix("...\n") if text.endswith("\n...\n") else text
+
+
+def to_yaml(data: Any) -> str:
+    """Block-style YAML of plain data, in insertion order, without its final newline (the
+    template puts one after it). The bytes are PyYAML's (``pyyaml_text``), written faster
+    (``emit``)."""
+    from mlform.render.emit import block_yaml
+
+    text = block_yaml(data, pyyaml_text, _YAML11_AMBIGUOUS)
     return text[:-1] if text.endswith("\n") else text  # one: a block scalar may end in more
 
 
