@@ -43,26 +43,56 @@ _TEXT_FIRST = frozenset("abcdeghijklmopqrsuvwxyzABCDEGHIJKLMOPQRSUVWXYZ_/$^@%&*(
 
 @dataclass(frozen=True)
 class RawDocument:
-    """One YAML document of a spec file, as plain data plus where every node came from."""
+    """One YAML document of a spec file, as plain data plus where every node came from.
+
+    Where the nodes are is found when first asked (by a diagnostic), by reading the text
+    again: most documents of a big project are never asked, and recording every node's
+    position costs a third of reading them."""
 
     file: str
     index: int
     data: Any
     start: Mark
-    values: dict[Loc, Mark] = field(repr=False)
-    keys: dict[Loc, Mark] = field(repr=False)
+    text: str = field(repr=False)
+    _marks: list[tuple[dict[Loc, Mark], dict[Loc, Mark]]] = field(
+        default_factory=list, repr=False, compare=False
+    )
+
+    @property
+    def values(self) -> dict[Loc, Mark]:
+        return self._located()[0]
+
+    @property
+    def keys(self) -> dict[Loc, Mark]:
+        return self._located()[1]
+
+    def _located(self) -> tuple[dict[Loc, Mark], dict[Loc, Mark]]:
+        if not self._marks:
+            builder = _Builder(self.text, self.file, located=True)
+            try:
+                located = builder.documents()[self.index]
+            except (YamlError, IndexError):  # pragma: no cover - it was read once already
+                self._marks.append(({}, {}))
+            else:
+                self._marks.append(located._marks[0])
+        return self._marks[0]
 
     def mark(self, loc: Loc) -> Mark:
         """Where the value at ``loc`` starts, or its nearest located ancestor."""
+        values = self.values
         while loc:
-            if loc in self.values:
-                return self.values[loc]
+            if loc in values:
+                return values[loc]
             loc = loc[:-1]
-        return self.values.get((), self.start)
+        return values.get((), self.start)
 
     def key_mark(self, loc: Loc) -> Mark:
         """Where the key naming ``loc`` starts (the value's mark for list items)."""
         return self.keys.get(loc) or self.mark(loc)
+
+
+class _Relocate(Exception):
+    """A duplicate key, found without positions: read again with them."""
 
 
 class YamlError(Exception):
@@ -131,11 +161,13 @@ def _resolve_plain(value: str) -> Any:
 class _Builder:
     """Turns one file's event stream into documents, with positions and bounds."""
 
-    def __init__(self, next_event: Callable[[], Any], file: str) -> None:
+    def __init__(self, text: str, file: str, located: bool) -> None:
         from ruamel.yaml import events
 
-        self.next = next_event
+        self.text = text
+        self.next = _events(text)
         self.file = file
+        self.located = located  # record every node's position (else only the documents')
         self.nodes = 0
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.values: dict[Loc, Mark] = {}
@@ -167,7 +199,8 @@ class _Builder:
             assert type(end) is self.DocumentEnd
             if data is None:
                 continue  # an empty document, e.g. after a trailing '---'
-            docs.append(RawDocument(self.file, len(docs), data, start, self.values, self.keys))
+            marks = [(self.values, self.keys)] if self.located else []
+            docs.append(RawDocument(self.file, len(docs), data, start, self.text, marks))
 
     def _count(self, amount: int, mark: Mark) -> None:
         self.nodes += amount
@@ -185,7 +218,8 @@ class _Builder:
         if depth > MAX_DEPTH:
             raise YamlError("E009", f"nesting is deeper than {MAX_DEPTH} levels", mark)
         kind = type(event)
-        self.values[loc] = mark
+        if self.located:
+            self.values[loc] = mark
         if kind is self.Alias:
             if event.anchor not in self.anchors:
                 raise YamlError(
@@ -232,7 +266,8 @@ class _Builder:
                 return items
             if kind is self.StreamEnd:  # pragma: no cover - the parser raises first
                 raise YamlError("E001", "unterminated sequence", (0, 0))
-            items.append(self._node(event, (*loc, len(items)), depth + 1))
+            here = (*loc, len(items)) if self.located else loc
+            items.append(self._node(event, here, depth + 1))
 
     def _mapping(self, loc: Loc, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -252,6 +287,8 @@ class _Builder:
                 merged.update(self._merge(value_event, loc, depth))
                 continue
             if key in result:
+                if not self.located:
+                    raise _Relocate  # to say where the first one was
                 mark = _mark(event)
                 first = self.keys[(*loc, key)]
                 self.diagnostics.append(
@@ -266,10 +303,13 @@ class _Builder:
                 )
                 self._node(value_event, (*loc, f"{key} (duplicate)"), depth + 1)
                 continue
-            here = (*loc, key)
-            start = event.start_mark
-            self.keys[here] = (start.line + 1, start.column + 1)
-            result[key] = self._node(value_event, here, depth + 1)
+            if self.located:
+                here = (*loc, key)
+                start = event.start_mark
+                self.keys[here] = (start.line + 1, start.column + 1)
+                result[key] = self._node(value_event, here, depth + 1)
+            else:
+                result[key] = self._node(value_event, loc, depth + 1)
 
     def _merge(self, event: Any, loc: Loc, depth: int) -> dict[str, Any]:
         value = self._node(event, (*loc, "<<"), depth + 1)
@@ -318,9 +358,13 @@ def parse(text: str, file: str) -> tuple[list[RawDocument], list[Diagnostic]]:
     """Every document of a YAML text, or the diagnostics that stopped reading it."""
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    builder = _Builder(_events(text), file)
+    builder = _Builder(text, file, located=False)
     try:
-        documents = builder.documents()
+        try:
+            documents = builder.documents()
+        except _Relocate:
+            builder = _Builder(text, file, located=True)
+            documents = builder.documents()
     except YamlError as exc:
         return [], [*builder.diagnostics, _diagnostic(file, exc.code, exc.message, exc.mark)]
     except MarkedYAMLError as exc:

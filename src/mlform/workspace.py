@@ -67,6 +67,14 @@ class Workspace:
     # the environment whose overlays were applied, and the kinds they patched or added
     environment: str | None = None
     overlaid: frozenset[str] = frozenset()
+    shown_root: str | None = field(default=None, repr=False)  # the root as messages show it
+
+    def shown(self, source: str) -> str:
+        """``display_path`` of a file of the project, from its path below the root (the
+        working directory resolved once, not once per file)."""
+        if self.shown_root is None:
+            self.shown_root = display_path(self.root)
+        return source if self.shown_root == "." else f"{self.shown_root}/{source}"
 
     @property
     def project(self) -> SpecDocument | None:
@@ -257,8 +265,8 @@ def _walk(ws: Workspace, top: Path, outputs: frozenset[Path]) -> list[Path]:
 
 
 def _read(ws: Workspace, path: Path) -> list[SpecDocument]:
-    shown = display_path(path)
     source = path.relative_to(ws.root).as_posix()
+    shown = ws.shown(source)
     ws.files.append(source)
     raws, problems = load_file(path, shown)
     ws.diagnostics.extend(problems)

@@ -47,7 +47,7 @@ class Writer:
         return text
 
     def scalar(self, value: Any) -> str:
-        if isinstance(value, str):
+        if type(value) is str:
             return self.string(value)
         if value is None:
             return "null"
@@ -62,7 +62,7 @@ class Writer:
         raise _Unsure
 
     def key(self, value: Any) -> str:
-        if not isinstance(value, str) or len(value) > MAX_KEY:
+        if type(value) is not str or len(value) > MAX_KEY:
             raise _Unsure
         return self.string(value)
 
@@ -70,24 +70,34 @@ class Writer:
     def mapping(self, data: dict[Any, Any], indent: int, out: list[str]) -> None:
         """The entries of a non-empty mapping that starts on a line of its own."""
         pad = " " * indent
+        known = self.scalars
         for key, value in data.items():
             mark = len(out)
             try:
-                out.append(f"{pad}{self.key(key)}:")
-                self.value(value, indent, out, nested=indent + 2)
+                shown = known.get(key) if type(key) is str else None
+                if shown is None:
+                    shown = self.key(key)
+                kind = type(value)
+                if kind is str:  # the common case first, in one line
+                    text = known.get(value)
+                    out.append(f"{pad}{shown}: {text or self.string(value)}\n")
+                else:
+                    out.append(f"{pad}{shown}:")
+                    self.value(value, indent, out, nested=indent + 2)
             except _Unsure:
                 del out[mark:]
                 out.append(self._handed(self.fallback({key: value}), pad))
 
     def value(self, value: Any, indent: int, out: list[str], nested: int) -> None:
         """What follows ``key:`` (at ``indent``)."""
-        if isinstance(value, dict):
+        kind = type(value)
+        if kind is dict:
             if not value:
                 out[-1] += " {}\n"
                 return
             out[-1] += "\n"
             self.mapping(value, nested, out)
-        elif isinstance(value, list):
+        elif kind is list:
             if not value:
                 out[-1] += " []\n"
                 return
@@ -98,7 +108,13 @@ class Writer:
 
     def sequence(self, items: list[Any], indent: int, out: list[str]) -> None:
         pad = " " * indent
+        known = self.scalars
         for item in items:
+            if type(item) is str:
+                text = known.get(item)
+                if text is not None:
+                    out.append(f"{pad}- {text}\n")
+                    continue
             mark = len(out)
             try:
                 self.item(item, indent, out)
@@ -108,16 +124,16 @@ class Writer:
 
     def item(self, item: Any, indent: int, out: list[str]) -> None:
         pad = " " * indent
-        if isinstance(item, dict) and item:
+        if type(item) is dict and item:
             first = True
             for key, value in item.items():
                 out.append(f"{pad}- {self.key(key)}:" if first else f"{pad}  {self.key(key)}:")
                 self.value(value, indent + 2, out, nested=indent + 4)
                 first = False
-        elif isinstance(item, list) and item:
+        elif type(item) is list and item:
             raise _Unsure  # a list in a list: rare in rendered files
-        elif isinstance(item, dict | list):
-            out.append(f"{pad}- {'{}' if isinstance(item, dict) else '[]'}\n")
+        elif type(item) is dict or type(item) is list:
+            out.append(f"{pad}- {'{}' if type(item) is dict else '[]'}\n")
         else:
             out.append(f"{pad}- {self.scalar(item)}\n")
 
