@@ -198,8 +198,9 @@ def _incomplete(plan: Any) -> None:
         "\n"
         + click.style("Warning: ", fg="yellow", bold=True)
         + f"Applied changes may be incomplete: {count} change{'s' if count != 1 else ''} "
-        "outside the selection were not applied, and the environment's applied revision did "
-        "not advance. Run `mlform plan` to see what is still pending."
+        f"outside the selection {'were' if count != 1 else 'was'} not applied, and the "
+        "environment's applied revision did not advance. Run `mlform plan` to see what is "
+        "still pending."
     )
 
 
