@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from mlform.project import ProjectGraph
     from mlform.reconcile.apply import Outcome as ApplyOutcome
     from mlform.reconcile.plan import Plan
+    from mlform.reconcile.selection import Request
     from mlform.reconcile.status import Status
     from mlform.retraining.feedback_log import Dropped as DroppedFeedback
     from mlform.retraining.feedback_log import Record as FeedbackRecord
@@ -97,12 +98,34 @@ def compile(path: PathLike = ".", *, check: bool = False) -> CompileResult:
         return compile_project(graph, check=check, environments=others)
 
 
-def plan(path: PathLike = ".", env: str | None = None) -> Plan:
-    """What ``apply`` would do: the specs against the recorded state and the world."""
+def plan(
+    path: PathLike = ".",
+    env: str | None = None,
+    *,
+    targets: Sequence[str] = (),
+    excludes: Sequence[str] = (),
+    selector: str | None = None,
+) -> Plan:
+    """What ``apply`` would do: the specs against the recorded state and the world.
+
+    ``targets`` (resource addresses) and ``selector`` (a label selector, kubectl's grammar)
+    plan only what they pick and its dependencies; ``excludes`` leave out the addressed
+    resources and what depends on them (see :mod:`mlform.reconcile.selection`)."""
     from mlform.reconcile.run import plan_for
 
+    request = _request(targets, excludes, selector)
     with _building():
-        return plan_for(load(path, env), env)[0]
+        return plan_for(load(path, env), env, request)[0]
+
+
+def _request(targets: Sequence[str], excludes: Sequence[str], selector: str | None) -> Request:
+    """The targeting asked for; a selector that does not parse is refused before any work."""
+    from mlform.reconcile.selection import Request
+    from mlform.reconcile.selector import parse
+
+    if selector is not None:
+        parse(selector)
+    return Request(tuple(targets), tuple(excludes), selector)
 
 
 def read_plan(path: PathLike) -> Plan:
@@ -137,11 +160,34 @@ def apply(
     progress: Progress | None = None,
     confirm: Callable[[Plan], bool] | None = None,
     serve: bool = True,
+    targets: Sequence[str] = (),
+    excludes: Sequence[str] = (),
+    selector: str | None = None,
 ) -> Applied:
     """Make the world match the specs: lock the environment, plan (or check that the
     ``saved`` plan is still current), ``confirm`` it if given, apply, record the state.
-    ``serve=False``: local servers are left to the checkout that runs them (a CI runner)."""
-    return _apply(path, env, saved, lock_timeout, progress, confirm, destroy=False, serve=serve)
+    ``serve=False``: local servers are left to the checkout that runs them (a CI runner).
+    ``targets``, ``excludes``, ``selector``: apply a part of the graph, as :func:`plan`
+    (a saved plan carries its own); the applied revision advances only when nothing
+    outside that part has changes."""
+    request = _request(targets, excludes, selector)
+    if saved is not None and request.active:
+        raise UserError(
+            "a saved plan carries its own targeting: give no --target, --exclude or "
+            "--selector with it",
+            hint="Make a new plan with them: mlform plan --target … --out plan.json",
+        )
+    return _apply(
+        path,
+        env,
+        saved,
+        lock_timeout,
+        progress,
+        confirm,
+        destroy=False,
+        serve=serve,
+        request=request,
+    )
 
 
 def destroy(
@@ -168,6 +214,7 @@ def _apply(
     *,
     destroy: bool,
     serve: bool = True,
+    request: Request | None = None,
 ) -> Applied:
     from mlform.reconcile.plan import Plan
     from mlform.reconcile.run import apply_plan, desired_state, destroy_plan
@@ -187,6 +234,7 @@ def _apply(
         confirm,
         "destroy" if destroy else "apply",
         serve=serve,
+        request=request,
     )
     return Applied(done, outcome)
 

@@ -46,3 +46,26 @@ SERVE = click.option(
     is_flag=True,
     help="Leave local servers to the checkout that runs them (a CI runner serves nothing).",
 )
+TARGET = click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="ADDRESS",
+    help="Only this resource (e.g. model.credit-risk, Model/credit-risk) and what it "
+    "depends on; repeatable. For exceptional cases and a team's scope.",
+)
+EXCLUDE = click.option(
+    "--exclude",
+    "excludes",
+    multiple=True,
+    metavar="ADDRESS",
+    help="Everything but this resource and what depends on it; repeatable.",
+)
+SELECTOR = click.option(
+    "--selector",
+    "-l",
+    "selector",
+    metavar="SELECTOR",
+    help="Only the specs whose metadata.labels match (kubectl's grammar: team=risk, "
+    "tier in (a,b), !legacy; commas join) and what they depend on.",
+)

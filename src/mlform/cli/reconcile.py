@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from mlform.cli.options import ENV, LOCK, PROJECT, SERVE
+from mlform.cli.options import ENV, EXCLUDE, LOCK, PROJECT, SELECTOR, SERVE, TARGET
 from mlform.errors import UserError
 from mlform.printable import one_line
 
@@ -53,6 +53,9 @@ def _emit_plan(plan: Any, output: str) -> None:
     is_flag=True,
     help="Plan the default environment and every one the Project declares (a PR's plan).",
 )
+@TARGET
+@EXCLUDE
+@SELECTOR
 def plan_(
     path: Path,
     environment: str | None,
@@ -60,6 +63,9 @@ def plan_(
     out_file: Path | None,
     detailed_exitcode: bool,
     all_envs: bool,
+    targets: tuple[str, ...],
+    excludes: tuple[str, ...],
+    selector: str | None,
 ) -> int:
     """What apply would do: specs vs recorded state vs what is actually there."""
     from mlform import api
@@ -68,8 +74,13 @@ def plan_(
     if all_envs:
         if environment or out_file:
             raise UserError("--all-envs plans every environment: give neither --env nor --out")
+        if targets or excludes or selector is not None:
+            raise UserError(
+                "--all-envs plans every environment whole: --target, --exclude and "
+                "--selector plan a part of one (give --env instead)"
+            )
         return _plan_every_environment(path, output, detailed_exitcode)
-    plan = api.plan(path, environment)
+    plan = api.plan(path, environment, targets=targets, excludes=excludes, selector=selector)
     _emit_plan(plan, output)
     if out_file is not None:
         write_atomic(out_file, (json.dumps(plan.to_json(), indent=2) + "\n").encode(), PRIVATE)
@@ -116,6 +127,7 @@ def _run_apply(
     lock_timeout: float,
     destroy: bool = False,
     serve: bool = True,
+    targeting: dict[str, Any] | None = None,
 ) -> int:
     from mlform import api
     from mlform.reconcile import report
@@ -134,7 +146,7 @@ def _run_apply(
         return True
 
     run = api.destroy if destroy else api.apply
-    extra = {} if destroy else {"saved": saved}
+    extra = {} if destroy else {"saved": saved, **(targeting or {})}
     done = run(
         path,
         environment,
@@ -148,6 +160,7 @@ def _run_apply(
     add, change, destroyed = plan.counts()
     if not plan.has_changes:
         click.echo("No changes. Nothing to apply.")
+        _incomplete(plan)
         return 0
     if outcome.ok:
         click.echo(
@@ -157,6 +170,7 @@ def _run_apply(
                 bold=True,
             )
         )
+        _incomplete(plan)
         return 0
     click.echo(
         click.style(
@@ -170,7 +184,24 @@ def _run_apply(
     for address, message in outcome.skipped.items():
         click.echo(f"  - {address}: {message}")
     click.echo("What was serving before keeps serving.")
+    _incomplete(plan)
     return 1
+
+
+def _incomplete(plan: Any) -> None:
+    """After a targeted apply that left changes out, as Terraform warns after -target."""
+    targeting = plan.targeting
+    if targeting is None or targeting.complete:
+        return
+    count = len(targeting.left_out)
+    click.echo(
+        "\n"
+        + click.style("Warning: ", fg="yellow", bold=True)
+        + f"Applied changes may be incomplete: {count} change{'s' if count != 1 else ''} "
+        f"outside the selection {'were' if count != 1 else 'was'} not applied, and the "
+        "environment's applied revision did not advance. Run `mlform plan` to see what is "
+        "still pending."
+    )
 
 
 @click.command(name="apply")
@@ -182,6 +213,9 @@ def _run_apply(
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @LOCK
 @SERVE
+@TARGET
+@EXCLUDE
+@SELECTOR
 def apply_(
     plan_file: Path | None,
     path: Path,
@@ -189,9 +223,21 @@ def apply_(
     auto_approve: bool,
     lock_timeout: float,
     no_serve: bool,
+    targets: tuple[str, ...],
+    excludes: tuple[str, ...],
+    selector: str | None,
 ) -> int:
     """Make the world match the specs (or exactly a saved plan)."""
-    return _run_apply(path, environment, plan_file, auto_approve, lock_timeout, serve=not no_serve)
+    targeting = {"targets": targets, "excludes": excludes, "selector": selector}
+    return _run_apply(
+        path,
+        environment,
+        plan_file,
+        auto_approve,
+        lock_timeout,
+        serve=not no_serve,
+        targeting=targeting,
+    )
 
 
 @click.command(name="destroy")

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import uuid
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -99,12 +100,14 @@ def checkout_id(root: Path) -> str:
     return identity
 
 
-def observe(root: Path, state: State) -> Observed:
+def observe(root: Path, state: State, only: Collection[str] | None = None) -> Observed:
+    """Drift of every recorded resource (or of those ``only`` names: a targeted plan
+    looks at nothing outside its selection)."""
     observed = Observed()
     contents = Contents(root)
     here = checkout_id(root)
     for address, item in state.resources.items():
-        if item.get("status") == "failed":
+        if item.get("status") == "failed" or (only is not None and address not in only):
             continue
         outputs = item.get("outputs") or {}
         problem = None

@@ -14,6 +14,7 @@ from typing import Any
 
 from mlform.diagnostics import Diagnostic, Severity
 from mlform.reconcile.resources import ORDER, PIPELINE, Resource
+from mlform.reconcile.selection import WARNING, Targeting
 
 FORMAT_VERSION = "1.2"
 
@@ -91,6 +92,7 @@ class Plan:
     problems: list[Diagnostic]  # why the plan cannot be applied
     state_exists: bool = True
     specs: str | None = None  # digest of the desired resources, so a saved plan can be checked
+    targeting: Targeting | None = None  # --target/--exclude/--selector: a part of the graph
 
     @property
     def errors(self) -> list[str]:
@@ -111,11 +113,25 @@ class Plan:
             "format_version": FORMAT_VERSION,
             "mlform_environment": self.environment,
             "applyable": not self.errors,
-            "complete": True,
+            "complete": self.targeting is None or self.targeting.complete,
             "errored": bool(self.errors),
             "prior_state": {"serial": self.serial, "lineage": self.lineage},
             "revision": self.revision,
             "specs": self.specs,
+            **(
+                {
+                    "targeting": self.targeting.to_json(),
+                    "warnings": [
+                        {
+                            "severity": "warning",
+                            "summary": WARNING,
+                            "detail": self.targeting.detail(),
+                        }
+                    ],
+                }
+                if self.targeting is not None
+                else {}
+            ),
             "resource_changes": [c.to_json() for c in self.changes],
             "resource_drift": [c.to_json() for c in self.drift],
             "checks": [
@@ -162,6 +178,7 @@ class Plan:
             [change(c) for c in data.get("resource_drift", [])],
             errors,
             specs=data.get("specs"),
+            targeting=Targeting.from_json(data["targeting"]) if data.get("targeting") else None,
         )
 
 

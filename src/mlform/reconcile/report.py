@@ -14,6 +14,7 @@ from typing import Any
 
 from mlform.printable import one_line
 from mlform.reconcile.plan import Change, Plan
+from mlform.reconcile.selection import WARNING
 
 MARKDOWN_LIMIT = 65_000
 VERBS = {
@@ -94,8 +95,13 @@ def text(plan: Plan, style: Any = None) -> str:
         out.append("")
     changes = [c for c in plan.changes if c.is_change]
     if not changes:
-        out.append("No changes. Your specs and the world match the recorded state.")
-        return "\n".join(out)
+        nothing = "No changes. Your specs and the world match the recorded state."
+        if plan.targeting is not None:
+            nothing = (
+                "No changes in the selection. Its specs and the world match the recorded state."
+            )
+        out.append(nothing)
+        return "\n".join(out + warning(plan, style))
     out.append("mlform will perform the following actions:\n")
     for change in changes:
         out += change_lines(change, style)
@@ -103,7 +109,16 @@ def text(plan: Plan, style: Any = None) -> str:
     for error in plan.errors:
         out.append(f"Error: {line(error)}")
     out.append(summary(plan))
-    return "\n".join(out)
+    return "\n".join(out + warning(plan, style))
+
+
+def warning(plan: Plan, style: Any = None) -> list[str]:
+    """Terraform's warning for a targeted plan: which part, and what it leaves out."""
+    if plan.targeting is None:
+        return []
+    head = f"Warning: {WARNING}"
+    detail = [f"  {line(part)}" for part in plan.targeting.detail().split("\n")]
+    return ["", style(head, fg="yellow", bold=True) if style else head, "", *detail]
 
 
 def _cell(text_: str) -> str:
@@ -116,6 +131,9 @@ def markdown(plan: Plan) -> str:
     head = [f"### mlform plan — `{plan.environment}`", "", f"**{summary(plan)}**", ""]
     if plan.errors:
         head += [f"> :x: {_cell(e)}" for e in plan.errors] + [""]
+    if plan.targeting is not None:
+        detail = " ".join(_cell(part) for part in plan.targeting.detail().split("\n"))
+        head += [f"> :warning: **{WARNING}.** {detail}", ""]
     if not changes:
         return "\n".join([*head, "No changes."])
     body = ["| | resource | action | why |", "| --- | --- | --- | --- |"]

@@ -12,11 +12,13 @@ from mlform.engines.git import Git
 from mlform.errors import UserError
 from mlform.project import ProjectGraph
 from mlform.reconcile import apply as applying
+from mlform.reconcile import selection
 from mlform.reconcile.backends import Backend, Held, settings
 from mlform.reconcile.context import Sharing
 from mlform.reconcile.observe import observe
 from mlform.reconcile.plan import Plan, plan
 from mlform.reconcile.resources import Resource, desired
+from mlform.reconcile.selection import Request
 from mlform.reconcile.state import DEFAULT_ENV, State, backend_of, hold, now
 from mlform.registry import Registry
 from mlform.state_settings import resolve, shared_git_remote
@@ -49,23 +51,33 @@ def desired_state(graph: ProjectGraph, environment: str | None) -> Desired:
     return Desired(graph, desired(graph, shas, environment), files, env)
 
 
-def make_plan(wanted: Desired, state: State) -> Plan:
+def make_plan(wanted: Desired, state: State, request: Request | None = None) -> Plan:
+    """The plan of every resource, or with an active ``request`` of those it selects (the
+    world is observed only there; the changes left outside are counted)."""
+    chosen = None
+    if request is not None and request.active:
+        chosen = selection.select(wanted.resources, state.resources, request, wanted.environment)
     made = plan(
         wanted.resources,
         state,
-        observe(wanted.graph.root, state),
+        observe(wanted.graph.root, state, chosen),
         wanted.environment,
         revision(wanted.graph.root),
     )
     made.specs = specs_digest(wanted)
-    return made
+    if request is None or chosen is None:
+        return made
+    count = selection.total(wanted.resources, state.resources)
+    return selection.narrow(made, chosen, request, count)
 
 
-def plan_for(graph: ProjectGraph, environment: str | None) -> tuple[Plan, Desired]:
+def plan_for(
+    graph: ProjectGraph, environment: str | None, request: Request | None = None
+) -> tuple[Plan, Desired]:
     """What apply would do, without a lock (a plan changes nothing)."""
     wanted = desired_state(graph, environment)
     state = State.read(backend_of(graph, wanted.environment), wanted.environment)
-    return make_plan(wanted, state), wanted
+    return make_plan(wanted, state, request), wanted
 
 
 def apply_plan(
@@ -77,15 +89,17 @@ def apply_plan(
     operation: str = "apply",
     held: Held | None = None,
     serve: bool = True,
+    request: Request | None = None,
 ) -> tuple[Plan, applying.Outcome]:
     """Lock (unless the caller holds the lock: ``held``), plan (or check the saved plan is
     current), confirm, apply, record revisions. ``serve``: whether local servers are
-    started, swapped and stopped from this checkout."""
+    started, swapped and stopped from this checkout. ``request``: plan only a part of the
+    graph (a saved plan carries its own)."""
     backend = backend_of(wanted.graph, wanted.environment)
     if held is not None:
-        return _apply_held(wanted, saved, backend, held, progress, confirm, serve)
+        return _apply_held(wanted, saved, backend, held, progress, confirm, serve, request)
     with hold(backend, wanted.environment, operation, lock_timeout, progress) as mine:
-        return _apply_held(wanted, saved, backend, mine, progress, confirm, serve)
+        return _apply_held(wanted, saved, backend, mine, progress, confirm, serve, request)
 
 
 def sharing(graph: ProjectGraph, environment: str, serve: bool = True) -> Sharing:
@@ -112,6 +126,7 @@ def _apply_held(
     progress: Callable[[str], None],
     confirm: Callable[[Plan], bool] | None,
     serve: bool = True,
+    request: Request | None = None,
 ) -> tuple[Plan, applying.Outcome]:
     crash = applying.Crash()
     crash.point()
@@ -139,7 +154,7 @@ def _apply_held(
             )
         current = saved
     else:
-        current = make_plan(wanted, state)
+        current = make_plan(wanted, state, request)
     if current.errors:
         raise UserError("the plan cannot be applied:\n  " + "\n  ".join(current.errors))
     if confirm is not None and current.has_changes and not confirm(current):
@@ -156,6 +171,10 @@ def _apply_held(
         shared,
     )
     outcome = applying.apply(context, current)
+    if current.targeting is not None and not current.targeting.complete:
+        # A part of the graph: its resources are recorded (each as it was applied), but the
+        # revision is not, nor a failure the next full apply or push must not skip over.
+        return current, outcome
     state.attempted_revision = current.revision
     if outcome.ok:
         state.applied_revision = current.revision
