@@ -17,17 +17,94 @@ from tests.conftest import Run
 
 
 def test_state_is_saved_atomically_with_a_backup(tmp_path: Path) -> None:
+    folder = tmp_path / ".mlform/state"
     state = State.load(tmp_path, "prod")
     assert not state.exists and state.serial == 0
     state.resources["dataset.x"] = {"type": "dataset", "name": "x"}
     state.save()
     state.applied_revision = "abc"
+    state.resources["dataset.y"] = {"type": "dataset", "name": "y"}
     state.save()
     again = State.load(tmp_path, "prod")
     assert (again.serial, again.lineage, again.applied_revision) == (2, state.lineage, "abc")
-    backup = json.loads((tmp_path / ".mlform/state/prod.json.backup").read_text())
-    assert backup["serial"] == 1 and backup["applied_revision"] is None
-    assert not list((tmp_path / ".mlform/state").glob(".*tmp*"))
+    assert set(again.resources) == {"dataset.x", "dataset.y"}
+    # the second save wrote what changed (one journal line), not the whole state
+    assert json.loads((folder / "prod.json").read_text())["serial"] == 1
+    (line,) = (folder / "prod.journal").read_text().splitlines()
+    assert json.loads(line)["resources"] == {"dataset.y": {"type": "dataset", "name": "y"}}
+    assert json.loads(line)["applied_revision"] == "abc"
+    # a new snapshot (here: a replaced state) keeps the whole previous state as the backup
+    again.serial += 5
+    again.save()
+    backup = json.loads((folder / "prod.json.backup").read_text())
+    assert backup["serial"] == 2 and backup["applied_revision"] == "abc"
+    assert set(backup["resources"]) == {"dataset.x", "dataset.y"}
+    assert not (folder / "prod.journal").exists()
+    assert State.load(tmp_path, "prod").serial == 8
+    assert not list(folder.glob(".*tmp*"))
+
+
+def test_a_save_writes_what_changed_and_a_removed_resource_is_removed(tmp_path: Path) -> None:
+    state = State.load(tmp_path, "prod")
+    for name in ("a", "b", "c"):
+        state.resources[f"model.{name}"] = {"type": "model", "name": name, "outputs": {}}
+    state.save()
+    state.resources["model.a"]["outputs"]["version"] = "v1"  # changed in place
+    del state.resources["model.b"]
+    state.save()
+    (line,) = (tmp_path / ".mlform/state/prod.journal").read_text().splitlines()
+    assert json.loads(line)["resources"] == {
+        "model.a": {"type": "model", "name": "a", "outputs": {"version": "v1"}},
+        "model.b": None,
+    }
+    again = State.load(tmp_path, "prod")
+    assert again.resources == state.resources and again.serial == 2
+
+
+def test_a_journal_line_cut_short_by_a_kill_is_not_part_of_the_state(tmp_path: Path) -> None:
+    state = State.load(tmp_path, "prod")
+    state.resources["model.a"] = {"type": "model", "name": "a"}
+    state.save()
+    state.resources["model.b"] = {"type": "model", "name": "b"}
+    state.save()
+    journal = tmp_path / ".mlform/state/prod.journal"
+    with journal.open("a") as handle:  # what a kill during the third save leaves
+        handle.write('{"serial":3,"resources":{"model.c":')
+    again = State.load(tmp_path, "prod")
+    assert again.serial == 2 and set(again.resources) == {"model.a", "model.b"}
+    again.resources["model.d"] = {"type": "model", "name": "d"}
+    again.save()  # the torn line goes; the next entry follows the last complete one
+    final = State.load(tmp_path, "prod")
+    assert final.serial == 3 and set(final.resources) == {"model.a", "model.b", "model.d"}
+    assert len(journal.read_text().splitlines()) == 2
+
+
+def test_a_journal_as_big_as_its_snapshot_is_compacted(tmp_path: Path) -> None:
+    from mlform.reconcile.backends import journal
+
+    state = State.load(tmp_path, "prod")
+    state.resources["model.a"] = {"type": "model", "name": "a", "blob": ""}
+    state.save()
+    for round_ in range(journal.MAX_ENTRIES + 1):
+        state.resources["model.a"]["blob"] = str(round_)
+        state.save()
+    lines = (tmp_path / ".mlform/state/prod.journal").read_text().splitlines()
+    assert len(lines) < journal.MAX_ENTRIES
+    assert State.load(tmp_path, "prod").resources["model.a"]["blob"] == str(journal.MAX_ENTRIES)
+
+
+def test_a_writer_that_lost_the_race_is_refused(tmp_path: Path) -> None:
+    from mlform.reconcile.backends import StateConflict
+
+    first = State.load(tmp_path, "prod")
+    first.save()
+    a, b = State.load(tmp_path, "prod"), State.load(tmp_path, "prod")
+    a.resources["model.a"] = {"type": "model", "name": "a"}
+    a.save()
+    b.resources["model.b"] = {"type": "model", "name": "b"}
+    with pytest.raises(StateConflict):
+        b.save()
+    assert set(State.load(tmp_path, "prod").resources) == {"model.a"}
 
 
 def test_a_corrupt_state_file_is_reported_and_left_alone(

@@ -220,6 +220,39 @@ class Git:
         parents = ["-p", parent] if parent else []
         return self.run("commit-tree", tree, *parents, "-m", message, env=self.identity()).strip()
 
+    def tree_names(self, commit: str) -> list[str]:
+        """The names of the files at the top of ``commit``'s tree."""
+        return self.run("ls-tree", "--name-only", commit).splitlines()
+
+    def blobs(self, commit: str, names: list[str]) -> list[str]:
+        """The texts of ``names`` in ``commit``, from one ``cat-file --batch`` (ASCII files:
+        the sizes it reports are bytes)."""
+        if not names:
+            return []
+        out = self.run("cat-file", "--batch", stdin="".join(f"{commit}:{n}\n" for n in names))
+        texts, at = [], 0
+        for _ in names:
+            header_end = out.index("\n", at)
+            parts = out[at:header_end].split()
+            if len(parts) != 3 or parts[1] != "blob":
+                raise UserError(f"git cat-file could not read {commit}: {out[at:header_end]}")
+            size = int(parts[2])
+            texts.append(out[header_end + 1 : header_end + 1 + size])
+            at = header_end + 1 + size + 1
+        return texts
+
+    def extend_commit(self, parent: str, files: dict[str, str], message: str) -> str:
+        """A child of ``parent`` whose tree is the parent's plus ``files`` (only they are
+        hashed and written)."""
+        entries = self.run("ls-tree", parent).splitlines(keepends=True)
+        for name, text in sorted(files.items()):
+            blob = self.run("hash-object", "-w", "--stdin", stdin=text).strip()
+            entries.append(f"100644 blob {blob}\t{name}\n")
+        tree = self.run("mktree", stdin="".join(entries)).strip()
+        return self.run(
+            "commit-tree", tree, "-p", parent, "-m", message, env=self.identity()
+        ).strip()
+
     def push_if(self, remote: str, ref: str, new: str | None, expected: str | None) -> bool:
         """Set (or with ``new`` None, delete) ``ref`` on ``remote`` only if it still points
         at ``expected`` (None: only if it does not exist). False when the remote moved; a

@@ -210,10 +210,10 @@ def _order(resources: dict[str, dict[str, Any]]) -> list[str]:
     sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
     for address, item in resources.items():
         sorter.add(address, *[d for d in item["depends_on"] if d in resources])
-    order = list(sorter.static_order())
+    order = {address: i for i, address in enumerate(sorter.static_order())}
     rank = {t: i for i, t in enumerate(ORDER)}
     # Stable, readable order: by type, then dependency order, then name.
-    return sorted(order, key=lambda a: (rank[resources[a]["type"]], order.index(a)))
+    return sorted(order, key=lambda a: (rank[resources[a]["type"]], order[a]))
 
 
 def plan(
@@ -280,8 +280,17 @@ def plan(
             base.actions, base.reason, base.action_reason = ["create"], "not yet applied", "create"
             changes[address] = base
             continue
-        base.fields = field_changes(before.get("spec", {}), resource.spec, "spec")
-        meta_fields = field_changes(before.get("meta", {}), resource.meta, "metadata")
+        # equal digests: nothing to compare field by field (most resources of a big plan)
+        base.fields = (
+            []
+            if before.get("spec_hash") == resource.spec_hash
+            else field_changes(before.get("spec", {}), resource.spec, "spec")
+        )
+        meta_fields = (
+            []
+            if before.get("meta_hash") == resource.meta_hash
+            else field_changes(before.get("meta", {}), resource.meta, "metadata")
+        )
         upstream = [
             d
             for d in resource.depends_on

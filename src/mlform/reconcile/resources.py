@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from mlform.project import ProjectGraph
@@ -35,11 +36,11 @@ class Resource:
     def address(self) -> str:
         return f'file["{self.name}"]' if self.type == "file" else f"{self.type}.{self.name}"
 
-    @property
+    @cached_property
     def spec_hash(self) -> str:
         return digest(self.spec)
 
-    @property
+    @cached_property
     def meta_hash(self) -> str:
         return digest(self.meta)
 

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from mlform.clock import stamp
 from mlform.errors import UserError
-from mlform.reconcile.backends import Backend, Held, configured, lock_info, open_backend
+from mlform.reconcile.backends import Backend, Held, configured, journal, lock_info, open_backend
+from mlform.reconcile.backends.journal import Size
 from mlform.reconcile.backends.local import LocalBackend
 from mlform.version import __version__
 
@@ -68,6 +69,10 @@ class State:
     token: str | None = None  # what a compare-and-swap save must find (None: no state yet)
     held: Held | None = field(default=None, repr=False)  # the lock it is written under
     checkpoint: Callable[[], None] | None = field(default=None, repr=False)  # crash tests
+    size: Size = field(default_factory=Size, repr=False)  # the stored snapshot and journal
+    # each resource's record as stored: what a save compares to write only what changed
+    stored: dict[str, bytes] = field(default_factory=dict, repr=False)
+    stored_serial: int = field(default=0, repr=False)  # the serial as read or last saved
 
     @classmethod
     def load(cls, root: Path, environment: str) -> State:
@@ -95,6 +100,9 @@ class State:
                 data["resources"],
                 True,
                 stored.token,
+                size=stored.size,
+                stored=_records(data["resources"]),
+                stored_serial=int(data["serial"]),
             )
         except (ValueError, KeyError, TypeError) as error:
             hint = (
@@ -110,8 +118,8 @@ class State:
     def where(self) -> str:
         return self.backend.where(self.environment) if self.backend else "(in memory)"
 
-    def to_json(self) -> dict[str, Any]:
-        return {
+    def to_json(self, with_resources: bool = True) -> dict[str, Any]:
+        document: dict[str, Any] = {
             "version": STATE_VERSION,
             "serial": self.serial,
             "lineage": self.lineage,
@@ -119,11 +127,15 @@ class State:
             "applied_revision": self.applied_revision,
             "attempted_revision": self.attempted_revision,
             "last_failure": self.last_failure,
-            "resources": dict(sorted(self.resources.items())),
         }
+        if with_resources:
+            document["resources"] = dict(sorted(self.resources.items()))
+        return document
 
     def save(self) -> None:
-        """serial + 1, then a compare-and-swap write of the whole document."""
+        """serial + 1, then a compare-and-swap write of what changed since the last read or
+        save (one journal entry), or of the whole document when the journal is due for
+        compaction (``journal.Size``) or there is no state yet."""
         if self.held is not None:
             self.held.check()
         self.serial += 1
@@ -131,8 +143,38 @@ class State:
             self.checkpoint()
         if self.backend is None:
             raise RuntimeError("this state has no backend to save to")  # pragma: no cover
-        self.token = self.backend.write(self.environment, self.to_json(), self.token)
+        records = _records(self.resources)
+        changed: dict[str, dict[str, Any] | None] = {
+            a: self.resources[a] for a, r in records.items() if self.stored.get(a) != r
+        }
+        changed.update({a: None for a in self.stored if a not in records})
+        change = journal.entry(self.to_header(), dict(sorted(changed.items())))
+        length = len(journal.encode(change))
+        whole = (
+            not self.exists
+            or self.serial != self.stored_serial + 1  # a state replaced (`state push`)
+            or self.size.plus(length).compaction_due
+        )
+        if whole or self.token is None:
+            document = self.to_json()
+            self.token = self.backend.write(self.environment, document, self.token)
+            self.size = journal.Size(len(journal.encode(document)))
+        else:
+            self.token = self.backend.append(self.environment, change, self.token)
+            self.size = self.size.plus(length)
+        self.stored, self.stored_serial = records, self.serial
         self.exists = True
+
+    def to_header(self) -> dict[str, Any]:
+        return self.to_json(with_resources=False)
+
+
+def _records(resources: dict[str, dict[str, Any]]) -> dict[str, bytes]:
+    """Each resource's record as bytes (orjson, keys sorted): what tells a save which
+    records changed, even those changed in place."""
+    import orjson
+
+    return {a: orjson.dumps(r, option=orjson.OPT_SORT_KEYS) for a, r in resources.items()}
 
 
 @contextmanager

@@ -11,8 +11,9 @@
   session advisory lock held for the whole operation, released by the server when the
   holder's connection ends.
 
-Every backend stores the same document (``State.to_json``) and answers the same questions:
-read, compare-and-swap write, lock, force-unlock, list.
+Every backend stores the same document (``State.to_json``) as a snapshot and a journal of
+the saves since (``journal``: a save writes what it changed), and answers the same
+questions: read, compare-and-swap write and append, lock, force-unlock, list.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ import socket
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from mlform.clock import stamp
 from mlform.errors import UserError
+from mlform.reconcile.backends.journal import Size
 from mlform.spec.project import StateBackend
 from mlform.state_settings import for_environment, resolve
 from mlform.version import __version__
@@ -40,8 +42,9 @@ class Stored:
     """A state document as a backend holds it; ``token`` is what a compare-and-swap write
     must find in place (a commit, a serial)."""
 
-    data: dict[str, Any]
+    data: dict[str, Any]  # the snapshot with its journal replayed (``journal.replay``)
     token: str
+    size: Size = field(default_factory=Size)  # what the next save decides compaction on
 
 
 class StateConflict(UserError):
@@ -78,7 +81,12 @@ class Backend(Protocol):
     def read(self, environment: str) -> Stored | None: ...
 
     def write(self, environment: str, data: dict[str, Any], token: str | None) -> str:
-        """Store ``data`` if the stored token is still ``token`` (None: no state yet);
+        """Store ``data`` as the new snapshot (its journal dropped) if the stored token is
+        still ``token`` (None: no state yet); return the new token, or raise StateConflict."""
+        ...
+
+    def append(self, environment: str, entry: dict[str, Any], token: str) -> str:
+        """Add one journal entry (``journal.entry``) if the stored token is still ``token``;
         return the new token, or raise StateConflict."""
         ...
 

@@ -1,7 +1,7 @@
 """The ``git`` backend: state and lock as refs of the team's repository.
 
-``refs/mlform/state/<env>`` is a commit holding ``state.json``; each write is a child of the
-last, pushed with ``--force-with-lease=<ref>:<the commit read>``, so it lands only if nobody
+``refs/mlform/state/<env>`` is a commit holding ``state.json`` (the snapshot) and one
+``journal-<serial>.json`` per save since (``journal``); each write is a child of the last, pushed with ``--force-with-lease=<ref>:<the commit read>``, so it lands only if nobody
 wrote in between (the server checks it atomically). ``refs/mlform/lock/<env>`` is a commit
 holding ``lock.json`` (holder, operation, time, and ``Expires``): taken by a push that
 requires the ref to be absent, renewed by its holder every third of the lease, deleted on
@@ -25,10 +25,12 @@ from typing import Any
 from mlform.clock import duration_seconds, stamp
 from mlform.engines.git import Git
 from mlform.errors import UserError
-from mlform.reconcile.backends import Held, Notice, StateConflict, Stored, busy, polling
+from mlform.reconcile.backends import Held, Notice, StateConflict, Stored, busy, journal, polling
+from mlform.reconcile.backends.journal import Size
 from mlform.spec.project import GitState
 
 STATE_REF = "refs/mlform/state/"
+JOURNAL = "journal-"  # the commit's files beside state.json: one per save since it
 LOCK_REF = "refs/mlform/lock/"
 
 
@@ -66,16 +68,40 @@ class GitBackend:
         return data, sha
 
     def read(self, environment: str) -> Stored | None:
-        found = self._document(STATE_REF + environment, "state.json")
-        return None if found is None else Stored(found[0], found[1])
+        ref = STATE_REF + environment
+        found = self._document(ref, "state.json")
+        if found is None:
+            return None
+        snapshot, sha = found
+        names = [n for n in self.git.tree_names(sha) if n.startswith(JOURNAL)]
+        texts = self.git.blobs(sha, sorted(names))
+        try:
+            data = journal.replay(snapshot, [json.loads(t) for t in texts])
+        except ValueError as error:
+            raise UserError(f"{ref} on {self.remote} holds no valid state ({error})") from None
+        snapshot_bytes = int(self.git.run("cat-file", "-s", f"{sha}:state.json"))
+        size = Size(snapshot_bytes, len(texts), sum(map(len, texts)))
+        return Stored(data, sha, size)
 
     def write(self, environment: str, data: dict[str, Any], token: str | None) -> str:
-        ref = STATE_REF + environment
         text = json.dumps(data, indent=2) + "\n"
         commit = self.git.write_commit(
             {"state.json": text}, token, f"mlform state {environment} serial {data.get('serial')}"
         )
-        if not self.git.push_if(self.remote, ref, commit, token):
+        return self._push(environment, commit, token)
+
+    def append(self, environment: str, entry: dict[str, Any], token: str) -> str:
+        """A commit of the parent's tree plus one journal file: only the entry is new."""
+        serial = int(entry["serial"])
+        commit = self.git.extend_commit(
+            token,
+            {f"{JOURNAL}{serial:012d}.json": journal.encode(entry) + "\n"},
+            f"mlform state {environment} serial {serial}",
+        )
+        return self._push(environment, commit, token)
+
+    def _push(self, environment: str, commit: str, token: str | None) -> str:
+        if not self.git.push_if(self.remote, STATE_REF + environment, commit, token):
             raise StateConflict(
                 f"the state of '{environment}' on {self.remote} changed since it was read "
                 "(another apply wrote it)",

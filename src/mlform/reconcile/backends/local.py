@@ -17,7 +17,8 @@ from mlform.engines.process import alive
 from mlform.errors import UserError
 from mlform.fsutil import PRIVATE, write_atomic
 from mlform.layout import local_dir, state_dir
-from mlform.reconcile.backends import Held, Notice, StateConflict, Stored, busy, polling
+from mlform.reconcile.backends import Held, Notice, StateConflict, Stored, busy, journal, polling
+from mlform.reconcile.backends.journal import Size
 
 
 class LocalBackend:
@@ -30,35 +31,115 @@ class LocalBackend:
     def path(self, environment: str) -> Path:
         return self.folder / f"{environment}.json"
 
+    def journal_path(self, environment: str) -> Path:
+        return self.folder / f"{environment}.journal"
+
     def where(self, environment: str) -> str:
         return str(self.path(environment))
 
+    def _corrupt(self, path: Path, problem: object) -> UserError:
+        return UserError(
+            f"the state file {path} is corrupt ({problem}); it was not changed",
+            hint=f"Inspect it, or restore the previous state from {self.path(path.stem).name}.backup.",
+        )
+
     def read(self, environment: str) -> Stored | None:
         path = self.path(environment)
-        if not path.exists():
-            return None
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            raise UserError(
-                f"the state file {path} is corrupt ({error}); it was not changed",
-                hint=f"Inspect it, or restore the previous state from {path.name}.backup.",
-            ) from None
-        if not isinstance(data, dict):
-            raise UserError(f"the state file {path} is corrupt (not an object); it was not changed")
-        return Stored(data, str(data.get("serial")))
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise self._corrupt(path, error.strerror) from None
+        try:
+            snapshot = json.loads(raw)
+        except ValueError as error:
+            raise self._corrupt(path, error) from None
+        if not isinstance(snapshot, dict):
+            raise self._corrupt(path, "not an object")
+        entries, kept = self._entries(environment)
+        try:
+            data = journal.replay(snapshot, entries) if entries else snapshot
+        except ValueError as error:
+            raise self._corrupt(self.journal_path(environment), error) from None
+        size = Size(len(raw), len(entries), kept)
+        return Stored(data, self._token(environment, data, kept), size)
+
+    def _entries(self, environment: str) -> tuple[list[Any], int]:
+        """The journal's complete lines, and their length in bytes: a last line without
+        its newline is a write a kill cut short, never acknowledged, and is left out."""
+        path = self.journal_path(environment)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return [], 0
+        kept = raw.rfind(b"\n") + 1
+        try:
+            return [json.loads(line) for line in raw[:kept].splitlines() if line], kept
+        except ValueError as error:
+            raise self._corrupt(path, error) from None
+
+    def _token(self, environment: str, data: dict[str, Any], journal_bytes: int) -> str:
+        """What a compare-and-swap must find: the serial, the snapshot file (inode, size)
+        and the length of the journal's complete lines. Writers of one checkout hold its
+        lock; this catches a writer that lost it."""
+        try:
+            info = self.path(environment).stat()
+        except FileNotFoundError:
+            return ""
+        return f"{data.get('serial')}:{info.st_ino}:{info.st_size}:{journal_bytes}"
+
+    def _check(self, environment: str, token: str | None) -> Stored | None:
+        current = self.read(environment)
+        if (current.token if current else None) != token:
+            raise StateConflict(f"the state in {self.path(environment)} changed since it was read")
+        return current
 
     def write(self, environment: str, data: dict[str, Any], token: str | None) -> str:
         path = self.path(environment)
-        current = self.read(environment)
-        if (current.token if current else None) != token:
-            raise StateConflict(f"the state in {path} changed since it was read")
+        current = self._check(environment, token)
         local_dir(self.root)
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if path.exists():
-            write_atomic(path.with_name(path.name + ".backup"), path.read_bytes(), PRIVATE)
+        if current is not None:  # the whole previous state, journal included
+            backup = (json.dumps(current.data, indent=2) + "\n").encode()
+            write_atomic(path.with_name(path.name + ".backup"), backup, PRIVATE)
         write_atomic(path, (json.dumps(data, indent=2) + "\n").encode(), PRIVATE)
-        return str(data.get("serial"))
+        # Entries left behind by a kill here are older than the snapshot: replay skips them.
+        self.journal_path(environment).unlink(missing_ok=True)
+        return self._token(environment, data, 0)
+
+    def append(self, environment: str, entry: dict[str, Any], token: str) -> str:
+        serial, ino, size, journal_bytes = token.split(":")
+        path = self.journal_path(environment)
+        try:
+            info = self.path(environment).stat()
+            length = path.stat().st_size if path.exists() else 0
+        except OSError as error:
+            gone = f"the state in {self.path(environment)} is gone ({error.strerror})"
+            raise StateConflict(gone) from None
+        tail = b""
+        if length > int(journal_bytes):
+            with path.open("rb") as handle:
+                handle.seek(int(journal_bytes))
+                tail = handle.read()
+        if (
+            f"{info.st_ino}:{info.st_size}" != f"{ino}:{size}"
+            or length < int(journal_bytes)
+            or b"\n" in tail  # a complete entry of another writer
+            or entry.get("serial") != int(serial) + 1
+        ):
+            raise StateConflict(f"the state in {self.path(environment)} changed since it was read")
+        line = (journal.encode(entry) + "\n").encode()
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE)
+        try:
+            os.ftruncate(descriptor, int(journal_bytes))  # a torn last line goes
+            os.lseek(descriptor, 0, os.SEEK_END)
+            os.write(descriptor, line)
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        kept = int(journal_bytes) + len(line)
+        return f"{entry['serial']}:{ino}:{size}:{kept}"
 
     def environments(self) -> list[str]:
         if not self.folder.is_dir():

@@ -21,7 +21,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from mlform.errors import UserError
-from mlform.reconcile.backends import Held, Notice, StateConflict, Stored, busy, polling
+from mlform.reconcile.backends import Held, Notice, StateConflict, Stored, busy, journal, polling
+from mlform.reconcile.backends.journal import Size
 from mlform.spec.project import PostgresState
 
 
@@ -63,6 +64,11 @@ class PostgresBackend:
             f"CREATE TABLE IF NOT EXISTS {self.table} ("
             " environment text PRIMARY KEY, serial bigint NOT NULL, lineage text NOT NULL,"
             " state text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())",
+            # the journal (backends/journal.py): one row per save since the snapshot
+            f"CREATE TABLE IF NOT EXISTS {self.table}_journal ("
+            " environment text NOT NULL, serial bigint NOT NULL, entry text NOT NULL,"
+            " PRIMARY KEY (environment, serial))",
+            f"ALTER TABLE {self.table} ADD COLUMN IF NOT EXISTS snapshot_serial bigint",
             f"CREATE TABLE IF NOT EXISTS {self.table}_lock ("
             " environment text PRIMARY KEY, id text NOT NULL, info text NOT NULL,"
             " pid integer NOT NULL)",
@@ -82,37 +88,77 @@ class PostgresBackend:
 
     # --- documents ----------------------------------------------------------------------
     def read(self, environment: str) -> Stored | None:
-        with self._session() as db:
+        with self._session() as db, db.transaction():
+            db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             row = db.execute(
-                f"SELECT serial, state FROM {self.table} WHERE environment = %s", (environment,)
+                f"SELECT serial, snapshot_serial, state FROM {self.table} WHERE environment = %s",
+                (environment,),
             ).fetchone()
-        if row is None:
-            return None
-        return Stored(json.loads(row[1]), str(row[0]))
+            if row is None:
+                return None
+            serial, snapshot_serial, text = row
+            entries = db.execute(
+                f"SELECT entry FROM {self.table}_journal WHERE environment = %s AND serial > %s"
+                " ORDER BY serial",
+                (environment, snapshot_serial if snapshot_serial is not None else serial),
+            ).fetchall()
+        try:
+            data = journal.replay(json.loads(text), [json.loads(e[0]) for e in entries])
+        except ValueError as error:
+            raise UserError(
+                f"the state of '{environment}' in {self.table} is corrupt ({error}); "
+                "it was not changed",
+                hint="Inspect it with `mlform state pull`; replace it with `mlform state push`.",
+            ) from None
+        size = Size(len(text), len(entries), sum(len(e[0]) for e in entries))
+        return Stored(data, str(serial), size)
 
     def write(self, environment: str, data: dict[str, Any], token: str | None) -> str:
         text = json.dumps(data, indent=2) + "\n"
         serial, lineage = int(data["serial"]), str(data["lineage"])
-        with self._session() as db:
+        with self._session() as db, db.transaction():
             if token is None:
                 done = db.execute(
-                    f"INSERT INTO {self.table} (environment, serial, lineage, state)"
-                    " VALUES (%s, %s, %s, %s) ON CONFLICT (environment) DO NOTHING",
-                    (environment, serial, lineage, text),
+                    f"INSERT INTO {self.table} (environment, serial, lineage, state,"
+                    " snapshot_serial) VALUES (%s, %s, %s, %s, %s)"
+                    " ON CONFLICT (environment) DO NOTHING",
+                    (environment, serial, lineage, text, serial),
                 )
             else:
                 done = db.execute(
                     f"UPDATE {self.table} SET serial = %s, lineage = %s, state = %s,"
-                    " updated_at = now() WHERE environment = %s AND serial = %s",
-                    (serial, lineage, text, environment, int(token)),
+                    " snapshot_serial = %s, updated_at = now()"
+                    " WHERE environment = %s AND serial = %s",
+                    (serial, lineage, text, serial, environment, int(token)),
                 )
             if done.rowcount != 1:
-                raise StateConflict(
-                    f"the state of '{environment}' in {self.table} changed since it was read "
-                    "(another apply wrote it)",
-                    hint="Nothing was overwritten. Run `mlform plan` again.",
-                )
+                raise self._conflict(environment)
+            db.execute(f"DELETE FROM {self.table}_journal WHERE environment = %s", (environment,))
         return str(serial)
+
+    def append(self, environment: str, entry: dict[str, Any], token: str) -> str:
+        serial = int(entry["serial"])
+        with self._session() as db, db.transaction():
+            done = db.execute(
+                f"UPDATE {self.table} SET serial = %s, snapshot_serial ="
+                " COALESCE(snapshot_serial, serial), updated_at = now()"
+                " WHERE environment = %s AND serial = %s",
+                (serial, environment, int(token)),
+            )
+            if done.rowcount != 1:
+                raise self._conflict(environment)
+            db.execute(
+                f"INSERT INTO {self.table}_journal (environment, serial, entry) VALUES (%s, %s, %s)",
+                (environment, serial, journal.encode(entry)),
+            )
+        return str(serial)
+
+    def _conflict(self, environment: str) -> StateConflict:
+        return StateConflict(
+            f"the state of '{environment}' in {self.table} changed since it was read "
+            "(another apply wrote it)",
+            hint="Nothing was overwritten. Run `mlform plan` again.",
+        )
 
     def environments(self) -> list[str]:
         with self._session() as db:
