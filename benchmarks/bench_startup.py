@@ -332,6 +332,7 @@ def run(args: argparse.Namespace, started: float) -> int:
     print(f"Benchmark wall time: {elapsed:.0f} s")
     if args.write_results:
         write_section(
+            SECTION,
             render(
                 args,
                 table,
@@ -345,7 +346,7 @@ def run(args: argparse.Namespace, started: float) -> int:
                 len(rows) - len(missed),
                 len(rows),
                 elapsed,
-            )
+            ),
         )
         print(f"Wrote the '{SECTION[3:]}' section of benchmarks/RESULTS.md.")
     return 1 if missed else 0
