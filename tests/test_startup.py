@@ -176,8 +176,13 @@ def test_help_lists_every_command_as_click_would(width: int) -> None:
     for name, entry in sorted(COMMANDS.items()):
         eager.add_command(getattr(importlib.import_module(entry.module), entry.attribute), name)
     eager.add_command(cli.commands["validate"])
-    lazy_help = cli.get_help(click.Context(cli, info_name="mlform", terminal_width=width))
-    eager_help = eager.get_help(click.Context(eager, info_name="mlform", terminal_width=width))
+    settings = cli.context_settings  # as `mlform` runs: -h too, 100 columns at most
+    lazy_help = cli.get_help(
+        click.Context(cli, info_name="mlform", terminal_width=width, **settings)
+    )
+    eager_help = eager.get_help(
+        click.Context(eager, info_name="mlform", terminal_width=width, **settings)
+    )
     assert lazy_help == eager_help
     assert "\n  serve " in lazy_help
     assert "\n  stage " not in lazy_help  # hidden
