@@ -1,4 +1,4 @@
-"""Commands beyond validate, collected for registration (each: options → API → exit code)."""
+"""compile, schema, init and stage (each: options → API → exit code); app.COMMANDS lists them."""
 
 from __future__ import annotations
 
@@ -155,29 +155,3 @@ def stage(step: str, name: str, params_file: Path) -> int:
     from mlform.runtime.stages import run_stage
 
     return run_stage(step, name, params_file)
-
-
-def _more() -> list[click.Command]:
-    from mlform.cli.experiments import experiments, metrics
-    from mlform.cli.feedback import feedback
-    from mlform.cli.models import models
-    from mlform.cli.monitor import monitor, retrain
-    from mlform.cli.reconcile import COMMANDS
-    from mlform.cli.serve import serve, server
-    from mlform.cli.state import state
-
-    return [
-        models,
-        experiments,
-        metrics,
-        serve,
-        server,
-        monitor,
-        retrain,
-        feedback,
-        state,
-        *COMMANDS,
-    ]
-
-
-ALL: list[click.Command] = [compile_, schema, init, stage, *_more()]

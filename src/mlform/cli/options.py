@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
-from mlform.clock import duration_seconds
-from mlform.errors import UserError
-
 
 def duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
     """A duration as specs write one (``30s``, ``5m``, ``1h30m``, ``7d``, ``0``), in seconds."""
+    from mlform.clock import duration_seconds
+    from mlform.errors import UserError
+
     try:
         return duration_seconds(value)
     except UserError as error:

@@ -309,9 +309,6 @@ def force_unlock(lock_id: str, path: Path, environment: str | None) -> int:
     return 0
 
 
-COMMANDS = [plan_, apply_, destroy, show, status, force_unlock]
-
-
 @click.command(name="reconcile")
 @PROJECT
 @ENV
@@ -421,6 +418,3 @@ def hooks_install(
     hook = install_hook(bare, worktree, branch, environment, project, background)
     click.echo(f"Installed {hook}: pushes to {branch} are reconciled in {worktree}.")
     return 0
-
-
-COMMANDS.extend([reconcile, hooks])

@@ -69,7 +69,13 @@ Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 class StrictModel(BaseModel):
-    """Unknown keys are errors; YAML types are taken as written (no '1' → 1 coercion)."""
+    """Unknown keys are errors; YAML types are taken as written (no '1' → 1 coercion).
+
+    Validators are built when a kind is first validated, not at import (``defer_build``):
+    most commands meet few of the ~80 models, and start-up is what a pre-commit hook pays.
+    Defaults that are models are therefore written ``Model.model_construct()``: an instance
+    with every default, made without building (and without re-checking) a validator.
+    """
 
     model_config = ConfigDict(
         extra="forbid",
@@ -78,6 +84,7 @@ class StrictModel(BaseModel):
         populate_by_name=False,
         validate_default=False,
         allow_inf_nan=False,
+        defer_build=True,
     )
 
 

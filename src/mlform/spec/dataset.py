@@ -81,8 +81,8 @@ class DatasetSpec(StrictModel):
     source: Source
     target: Annotated[str, Field(min_length=1)]
     columns: Annotated[dict[str, Column], Field(min_length=1)]
-    checks: Checks = Checks()
-    split: Split = Split()
+    checks: Checks = Checks.model_construct()
+    split: Split = Split.model_construct()
 
 
 class Dataset(Document):

@@ -69,11 +69,11 @@ class DeploymentSpec(StrictModel):
     stage: Name | None = Field(default=None, description="Serve the version assigned this stage.")
     target: DeploymentTarget | None = Field(default=None, description="Defaults to the Project's.")
     protocol: Literal["v1", "v2"] = "v2"
-    replicas: Replicas = Replicas()
+    replicas: Replicas = Replicas.model_construct()
     autoscaling: Autoscaling | None = None
     resources: Resources | None = None
     canary: Canary | None = None
-    local: Local = Local()
+    local: Local = Local.model_construct()
     output_dir: RelPath | None = Field(
         default=None, description="kserve/triton/mlserver: where manifests are written."
     )

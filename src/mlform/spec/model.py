@@ -31,7 +31,7 @@ class Export(StrictModel):
     opset: Annotated[int, Field(ge=9, le=22)] | None = Field(
         default=None, description="Defaults to the Project's onnx_opset."
     )
-    parity: Parity = Parity()
+    parity: Parity = Parity.model_construct()
 
 
 class NoRegression(StrictModel):
@@ -67,8 +67,8 @@ class Gates(StrictModel):
     )
     no_regression: NoRegression | None = None
     fairness: Fairness | None = None
-    interpretability: Interpretability | None = Interpretability()
-    security: Security = Security()
+    interpretability: Interpretability | None = Interpretability.model_construct()
+    security: Security = Security.model_construct()
 
 
 class Registry(StrictModel):
@@ -91,10 +91,10 @@ class Card(StrictModel):
 
 class ModelSpec(StrictModel):
     training: Ref
-    export: Export = Export()
-    gates: Gates = Gates()
-    registry: Registry = Registry()
-    card: Card = Card()
+    export: Export = Export.model_construct()
+    gates: Gates = Gates.model_construct()
+    registry: Registry = Registry.model_construct()
+    card: Card = Card.model_construct()
 
 
 class Model(Document):

@@ -32,7 +32,7 @@ class DataDrift(StrictModel):
     features: list[str] | None = Field(
         default=None, min_length=1, description="Default: every model input."
     )
-    methods: ColumnMethods = ColumnMethods()
+    methods: ColumnMethods = ColumnMethods.model_construct()
     thresholds: dict[DriftMethod, Annotated[float, Field(ge=0)]] = Field(
         default={},
         description="Per method: p-value for ks/chi2 (default 0.05), distance otherwise "
@@ -84,7 +84,7 @@ class MonitorSpec(StrictModel):
     performance: Performance | None = None
     latency: Latency | None = None
     error_rate: ErrorRate | None = None
-    alerts: Alerts = Alerts()
+    alerts: Alerts = Alerts.model_construct()
     rules_dir: RelPath | None = Field(default=None, description="Defaults to the Project's.")
 
 

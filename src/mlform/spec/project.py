@@ -65,8 +65,8 @@ class StateBackend(StrictModel):
     repository that has the git remote (``git.remote``), local in one that has none."""
 
     backend: Literal["auto", "local", "git", "postgres"] = "auto"
-    git: GitState = GitState()
-    postgres: PostgresState = PostgresState()
+    git: GitState = GitState.model_construct()
+    postgres: PostgresState = PostgresState.model_construct()
 
 
 class Environment(StrictModel):
@@ -121,15 +121,16 @@ class ProjectSpec(StrictModel):
     )
     remote: Remote | None = None
     state: StateBackend = Field(
-        default=StateBackend(), description="Where plans and applies keep their state."
+        default=StateBackend.model_construct(),
+        description="Where plans and applies keep their state.",
     )
     environments: dict[Name, Environment] = {}
-    defaults: Defaults = Defaults()
-    monitoring: Monitoring = Monitoring()
+    defaults: Defaults = Defaults.model_construct()
+    monitoring: Monitoring = Monitoring.model_construct()
 
 
 class Project(Document):
     """The project: where specs live, the DVC remote, environments and defaults."""
 
     kind: Literal["Project"]
-    spec: ProjectSpec = ProjectSpec()
+    spec: ProjectSpec = ProjectSpec.model_construct()

@@ -91,7 +91,7 @@ class Promotion(StrictModel):
         description="auto: promote and deploy through the reconciler; propose: commit the "
         "change on a new git branch for review.",
     )
-    champion_challenger: ChampionChallenger = ChampionChallenger()
+    champion_challenger: ChampionChallenger = ChampionChallenger.model_construct()
     deployment: Ref | None = Field(default=None, description="The Deployment to roll out to.")
     branch_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9._/-]+$")] = "mlform/retrain-"
 
@@ -101,8 +101,8 @@ class RetrainPolicySpec(StrictModel):
     triggers: Annotated[list[Trigger], Field(min_length=1)]
     cooldown: Duration = "24h"
     max_frequency: MaxFrequency | None = None
-    data: RetrainData = RetrainData()
-    promotion: Promotion = Promotion()
+    data: RetrainData = RetrainData.model_construct()
+    promotion: Promotion = Promotion.model_construct()
 
 
 class RetrainPolicy(Document):

@@ -69,7 +69,7 @@ class Tuning(StrictModel):
     scoring: MetricName | None = Field(
         default=None, description="Defaults to the first of `metrics`."
     )
-    budget: Budget = Budget()
+    budget: Budget = Budget.model_construct()
 
 
 class TrainingSpec(StrictModel):
