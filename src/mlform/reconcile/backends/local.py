@@ -52,7 +52,7 @@ class LocalBackend:
         except OSError as error:
             raise self._corrupt(path, error.strerror) from None
         try:
-            snapshot = json.loads(raw)
+            snapshot = _loads(raw)
         except ValueError as error:
             raise self._corrupt(path, error) from None
         if not isinstance(snapshot, dict):
@@ -75,7 +75,7 @@ class LocalBackend:
             return [], 0
         kept = raw.rfind(b"\n") + 1
         try:
-            return [json.loads(line) for line in raw[:kept].splitlines() if line], kept
+            return [_loads(line) for line in raw[:kept].splitlines() if line], kept
         except ValueError as error:
             raise self._corrupt(path, error) from None
 
@@ -206,3 +206,14 @@ class LocalBackend:
             raise UserError(f"the lock of '{environment}' has ID {holder.get('ID')}, not {lock_id}")
         self.lock_path(environment).unlink(missing_ok=True)
         return holder
+
+
+def _loads(raw: bytes) -> Any:
+    """JSON, with orjson (twice as fast on a big state) unless the text has what only
+    Python's json reads (NaN, written by json.dumps for a metric that is not a number)."""
+    import orjson
+
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
