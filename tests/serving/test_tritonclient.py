@@ -4,6 +4,7 @@ a canary of two versions, the prediction log and the metrics."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -231,3 +232,60 @@ def test_metrics_count_grpc_requests(both: Both, trained: Trained) -> None:
         both.grpc.infer("nope", inputs_for(grpcclient, frame))
     after = grpc_counts(both.live)
     assert {k: after[k] - before.get(k, 0) for k in after} == {"200": 2, "400": 1, "404": 1}
+
+
+def test_hot_swap_reaches_grpc_and_binary_clients(trained: Trained, tmp_path: Path) -> None:
+    """A new version swapped in while gRPC and binary REST requests run: none fails, and
+    both see the new version once it is in."""
+    served = serve(trained, tmp_path, (100,), Limits())
+    frame = trained.test.head(2)
+    seen: list[tuple[str, str]] = []
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def traffic() -> None:
+        rest = http.InferenceServerClient(f"127.0.0.1:{served.live.config.port}")
+        over_grpc = grpcclient.InferenceServerClient(served.grpc_target)
+        while not stop.is_set():
+            try:
+                seen.append(
+                    (
+                        "grpc",
+                        over_grpc.infer(MODEL, inputs_for(grpcclient, frame))
+                        .get_response()
+                        .model_version,
+                    )
+                )
+                seen.append(
+                    (
+                        "rest",
+                        rest.infer(MODEL, inputs_for(http, frame)).get_response()["model_version"],
+                    )
+                )
+            except Exception as error:  # recorded, asserted below
+                failures.append(repr(error))
+        rest.close()
+        over_grpc.close()
+
+    thread = threading.Thread(target=traffic)
+    thread.start()
+    try:
+        while len(seen) < 20:
+            time.sleep(0.01)
+        old = served.live.config
+        new = replace(old, models=(replace(old.models[0], version="v0.2.0"),))
+        daemon.apply(tmp_path, new)  # SIGHUP: the same process, the same gRPC port
+        count = len(seen)
+        deadline = time.monotonic() + 30
+        while len(seen) < count + 20 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+        served.http.close()
+        served.grpc.close()
+        daemon.stop(tmp_path)
+    assert failures == []
+    assert seen[0][1] == "v0.1.0"
+    assert {v for p, v in seen[-4:]} == {"v0.2.0"}
+    assert {p for p, v in seen if v == "v0.2.0"} == {"grpc", "rest"}

@@ -107,16 +107,19 @@ def size_of(name: str, parameters: Any) -> int | None:
     return size
 
 
-def decode(data: memoryview | bytes, datatype: str, count: int, name: str, what: str) -> Any:
-    """``count`` values of ``datatype`` from their bytes: an array, or a list of str for
-    BYTES. ``what`` names the bytes in messages ("binary_data_size is", …)."""
+def decode(
+    data: memoryview | bytes, datatype: str, shape: list[int], name: str, what: str
+) -> Any:
+    """The values of a checked [N] or [N, 1] tensor from its bytes: an array, or a list of
+    str for BYTES. ``what`` names the bytes in messages ("binary_data_size is", …)."""
+    count = shape[0]
     if datatype == "BYTES":
         return _strings(memoryview(data), count, name, what)
     dtype = np.dtype(DTYPES[datatype])
     expected = count * dtype.itemsize
     if len(data) != expected:
         raise bad_request(
-            f"input '{name}': {count:,} {datatype} values take {expected:,} bytes, "
+            f"input '{name}': shape {shape} of {datatype} takes {expected:,} bytes, "
             f"but {what} {len(data):,}"
         )
     return np.frombuffer(data, dtype=dtype)

@@ -211,7 +211,7 @@ def parse(request: pb.ModelInferRequest, model: ServedModel, max_batch: int) -> 
                     "raw_input_contents: send every input one way"
                 )
             what = f"raw_input_contents[{index}] holds"
-            values = binary.decode(raw[index], item.datatype, shape[0], item.name, what)
+            values = binary.decode(raw[index], item.datatype, shape, item.name, what)
             checked.add(tensor, item.name, shape, item.datatype, values, "its raw contents")
         else:
             values = _contents(item)

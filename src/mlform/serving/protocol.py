@@ -246,7 +246,7 @@ def parse_v2(
                 "Inference-Header-Content-Length header: its binary data cannot be found"
             )
         values = binary.decode(
-            parts.take(name, size), datatype, shape[0], name, "binary_data_size is"
+            parts.take(name, size), datatype, shape, name, "binary_data_size is"
         )
         checked.add(tensor, name, shape, datatype, values, "binary data")
     if parts is not None:
