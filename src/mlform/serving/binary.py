@@ -107,9 +107,7 @@ def size_of(name: str, parameters: Any) -> int | None:
     return size
 
 
-def decode(
-    data: memoryview | bytes, datatype: str, shape: list[int], name: str, what: str
-) -> Any:
+def decode(data: memoryview | bytes, datatype: str, shape: list[int], name: str, what: str) -> Any:
     """The values of a checked [N] or [N, 1] tensor from its bytes: an array, or a list of
     str for BYTES. ``what`` names the bytes in messages ("binary_data_size is", …)."""
     count = shape[0]

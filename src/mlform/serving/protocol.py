@@ -245,9 +245,7 @@ def parse_v2(
                 f"input '{name}' has binary_data_size, but the request has no "
                 "Inference-Header-Content-Length header: its binary data cannot be found"
             )
-        values = binary.decode(
-            parts.take(name, size), datatype, shape, name, "binary_data_size is"
-        )
+        values = binary.decode(parts.take(name, size), datatype, shape, name, "binary_data_size is")
         checked.add(tensor, name, shape, datatype, values, "binary data")
     if parts is not None:
         parts.finish()
