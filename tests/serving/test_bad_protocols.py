@@ -392,3 +392,15 @@ def test_bad_typed_and_raw_contents(both: Both) -> None:
         grpc.StatusCode.INVALID_ARGUMENT,
         "'id' must be at most 256 printable ASCII characters; got 'bad\\nid'",
     )
+
+
+def test_the_grpc_port_in_the_serve_config() -> None:
+    import json as json_module
+
+    from mlform.serving.config import ServeConfig
+
+    with_grpc = ServeConfig("credit-risk-local", port=8085, grpc_port=8086)
+    assert ServeConfig.from_dict(json_module.loads(with_grpc.to_json())) == with_grpc
+    without = ServeConfig("credit-risk-local", port=8085)
+    assert "grpc_port" not in without.to_json()  # configs without gRPC keep their digest
+    assert ServeConfig.from_dict(json_module.loads(without.to_json())) == without

@@ -111,6 +111,8 @@ def _numbers(values: Any, tensor: Tensor) -> Any:
     numbers = (int, float)
     if isinstance(values, np.ndarray):  # binary data: NaN is its missing value
         array = values.astype(np.float64)
+        if np.isfinite(array).all():  # the common case: one pass
+            return array.reshape(-1, 1)
         missing = np.isnan(array)
         if not tensor.nullable and missing.any():
             row = int(np.argmax(missing))
