@@ -476,6 +476,7 @@ def render(
         "grpc.aio on one channel. gRPC's Python client costs more CPU per request, and on 2 "
         "cores that CPU is taken from the server, so the gRPC row understates what a client "
         "on another machine would get.",
+        "- On a machine other processes load (the CPU time they used is above), throughput moves by a third between rounds; the server's CPU milliseconds per request move less and compare what each protocol costs the server: binary tensor data about what JSON costs at one row (its gain is in large tensors, not measured here), gRPC more (grpc.aio's per-call work in Python, on top of the same checks, inference and log).",
         "- No gRPC peer runs here: MLServer's gRPC server serving the same ONNX model needs the "
         "custom ONNX runtime being built in benchmarks/mlserver_onnx_runtime.py (another "
         "change); this benchmark does not duplicate it.",
