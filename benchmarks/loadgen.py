@@ -2,6 +2,7 @@
 count, reporting throughput, latency percentiles, status codes and errors as JSON.
 
     python benchmarks/loadgen.py URL BODY.json --concurrency 8 --seconds 60 [--max-requests N]
+        [--content-type TYPE] [--header NAME:VALUE ...]
 
 Used by the serving load test (tests/serving/test_load.py) and by the MLServer benchmark, so
 both servers face the same client.
@@ -71,13 +72,20 @@ async def worker(
 
 
 async def run(
-    url: str, body: bytes, concurrency: int, seconds: float, max_requests: int
+    url: str,
+    body: bytes,
+    concurrency: int,
+    seconds: float,
+    max_requests: int,
+    content_type: str = "application/json",
+    headers: tuple[str, ...] = (),
 ) -> dict[str, object]:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    extra = "".join(f"{h.partition(':')[0]}: {h.partition(':')[2].strip()}\r\n" for h in headers)
     request = (
-        f"POST {parts.path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
+        f"POST {parts.path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: {content_type}\r\n"
+        f"{extra}Content-Length: {len(body)}\r\n\r\n"
     ).encode() + body
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
@@ -118,9 +126,19 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--max-requests", type=int, default=10_000_000)
+    parser.add_argument("--content-type", default="application/json")
+    parser.add_argument("--header", action="append", default=[], help="NAME:VALUE, repeatable")
     args = parser.parse_args()
     result = asyncio.run(
-        run(args.url, args.body.read_bytes(), args.concurrency, args.seconds, args.max_requests)
+        run(
+            args.url,
+            args.body.read_bytes(),
+            args.concurrency,
+            args.seconds,
+            args.max_requests,
+            args.content_type,
+            tuple(args.header),
+        )
     )
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")

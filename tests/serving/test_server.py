@@ -21,7 +21,9 @@ def test_health_and_server_metadata(live: Live) -> None:
     assert live.call("GET", "/v2/health/live") == (200, {"live": True})
     assert live.call("GET", "/v2/health/ready") == (200, {"ready": True})
     status, body = live.call("GET", "/v2")
-    assert status == 200 and body["name"] == "mlform" and body["extensions"] == []
+    assert (
+        status == 200 and body["name"] == "mlform" and body["extensions"] == ["binary_tensor_data"]
+    )
     assert live.call("GET", "/v2/")[0] == 200
 
 

@@ -71,15 +71,17 @@ def check_deployments(ctx: Context) -> None:
                 )
             # An empty list means every environment (and the default one, "").
             envs = frozenset(spec.environments) or everywhere | {""}
-            other = next((n for p, e, n in taken if p == spec.local.port and e & envs), None)
-            if other is not None:
-                ctx.report(
-                    doc,
-                    ("spec", "local", "port"),
-                    "E215",
-                    f"port {spec.local.port} is already used by Deployment '{other}'",
-                )
-            taken.append((spec.local.port, envs, dep.metadata.name))
+            ports = [("port", spec.local.port), ("grpc_port", spec.local.grpc_port)]
+            for key, port in ports:
+                other = next((n for p, e, n in taken if p == port and e & envs), None)
+                if port is not None and other is not None:
+                    ctx.report(
+                        doc,
+                        ("spec", "local", key),
+                        "E215",
+                        f"port {port} is already used by Deployment '{other}'",
+                    )
+            taken += [(p, envs, dep.metadata.name) for _, p in ports if p is not None]
         if spec.canary and spec.canary.traffic_percent in (0, 100):
             ctx.report(
                 doc,

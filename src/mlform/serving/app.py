@@ -11,8 +11,10 @@ Routes (Open Inference Protocol V2, V1, and mlform's own):
     GET  /metrics            GET /mlform/status
 
 With a token (``auth``), feedback and ``/mlform/status`` need ``Authorization: Bearer``.
-Request bodies must be ``Content-Type: application/json`` (415), within the size limit
-(413) and arrive within the body timeout (408).
+Request bodies must be ``Content-Type: application/json`` (415), or binary tensor data
+with the ``Inference-Header-Content-Length`` header (``binary``), within the size limit
+(413) and arrive within the body timeout (408). With a ``grpc_port``, the same models are
+served over gRPC too (``grpc_service``), started and stopped with this app's lifespan.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from typing import Any
 
 import orjson
 
-from mlform.serving import auth, feedback, protocol
-from mlform.serving.body import read_json
+from mlform.serving import auth, binary, feedback, protocol
+from mlform.serving.body import read_binary, read_json
 from mlform.serving.config import Limits
 from mlform.serving.errors import RequestError, not_found
 from mlform.serving.metrics import Metrics
@@ -54,6 +56,7 @@ class Server:
         self.logger: PredictionLogger | None = None
         self.generation = 0
         self.started = time.time()
+        self.grpc: Any = None  # the gRPC server (grpc.aio.Server), while one runs
         if snapshot is not None:
             self.install(snapshot)
 
@@ -113,16 +116,41 @@ class Server:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                try:
+                    await self._start_grpc()
+                except Exception as error:  # uvicorn logs it and exits non-zero
+                    await send({"type": "lifespan.startup.failed", "message": str(error)})
+                    return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self.grpc is not None:  # in-flight calls finish, as HTTP requests do
+                    await self.grpc.stop(grace=GRPC_GRACE_SECONDS)
+                    self.grpc = None
                 if self.logger is not None:
                     self.logger.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
+    async def _start_grpc(self) -> None:
+        config = self.snapshot.config if self.snapshot is not None else None
+        if config is not None and config.grpc_port:
+            from mlform.serving import grpc_service
+
+            self.grpc = await grpc_service.start(self, config)
+
     async def _body(self, scope: dict[str, Any], receive: Receive) -> Any:
         limits = self.snapshot.config.limits if self.snapshot else Limits()
         return await read_json(scope, receive, limits, self.metrics)
+
+    async def _infer_body(
+        self, scope: dict[str, Any], receive: Receive
+    ) -> tuple[Any, memoryview | None]:
+        """An inference request's JSON, and its binary tensor data if it has the header."""
+        header = _header(scope, binary.HEADER)
+        if header is None:
+            return await self._body(scope, receive), None
+        limits = self._snapshot().config.limits
+        return binary.split(await read_binary(scope, receive, limits, self.metrics), header)
 
     # --- routing -----------------------------------------------------------------------
     async def _handle(
@@ -166,7 +194,7 @@ class Server:
         if not parts and get:
             return (
                 200,
-                orjson.dumps({"name": "mlform", "version": __version__, "extensions": []}),
+                orjson.dumps({"name": "mlform", "version": __version__, "extensions": EXTENSIONS}),
                 JSON,
                 0,
             )
@@ -192,9 +220,10 @@ class Server:
                 0,
             )
         if rest == ["infer"] and post:
-            body = await self._body(scope, receive)
+            body, part = await self._infer_body(scope, receive)
             return await self._infer_v2(
                 body,
+                part,
                 group.pick(_request_id(body, scope)) if version is None else version,
                 labels,
                 scope,
@@ -208,14 +237,21 @@ class Server:
         )
 
     async def _infer_v2(
-        self, body: Any, model: ServedModel, labels: list[str], scope: dict[str, Any]
+        self,
+        body: Any,
+        part: memoryview | None,
+        model: ServedModel,
+        labels: list[str],
+        scope: dict[str, Any],
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]], int]:
         labels[0], labels[1] = model.name, model.version
-        request = protocol.parse_v2(body, model, self._snapshot().config.limits.max_batch)
+        request = protocol.parse_v2(body, model, self._snapshot().config.limits.max_batch, part)
         identifier = _request_id(body, scope) or uuid.uuid4().hex
-        outputs = await self._run(model, request)
-        self._log(model, "v2", identifier, request, outputs)
-        response = protocol.v2_response(model, outputs, request, identifier)
+        outputs = await self.predict(model, "v2", identifier, request)
+        response, blobs = protocol.v2_response(model, outputs, request, identifier)
+        if blobs:
+            payload, headers = binary.response(response, blobs)
+            return 200, payload, headers, request.rows
         return 200, orjson.dumps(response), JSON, request.rows
 
     async def _v1(
@@ -237,8 +273,7 @@ class Server:
             labels[0], labels[1] = model.name, model.version
             request = protocol.parse_v1(body, model, self._snapshot().config.limits.max_batch)
             identifier = _request_id(body, scope) or uuid.uuid4().hex
-            outputs = await self._run(model, request)
-            self._log(model, "v1", identifier, request, outputs)
+            outputs = await self.predict(model, "v1", identifier, request)
             return (
                 200,
                 orjson.dumps(protocol.v1_response(model, outputs)),
@@ -249,6 +284,15 @@ class Server:
             405 if verb in ("", "predict") else 404,
             f"no route for {scope['method']} {scope['path']}",
         )
+
+    async def predict(
+        self, model: ServedModel, protocol_name: str, identifier: str, request: protocol.Request
+    ) -> dict[str, Any]:
+        """The model's outputs for a checked request, logged: every protocol's inference
+        (V1, V2 JSON and binary, gRPC) goes through here."""
+        outputs = await self._run(model, request)
+        self._log(model, protocol_name, identifier, request, outputs)
+        return outputs
 
     async def _run(self, model: ServedModel, request: protocol.Request) -> dict[str, Any]:
         if request.rows <= THREAD_ROWS:
@@ -364,3 +408,5 @@ def _rows(values: Any) -> list[Any]:
 
 
 MAX_EXPORTED_BYTES = 4 * 1024 * 1024
+EXTENSIONS = ["binary_tensor_data"]
+GRPC_GRACE_SECONDS = 30.0  # as uvicorn's timeout_graceful_shutdown in run.py

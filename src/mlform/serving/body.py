@@ -1,4 +1,5 @@
-"""Reading a request's JSON body: its type (415), size (413) and deadline (408) first."""
+"""Reading a request's body: its type (415), size (413) and deadline (408) first. Bodies
+are JSON, or binary tensor data with the ``Inference-Header-Content-Length`` header."""
 
 from __future__ import annotations
 
@@ -28,6 +29,43 @@ async def read_json(
     if kind is not None or length not in (None, b"0") or b"transfer-encoding" in headers:
         # a body of another type, or without one (no body at all is a 400 below)
         check_json_type(None if kind is None else kind.decode("latin-1"))
+    data = await read_bytes(headers, receive, limits, metrics)
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        raise bad_request(f"the request body is not valid JSON: {error}") from None
+
+
+async def read_binary(
+    scope: dict[str, Any],
+    receive: Callable[[], Awaitable[dict[str, Any]]],
+    limits: Limits,
+    metrics: Metrics,
+) -> bytes:
+    """The body of a request with binary tensor data, as bytes: sent with no Content-Type
+    (tritonclient), ``application/octet-stream`` or ``application/json``. Its
+    ``Inference-Header-Content-Length`` header, which a web page cannot send across sites
+    without a CORS preflight (failing here), stands in for the JSON type's protection."""
+    headers = {key: value for key, value in scope["headers"]}
+    kind = headers.get(b"content-type")
+    media = (kind or b"").partition(b";")[0].strip().lower()
+    if media not in (b"", b"application/octet-stream", b"application/json"):
+        raise RequestError(
+            415,
+            "a request with binary tensor data (Inference-Header-Content-Length) must be sent "
+            f"as Content-Type: application/octet-stream; got '{(kind or b'').decode('latin-1')}'",
+        )
+    return await read_bytes(headers, receive, limits, metrics)
+
+
+async def read_bytes(
+    headers: dict[bytes, bytes],
+    receive: Callable[[], Awaitable[dict[str, Any]]],
+    limits: Limits,
+    metrics: Metrics,
+) -> bytes:
+    """The body within the size limit and the body deadline."""
+    length = headers.get(b"content-length")
     limit = limits.max_body_bytes
     if length is not None and length.isdigit() and int(length) > limit:
         raise RequestError(
@@ -56,10 +94,7 @@ async def read_json(
             f"the request body did not arrive within {limits.body_timeout_seconds:g} s",
             CLOSE,
         ) from None
-    try:
-        return orjson.loads(b"".join(chunks))
-    except orjson.JSONDecodeError as error:
-        raise bad_request(f"the request body is not valid JSON: {error}") from None
+    return b"".join(chunks)
 
 
 def check_json_type(value: str | None) -> None:
@@ -68,6 +103,13 @@ def check_json_type(value: str | None) -> None:
     media = (value or "").partition(";")[0].strip().lower()
     if media != "application/json":
         got = f"'{value}'" if value else "no Content-Type"
+        binary = (
+            " (binary tensor data needs the Inference-Header-Content-Length header)"
+            if media == "application/octet-stream"
+            else ""
+        )
         raise RequestError(
-            415, f"the request body must be JSON sent as Content-Type: application/json; got {got}"
+            415,
+            f"the request body must be JSON sent as Content-Type: application/json; got {got}"
+            + binary,
         )

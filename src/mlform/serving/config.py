@@ -51,9 +51,14 @@ class ServeConfig:
     prediction_log: PredictionLog = field(default_factory=PredictionLog)
     # Monitors' exported scores (`mlform monitor run`), appended to /metrics as they are.
     metrics_files: tuple[str, ...] = ()
+    # The Open Inference Protocol's gRPC API on this port too (same host); None: none.
+    grpc_port: int | None = None
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+        data = asdict(self)
+        if data["grpc_port"] is None:  # configs without gRPC keep the digest they had
+            del data["grpc_port"]
+        return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
     @property
     def digest(self) -> str:
@@ -69,6 +74,7 @@ class ServeConfig:
             limits=Limits(**data.get("limits", {})),
             prediction_log=PredictionLog(**data.get("prediction_log", {})),
             metrics_files=tuple(data.get("metrics_files", ())),
+            grpc_port=None if data.get("grpc_port") is None else int(data["grpc_port"]),
         )
 
     @classmethod

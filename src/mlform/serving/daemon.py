@@ -37,6 +37,7 @@ class Running:
     port: int
     status: dict[str, Any]
     locked: bool = False  # it wants a token mlform does not have (401)
+    grpc_port: int | None = None
 
     @property
     def url(self) -> str:
@@ -88,6 +89,7 @@ def status(folder: Path, token: auth.Token | None = None) -> Running | None:
         int(record["port"]),
         body if code == 200 else {},
         locked=code == 401,
+        grpc_port=record.get("grpc_port"),
     )
 
 
@@ -98,7 +100,7 @@ def apply(
     token_file: Path | None = None,
 ) -> Running:
     """Serve ``config``: hot-swap a running server, or start one; wait until it serves it.
-    A server started with another token file, host or port is restarted."""
+    A server started with another token file, host or port (HTTP or gRPC) is restarted."""
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     token = token_for(folder, token_file)
     auth.require_for_bind(config.host, config.port, token)
@@ -107,9 +109,10 @@ def apply(
     wanted = str(token.file) if token and token.file else None
     if running is not None and running.locked:
         raise _refused(config.deployment, running.pid, token)
-    if running is not None and (running.host, running.port, recorded) != (
+    if running is not None and (running.host, running.port, running.grpc_port, recorded) != (
         config.host,
         config.port,
+        config.grpc_port,
         wanted,
     ):
         stop(folder)
@@ -128,11 +131,12 @@ def start(folder: Path, config: ServeConfig, token: auth.Token | None = None) ->
     from mlform.serving.run import port_problem
 
     auth.require_for_bind(config.host, config.port, token)
-    problem = port_problem(config.host, config.port)
-    if problem:
-        raise UserError(
-            problem, hint="Change the Deployment's spec.local.port, or stop what uses it."
-        )
+    for key, port in (("port", config.port), ("grpc_port", config.grpc_port)):
+        problem = port_problem(config.host, port) if port else None
+        if problem:
+            raise UserError(
+                problem, hint=f"Change the Deployment's spec.local.{key}, or stop what uses it."
+            )
     log = folder / "server.log"
     # Only the path of a token file goes on the command line (others can read that);
     # a token from the environment reaches the server through its environment.
@@ -145,6 +149,7 @@ def start(folder: Path, config: ServeConfig, token: auth.Token | None = None) ->
         "pid": pid,
         "host": config.host,
         "port": config.port,
+        "grpc_port": config.grpc_port,
         "started": time.time(),
         "log": str(log),
         "token_file": str(token.file) if token and token.file else None,
@@ -175,7 +180,7 @@ def _wait_for(folder: Path, config: ServeConfig, pid: int, token: auth.Token | N
         if code == 200 and body.get("config") == config.digest:
             ready, _ = _get(f"{url}/v2/health/ready")
             if ready == 200:
-                return Running(pid, config.host, config.port, body)
+                return Running(pid, config.host, config.port, body, grpc_port=config.grpc_port)
         time.sleep(0.1)
     raise UserError(
         f"the server of '{config.deployment}' did not serve the new config within {START_TIMEOUT:g} s; see {folder / 'server.log'}"

@@ -57,6 +57,7 @@ def server_config(
         deployment=deployment.metadata.name,
         host=deployment.spec.local.host,
         port=deployment.spec.local.port,
+        grpc_port=deployment.spec.local.grpc_port,
         models=models,
         prediction_log=PredictionLog(folder=str(folder / "logs")),
         metrics_files=tuple(

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from mlform.serving import binary
 from mlform.serving.errors import bad_request
 from mlform.serving.model import ServedModel, Tensor, as_list
 
@@ -35,6 +36,7 @@ class Request:
     rows: int
     id: str | None
     outputs: list[str] | None  # requested outputs; None for all
+    binary_outputs: frozenset[str] = frozenset()  # outputs to answer as binary data (REST)
 
 
 def _object(body: Any, what: str) -> dict[str, Any]:
@@ -70,8 +72,9 @@ def _unknown(name: Any, model: ServedModel) -> str:
     return f"unknown input '{name}'{hint}; the model takes: {', '.join(names)}"
 
 
-def column(values: list[Any], tensor: Tensor, datatype: str) -> Any:
-    """[N, 1] array of one input column, or a 400 naming the first bad value."""
+def column(values: Any, tensor: Tensor, datatype: str) -> Any:
+    """[N, 1] array of one input column (from a list, or an array of binary data), or a
+    400 naming the first bad value."""
     if tensor.datatype == "BYTES":
         if datatype != "BYTES":
             raise bad_request(
@@ -103,10 +106,20 @@ def _strings(values: list[Any], tensor: Tensor) -> Any:
     return np.asarray(out, dtype=object).reshape(-1, 1)
 
 
-def _numbers(values: list[Any], tensor: Tensor) -> Any:
+def _numbers(values: Any, tensor: Tensor) -> Any:
     name = tensor.name
     numbers = (int, float)
-    if all(type(v) in numbers for v in values):  # the common case; bool is not int here
+    if isinstance(values, np.ndarray):  # binary data: NaN is its missing value
+        array = values.astype(np.float64)
+        if np.isfinite(array).all():  # the common case: one pass
+            return array.reshape(-1, 1)
+        missing = np.isnan(array)
+        if not tensor.nullable and missing.any():
+            row = int(np.argmax(missing))
+            raise bad_request(
+                f"input '{name}' row {row} is NaN (missing), but the column is not nullable"
+            )
+    elif all(type(v) in numbers for v in values):  # the common case; bool is not int here
         array = np.asarray(values, dtype=np.float64)
     else:
         for row, value in enumerate(values):
@@ -146,7 +159,60 @@ def _check_header(name: str, shape: Any, datatype: Any, max_batch: int) -> None:
         )
 
 
-def parse_v2(body: Any, model: ServedModel, max_batch: int) -> Request:
+class Inputs:
+    """A request's input tensors, checked the same way whichever protocol delivered them
+    (JSON, binary, gRPC): each a known input given once, with a known datatype and a shape
+    of [N] or [N, 1] within the batch limit (checked before its data is read), as many
+    values as its shape holds, as many rows as the others, values of the model's type."""
+
+    def __init__(self, model: ServedModel, max_batch: int) -> None:
+        self.model = model
+        self.max_batch = max_batch
+        self.columns: dict[str, Any] = {}
+        self.rows: int | None = None
+
+    def expect(self, name: Any, shape: Any, datatype: Any) -> Tensor:
+        """The model's tensor for an input's name, shape and datatype (its data not read)."""
+        tensor = self.model.by_name.get(name) if isinstance(name, str) else None
+        if tensor is None:
+            raise bad_request(_unknown(name, self.model))
+        if tensor.name in self.columns:
+            raise bad_request(f"input '{name}' is given twice")
+        _check_header(name, shape, datatype, self.max_batch)
+        return tensor
+
+    def add(
+        self, tensor: Tensor, name: str, shape: list[int], datatype: str, values: Any, what: str
+    ) -> None:
+        """An input's flat values (a list, or an array from binary data); ``what`` names
+        them in messages ("'data'", "'contents'")."""
+        if len(values) != shape[0]:
+            raise bad_request(
+                f"input '{name}': shape {shape} holds {shape[0]} values, but {what} has {len(values)}"
+            )
+        if self.rows is not None and shape[0] != self.rows:
+            raise bad_request(
+                f"input '{name}' has {shape[0]} rows, but other inputs have {self.rows}"
+            )
+        self.rows = shape[0]
+        self.columns[tensor.name] = column(values, tensor, datatype)
+
+    def request(
+        self, identifier: str | None, outputs: list[str] | None, binary: frozenset[str]
+    ) -> Request:
+        absent = [t.name for t in self.model.inputs if t.name not in self.columns]
+        if absent:
+            raise bad_request(f"missing input{'s' if len(absent) > 1 else ''}: {', '.join(absent)}")
+        if not self.rows:
+            raise bad_request("the request has no rows")
+        return Request(self.columns, self.rows, identifier, outputs, binary)
+
+
+def parse_v2(
+    body: Any, model: ServedModel, max_batch: int, binary_part: memoryview | None = None
+) -> Request:
+    """A V2 JSON request, or the JSON header of a binary one with the bytes after it
+    (``binary_part``; see ``binary``)."""
     body = _object(body, "inputs")
     inputs = body.get("inputs")
     if not isinstance(inputs, list) or not inputs:
@@ -154,47 +220,54 @@ def parse_v2(body: Any, model: ServedModel, max_batch: int) -> Request:
     identifier = body.get("id")
     if identifier is not None and not isinstance(identifier, str):
         raise bad_request("'id' must be a string")
-    columns: dict[str, Any] = {}
-    rows: int | None = None
+    parts = None if binary_part is None else binary.Parts(binary_part)
+    checked = Inputs(model, max_batch)
     for index, item in enumerate(inputs):
         if not isinstance(item, dict):
             raise bad_request(
                 f"inputs[{index}] must be an object with name, shape, datatype and data"
             )
-        missing = [k for k in ("name", "shape", "datatype", "data") if k not in item]
+        missing = [k for k in ("name", "shape", "datatype") if k not in item]
+        name = item.get("name")
+        size = binary.size_of(str(name), item.get("parameters")) if not missing else None
+        if size is None and "data" not in item:
+            missing.append("data")
         if missing:
             raise bad_request(f"inputs[{index}] lacks {', '.join(missing)}")
-        name, shape, datatype = item["name"], item["shape"], item["datatype"]
-        tensor = model.by_name.get(name) if isinstance(name, str) else None
-        if tensor is None:
-            raise bad_request(_unknown(name, model))
-        if tensor.name in columns:
-            raise bad_request(f"input '{name}' is given twice")
-        _check_header(name, shape, datatype, max_batch)
-        data = _flatten(item["data"], name)
-        if len(data) != shape[0]:
+        shape, datatype = item["shape"], item["datatype"]
+        tensor = checked.expect(name, shape, datatype)
+        name = str(name)  # a known input's name, as given
+        if size is None:
+            checked.add(tensor, name, shape, datatype, _flatten(item["data"], name), "'data'")
+            continue
+        if "data" in item:
+            raise bad_request(f"input '{name}' has both 'data' and binary_data_size: give one")
+        if parts is None:
             raise bad_request(
-                f"input '{name}': shape {shape} holds {shape[0]} values, but 'data' has {len(data)}"
+                f"input '{name}' has binary_data_size, but the request has no "
+                "Inference-Header-Content-Length header: its binary data cannot be found"
             )
-        if rows is not None and shape[0] != rows:
-            raise bad_request(f"input '{name}' has {shape[0]} rows, but other inputs have {rows}")
-        rows = shape[0]
-        columns[tensor.name] = column(data, tensor, datatype)
-    absent = [t.name for t in model.inputs if t.name not in columns]
-    if absent:
-        raise bad_request(f"missing input{'s' if len(absent) > 1 else ''}: {', '.join(absent)}")
-    if not rows:
-        raise bad_request("the request has no rows")
-    return Request(columns, rows, identifier, _requested_outputs(body, model))
+        values = binary.decode(parts.take(name, size), datatype, shape, name, "binary_data_size is")
+        checked.add(tensor, name, shape, datatype, values, "binary data")
+    if parts is not None:
+        parts.finish()
+    outputs, in_binary = _requested_outputs(body, model)
+    return checked.request(identifier, outputs, in_binary)
 
 
-def _requested_outputs(body: dict[str, Any], model: ServedModel) -> list[str] | None:
+def _requested_outputs(
+    body: dict[str, Any], model: ServedModel
+) -> tuple[list[str] | None, frozenset[str]]:
+    """The outputs asked for (None: all), and those wanted as binary data: each with
+    ``"parameters": {"binary_data": true}``, else all if the request's parameters say
+    ``"binary_data_output": true``."""
+    everything = _flag(body.get("parameters"), "binary_data_output", "the request's")
     wanted = body.get("outputs")
     if wanted is None:
-        return None
+        return None, frozenset(model.output_names if everything else ())
     if not isinstance(wanted, list):
         raise bad_request("'outputs' must be an array of {name}")
-    names = []
+    names, in_binary = [], set()
     for item in wanted:
         name = item.get("name") if isinstance(item, dict) else None
         if name not in model.output_names:
@@ -202,31 +275,51 @@ def _requested_outputs(body: dict[str, Any], model: ServedModel) -> list[str] | 
                 f"unknown output {name!r}; the model gives: {', '.join(model.output_names)}"
             )
         names.append(name)
-    return names
+        flag = _flag(item.get("parameters"), "binary_data", f"output '{name}':")
+        if flag or (flag is None and everything):
+            in_binary.add(name)
+    return names, frozenset(in_binary)
+
+
+def _flag(parameters: Any, key: str, where: str) -> bool | None:
+    if parameters is None:
+        return None
+    if not isinstance(parameters, dict):
+        raise bad_request(f"{where} 'parameters' must be an object")
+    value = parameters.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise bad_request(f"{where} parameter {key} must be true or false; got {value!r}")
+    return value
 
 
 def v2_response(
     model: ServedModel, outputs: dict[str, Any], request: Request, identifier: str
-) -> dict[str, Any]:
-    tensors = []
+) -> tuple[dict[str, Any], list[bytes]]:
+    """The response, and the bytes of the outputs asked for in binary (in its order)."""
+    tensors: list[dict[str, Any]] = []
+    blobs: list[bytes] = []
     for tensor in model.outputs:
         if request.outputs is not None and tensor.name not in request.outputs:
             continue
         values = np.asarray(outputs[tensor.name])
-        tensors.append(
-            {
-                "name": tensor.name,
-                "datatype": tensor.datatype,
-                "shape": list(values.shape),
-                "data": as_list(values),
-            }
-        )
-    return {
+        item: dict[str, Any] = {
+            "name": tensor.name,
+            "datatype": tensor.datatype,
+            "shape": list(values.shape),
+        }
+        if tensor.name in request.binary_outputs:
+            blobs.append(binary.encode(values, tensor.datatype))
+            item["parameters"] = {"binary_data_size": len(blobs[-1])}
+        else:
+            item["data"] = as_list(values)
+        tensors.append(item)
+    response = {
         "model_name": model.name,
         "model_version": model.version,
         "id": identifier,
         "outputs": tensors,
     }
+    return response, blobs
 
 
 def parse_v1(body: Any, model: ServedModel, max_batch: int) -> Request:

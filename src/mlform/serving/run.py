@@ -76,12 +76,13 @@ def serve(config_path: Path, token_file: Path | None = None) -> int:
     config = ServeConfig.load(config_path)
     token = auth.read_token(token_file)
     auth.require_for_bind(config.host, config.port, token)
-    problem = port_problem(config.host, config.port)
-    if problem:
-        raise UserError(
-            problem,
-            hint="Choose another port in the Deployment's spec.local.port, or stop the other server.",
-        )
+    for key, port in (("port", config.port), ("grpc_port", config.grpc_port)):
+        problem = port_problem(config.host, port) if port else None
+        if problem:
+            raise UserError(
+                problem,
+                hint=f"Choose another port in the Deployment's spec.local.{key}, or stop the other server.",
+            )
     try:
         snapshot = load(config)
     except Exception as error:
@@ -117,10 +118,11 @@ def serve(config_path: Path, token_file: Path | None = None) -> int:
     _enough_files(config.limits.max_connections)
     names = ", ".join(f"{m.model}@{m.version}" for m in config.models)
     log.warning(
-        "serving %s on http://%s:%s (deployment %s; %s)",
+        "serving %s on http://%s:%s%s (deployment %s; %s)",
         names,
         config.host,
         config.port,
+        f" and gRPC port {config.grpc_port}" if config.grpc_port else "",
         config.deployment,
         f"feedback and /mlform/status need the token from {token.origin}"
         if token

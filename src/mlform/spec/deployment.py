@@ -59,6 +59,16 @@ class Canary(StrictModel):
 class Local(StrictModel):
     host: Literal["127.0.0.1", "localhost", "::1"] = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
+    grpc_port: Annotated[int, Field(ge=1, le=65535)] | None = Field(
+        default=None,
+        description="Also serve the Open Inference Protocol's gRPC API on this port (none: HTTP only).",
+    )
+
+    @model_validator(mode="after")
+    def _ports(self) -> Local:
+        if self.grpc_port == self.port:
+            raise ValueError(f"grpc_port {self.grpc_port} is the HTTP port too: choose another")
+        return self
 
 
 class DeploymentSpec(StrictModel):

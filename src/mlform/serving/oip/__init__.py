@@ -1,0 +1,1 @@
+"""The Open Inference Protocol gRPC messages, generated from inference.proto (see there)."""
