@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,16 +47,35 @@ class RawDocument:
 
     Where the nodes are is found when first asked (by a diagnostic), by reading the text
     again: most documents of a big project are never asked, and recording every node's
-    position costs a third of reading them."""
+    position costs a third of reading them. Likewise the plain data of a document that
+    passed its schema is let go (``released``) and read again if asked: its model holds
+    what everything downstream reads, and a 10,000-model project would hold both."""
 
     file: str
     index: int
-    data: Any
+    held: list[Any] = field(repr=False)  # [the data], or [] once released
     start: Mark
     text: str = field(repr=False)
     _marks: list[tuple[dict[Loc, Mark], dict[Loc, Mark]]] = field(
         default_factory=list, repr=False, compare=False
     )
+
+    @property
+    def data(self) -> Any:
+        if not self.held:
+            self.held.append(self._reread().held[0])
+        return self.held[0]
+
+    def released(self) -> RawDocument:
+        """The same document without its data in memory."""
+        return replace(self, held=[])
+
+    def with_data(self, data: Any) -> RawDocument:
+        """The same document (text, positions) holding other data: an overlay's merge."""
+        return replace(self, held=[data])
+
+    def _reread(self) -> RawDocument:
+        return _Builder(self.text, self.file, located=True).documents()[self.index]
 
     @property
     def values(self) -> dict[Loc, Mark]:
@@ -68,9 +87,8 @@ class RawDocument:
 
     def _located(self) -> tuple[dict[Loc, Mark], dict[Loc, Mark]]:
         if not self._marks:
-            builder = _Builder(self.text, self.file, located=True)
             try:
-                located = builder.documents()[self.index]
+                located = self._reread()
             except (YamlError, IndexError):  # pragma: no cover - it was read once already
                 self._marks.append(({}, {}))
             else:
@@ -200,7 +218,7 @@ class _Builder:
             if data is None:
                 continue  # an empty document, e.g. after a trailing '---'
             marks = [(self.values, self.keys)] if self.located else []
-            docs.append(RawDocument(self.file, len(docs), data, start, self.text, marks))
+            docs.append(RawDocument(self.file, len(docs), [data], start, self.text, marks))
 
     def _count(self, amount: int, mark: Mark) -> None:
         self.nodes += amount

@@ -53,19 +53,22 @@ def apply_overlays(ws: Workspace, environment: str) -> Workspace:
         diagnostics=Diagnostics(list(ws.diagnostics.items)),
     )
     kinds: set[str] = set()
+    at = {(d.kind, d.name): i for i, d in enumerate(result.documents)}  # no scan per overlay
     for overlay in environments[environment].overlays:
         path = ws.root / overlay
         raws, problems = load_file(path, display_path(path))
         result.diagnostics.extend(problems)
         result.files.append(overlay)
         for raw in raws:
-            _apply(result, raw, overlay)
+            _apply(result, raw, overlay, at)
             if isinstance(raw.data, dict) and isinstance(raw.data.get("kind"), str):
                 kinds.add(raw.data["kind"])
     return replace(result, environment=environment, overlaid=frozenset(kinds))
 
 
-def _apply(ws: Workspace, overlay: RawDocument, source: str) -> None:
+def _apply(
+    ws: Workspace, overlay: RawDocument, source: str, at: dict[tuple[str, str], int]
+) -> None:
     data = overlay.data
     kind = data.get("kind") if isinstance(data, dict) else None
     metadata = data.get("metadata") if isinstance(data, dict) else None
@@ -82,12 +85,14 @@ def _apply(ws: Workspace, overlay: RawDocument, source: str) -> None:
             )
         )
         return
-    base = next((d for d in ws.documents if d.kind == kind and d.name == name), None)
-    if base is None:  # a document for this environment only
+    position = at.get((kind, name))
+    if position is None:  # a document for this environment only
         document = _document(ws, overlay, source)
         if document is not None:
+            at[(document.kind, document.name)] = len(ws.documents)
             ws.documents.append(document)
         return
+    base = ws.documents[position]
     merged = merge_patch(base.raw.data, data)
     model = KINDS[kind]
     try:
@@ -95,5 +100,5 @@ def _apply(ws: Workspace, overlay: RawDocument, source: str) -> None:
     except ValidationError as error:
         ws.diagnostics.extend(diagnostics_for(overlay, f"{kind} '{name}' (overlay)", model, error))
         return
-    raw = replace(base.raw, data=merged)
-    ws.documents[ws.documents.index(base)] = SpecDocument(raw, validated, base.source)
+    raw = base.raw.with_data(merged)
+    ws.documents[position] = SpecDocument(raw, validated, base.source)

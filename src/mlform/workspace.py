@@ -346,4 +346,4 @@ def _document(ws: Workspace, raw: RawDocument, source: str) -> SpecDocument | No
         ws.diagnostics.extend(diagnostics_for(raw, where, model, exc))
         ws.broken.add(broken)
         return None
-    return SpecDocument(raw, document, source)
+    return SpecDocument(raw.released(), document, source)

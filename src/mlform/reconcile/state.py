@@ -70,7 +70,7 @@ class State:
     held: Held | None = field(default=None, repr=False)  # the lock it is written under
     checkpoint: Callable[[], None] | None = field(default=None, repr=False)  # crash tests
     size: Size = field(default_factory=Size, repr=False)  # the stored snapshot and journal
-    # each resource's record as stored: what a save compares to write only what changed
+    # a digest of each resource's record as stored: a save writes only the changed ones
     stored: dict[str, bytes] = field(default_factory=dict, repr=False)
     stored_serial: int = field(default=0, repr=False)  # the serial as read or last saved
 
@@ -170,11 +170,14 @@ class State:
 
 
 def _records(resources: dict[str, dict[str, Any]]) -> dict[str, bytes]:
-    """Each resource's record as bytes (orjson, keys sorted): what tells a save which
-    records changed, even those changed in place."""
+    """A digest of each resource's record (orjson, keys sorted): what tells a save which
+    records changed, even those changed in place, in 16 bytes a record."""
+    import hashlib
+
     import orjson
 
-    return {a: orjson.dumps(r, option=orjson.OPT_SORT_KEYS) for a, r in resources.items()}
+    dumps, sort, digest = orjson.dumps, orjson.OPT_SORT_KEYS, hashlib.blake2b
+    return {a: digest(dumps(r, option=sort), digest_size=16).digest() for a, r in resources.items()}
 
 
 @contextmanager
