@@ -20,6 +20,9 @@ class Context:
     workspace: Workspace
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     by_kind: dict[str, dict[str, SpecDocument]] = field(default_factory=dict)
+    # what one run of the checks found out about the files, by path: a monorepo's Datasets
+    # name the same few files thousands of times
+    seen: dict[tuple[str, str], object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for doc in self.workspace.documents:

@@ -47,10 +47,28 @@ def path_problem(root: Path, value: str) -> str | None:
     return None
 
 
+def _problem(ctx: Context, value: str) -> str | None:
+    """``path_problem``, asked once per path and run of the checks."""
+    key = ("problem", value)
+    if key not in ctx.seen:
+        ctx.seen[key] = path_problem(ctx.workspace.root, value)
+    found = ctx.seen[key]
+    return found if isinstance(found, str) else None
+
+
+def _present(ctx: Context, value: str) -> bool:
+    """Whether the file or its .dvc file exists, asked once per path and run."""
+    key = ("present", value)
+    if key not in ctx.seen:
+        path = ctx.workspace.root / value
+        ctx.seen[key] = path.exists() or path.with_name(path.name + ".dvc").exists()
+    return ctx.seen[key] is True
+
+
 def check_paths(ctx: Context) -> None:
     root = ctx.workspace.root
     for doc, loc, value in _paths(ctx):
-        problem = path_problem(root, value)
+        problem = _problem(ctx, value)
         if problem:
             ctx.report(doc, loc, "E006", problem)
     for doc, project in ctx.docs(Project):
@@ -71,7 +89,7 @@ def source_format(dataset: Dataset) -> str | None:
 def _check_source(ctx: Context, doc: SpecDocument, dataset: Dataset) -> None:
     source = dataset.spec.source
     loc: Loc = ("spec", "source", "path")
-    if path_problem(ctx.workspace.root, source.path):
+    if _problem(ctx, source.path):
         return
     if source_format(dataset) is None:
         ctx.report(
@@ -81,8 +99,7 @@ def _check_source(ctx: Context, doc: SpecDocument, dataset: Dataset) -> None:
             f"cannot tell the format of '{source.path}' from its extension; "
             "set spec.source.format to csv or parquet",
         )
-    path = ctx.workspace.root / source.path
-    if not path.exists() and not path.with_name(path.name + ".dvc").exists():
+    if not _present(ctx, source.path):
         ctx.report(
             doc,
             loc,
