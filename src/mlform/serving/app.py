@@ -31,7 +31,7 @@ from mlform.serving.body import read_json
 from mlform.serving.config import Limits
 from mlform.serving.errors import RequestError, not_found
 from mlform.serving.metrics import Metrics
-from mlform.serving.model import ServedModel, as_list
+from mlform.serving.model import ServedModel
 from mlform.serving.predlog import LogFull, PredictionLogger
 from mlform.serving.router import ModelGroup, Snapshot
 from mlform.version import __version__
@@ -94,7 +94,8 @@ class Server:
             )
         finally:
             self.metrics.in_flight -= inference
-        if any(_UNSAFE.search(value) for _, value in headers):  # never a header uvicorn refuses
+        if headers is not JSON and any(_UNSAFE.search(value) for _, value in headers):
+            # never a header uvicorn refuses (JSON's are constants)
             status, payload, headers = 500, b'{"error":"internal error: bad header"}', JSON
         await send(
             {
@@ -132,6 +133,8 @@ class Server:
         parts = [p for p in path.split("/") if p]
         get, post = method in ("GET", "HEAD"), method == "POST"
         if path == "/metrics" and get:
+            if self.logger is not None:
+                self.metrics.dropped = self.logger.dropped
             return 200, self.metrics.render().encode() + self._exported(), TEXT, 0
         if parts[:1] == ["v2"]:
             return await self._v2(parts[1:], get, post, scope, receive, labels)
@@ -267,15 +270,10 @@ class Server:
         request: protocol.Request,
         outputs: dict[str, Any],
     ) -> None:
-        if self.logger is None:
-            return
-        # Logged by dataset column, as monitoring and retraining read them.
-        inputs = {model.column(name): as_list(values) for name, values in request.columns.items()}
-        results = {name: _rows(values) for name, values in outputs.items()}
-        self.logger.log(
-            model.name, model.version, protocol_name, identifier, inputs, results, request.rows
-        )
-        self.metrics.dropped = self.logger.dropped
+        if self.logger is not None:  # buffered: serialized and written by the log's thread
+            self.logger.log(
+                model, protocol_name, identifier, request.columns, outputs, request.rows
+            )
 
     def _feedback(
         self, group: ModelGroup, body: Any
@@ -352,15 +350,6 @@ def _request_id(body: Any, scope: dict[str, Any]) -> str | None:
     if isinstance(body, dict) and isinstance(body.get("id"), str) and body["id"]:
         return protocol.check_id(body["id"], "'id'")
     return header or None
-
-
-def _rows(values: Any) -> list[Any]:
-    import numpy as np
-
-    array = np.asarray(values)
-    if array.ndim <= 1 or array.shape[1:] == (1,):
-        return as_list(array)
-    return [as_list(row) for row in array]
 
 
 MAX_EXPORTED_BYTES = 4 * 1024 * 1024

@@ -116,14 +116,17 @@ def guarded(server: Server) -> type[asyncio.Protocol]:
                     self.head_bytes = len(piece) + (0 if self.began else self.head_bytes)
                     if self.head_bytes > self.limits.max_header_bytes:
                         self._refuse(self._too_long())
+                    elif self.header_timer is None:  # a later request's head, not all in
+                        self._arm()
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
             self.in_request, self.headers_done, self.message_done = True, False, False
             self.head_bytes = self.parsed_bytes = self.header_count = 0
             self.began, self.body_left = True, None
-            if self.header_timer is None:  # a later request on a keep-alive connection
-                self._arm()
+            # A later request on a keep-alive connection is timed from its first byte, once
+            # the piece holding that byte is parsed (``data_received``): a request whose head
+            # arrives whole needs no timer.
 
         def on_url(self, url: bytes) -> None:
             super().on_url(url)

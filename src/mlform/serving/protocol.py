@@ -104,6 +104,8 @@ def _strings(values: list[Any], tensor: Tensor) -> Any:
 
 
 def _numbers(values: list[Any], tensor: Tensor) -> Any:
+    if _finite_floats(values):  # the common case, checked at once
+        return np.array(values, dtype=np.float64).reshape(-1, 1)
     name = tensor.name
     numbers = (int, float)
     if all(type(v) in numbers for v in values):  # the common case; bool is not int here
@@ -126,8 +128,27 @@ def _numbers(values: list[Any], tensor: Tensor) -> Any:
     return array.reshape(-1, 1)
 
 
+def _finite_floats(values: Any) -> bool:
+    """Whether ``values`` is a list of floats, all finite (a sum of finite floats may
+    overflow: then the slow path looks at each value)."""
+    return (
+        type(values) is list
+        and all(type(v) is float for v in values)
+        and math.isfinite(sum(values))
+    )
+
+
 def _check_header(name: str, shape: Any, datatype: Any, max_batch: int) -> None:
     """A tensor's datatype and shape: known, [N] or [N, 1], within the batch limit."""
+    if (  # the common case, checked at once; anything else is looked at below
+        type(shape) is list
+        and type(datatype) is str
+        and datatype in ALL_TYPES
+        and (len(shape) == 1 or (len(shape) == 2 and type(shape[1]) is int and shape[1] == 1))
+        and type(shape[0]) is int
+        and 0 <= shape[0] <= max_batch
+    ):
+        return
     if not isinstance(datatype, str) or datatype not in ALL_TYPES:
         raise bad_request(f"input '{name}': unknown datatype {datatype!r}")
     if (
