@@ -18,9 +18,9 @@ Request bodies must be ``Content-Type: application/json`` (415), within the size
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -215,7 +215,7 @@ class Server:
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]], int]:
         labels[0], labels[1] = model.name, model.version
         request = protocol.parse_v2(body, model, self._snapshot().config.limits.max_batch)
-        identifier = _request_id(body, scope) or uuid.uuid4().hex
+        identifier = _request_id(body, scope) or _new_id()
         outputs = await self._run(model, request)
         self._log(model, "v2", identifier, request, outputs)
         response = protocol.v2_response(model, outputs, request, identifier)
@@ -239,7 +239,7 @@ class Server:
             model = group.pick(_request_id(body, scope))
             labels[0], labels[1] = model.name, model.version
             request = protocol.parse_v1(body, model, self._snapshot().config.limits.max_batch)
-            identifier = _request_id(body, scope) or uuid.uuid4().hex
+            identifier = _request_id(body, scope) or _new_id()
             outputs = await self._run(model, request)
             self._log(model, "v1", identifier, request, outputs)
             return (
@@ -323,6 +323,14 @@ class Server:
                 for m in group.versions.values()
             ],
         }
+
+
+def _new_id() -> str:
+    """A request id as ``uuid.uuid4().hex`` makes one (random, version 4), without building
+    a UUID object."""
+    value = int.from_bytes(os.urandom(16), "big")
+    value = (value & ~(0xC000 << 48) | 0x8000 << 48) & ~(0xF000 << 64) | 4 << 76
+    return f"{value:032x}"
 
 
 def _protocol(path: str) -> str:

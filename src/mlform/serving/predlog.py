@@ -71,10 +71,22 @@ class Stamps:
 Item = tuple[float, str, str, str, str, str, dict[str, list[Any]], dict[str, list[Any]], int]
 
 
+def _column(values: Any) -> list[Any]:
+    """An input column's values, one a row (numbers as floats, strings as str)."""
+    if type(values) is np.ndarray and values.dtype.kind in "fiub":
+        flat: list[Any] = values.ravel().tolist()
+        return flat
+    return as_list(values)
+
+
 def _rows(values: Any) -> list[Any]:
-    array = np.asarray(values)
+    """An output's values, one a row (a list for an output of several values a row)."""
+    array = values if type(values) is np.ndarray else np.asarray(values)
     if array.ndim <= 1 or array.shape[1:] == (1,):
-        return as_list(array)
+        return _column(array)
+    if array.dtype.kind in "fiub":
+        rows: list[Any] = array.reshape(len(array), -1).tolist()
+        return rows
     return [as_list(row) for row in array]
 
 
@@ -147,7 +159,7 @@ class PredictionLogger:
         if self.predictions.full(rows):
             return
         # Logged by dataset column, as monitoring and retraining read them.
-        inputs = {model.column(name): as_list(values) for name, values in columns.items()}
+        inputs = {model.column(name): _column(values) for name, values in columns.items()}
         results = {name: _rows(values) for name, values in outputs.items()}
         item = (
             time.time(),
