@@ -953,11 +953,16 @@ def run(
         f"{args.concurrency} connections ...",
         flush=True,
     )
-    others = _common.OtherLoad().start()
+    wall0, busy0 = time.perf_counter(), _common._machine_busy_seconds()
+    mine0 = _common._own_cpu_seconds() + sum(cpu_seconds(tree(s.pid)) for s in servers)
     for i in range(args.rounds):
         shift = i % len(servers)
         for server in servers[shift:] + servers[:shift]:
-            during = _common.OtherLoad().start()
+            before = (
+                time.perf_counter(),
+                _common._machine_busy_seconds(),
+                _common._own_cpu_seconds() + sum(cpu_seconds(tree(s.pid)) for s in servers),
+            )
             result = load_run(
                 server,
                 python,
@@ -966,16 +971,16 @@ def run(
                 args.seconds,
                 record=True,
             )
-            found = during.share()
-            result["others_share"] = found[1] if found else None
+            result["others_share"] = _others(before, servers)
             print(
                 f"  round {i + 1}: {server.label}: {result['throughput']:,.0f} req/s, "
                 f"p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, server CPU "
-                f"{result['server_cpu_s'] / result['requests'] * 1e6:,.0f} µs/req, others "
-                f"{_share(result['others_share'])}",
+                f"{result['server_cpu_s'] / result['requests'] * 1e6:,.0f} µs/req, other "
+                f"processes {_share(result['others_share'])} of the CPUs",
                 flush=True,
             )
-    other_load = others.describe()
+    overall = _others((wall0, busy0, mine0), servers)
+    other_load = f"{_share(overall)} of {os.cpu_count()} cores"
     for server in servers:
         pids = tree(server.pid)
         server.pss_after = pss_bytes(pids)
@@ -1022,6 +1027,19 @@ def run(
         _common.write_section(SECTION, section)
         print(f"Wrote the '{SECTION[3:]}' section of {os.path.relpath(RESULTS, ROOT)}.")
     return 0 if all(ok for _, ok, _ in results) else 1
+
+
+def _others(before: tuple[float, float | None, float], servers: list[Server]) -> float | None:
+    """The share of the machine's CPUs that processes other than the benchmark's (this
+    process, its children such as the load generator, every server's tree) used since
+    ``before`` (wall time, machine busy seconds, the benchmark's CPU seconds)."""
+    wall0, busy0, mine0 = before
+    busy1 = _common._machine_busy_seconds()
+    if busy0 is None or busy1 is None:
+        return None
+    mine1 = _common._own_cpu_seconds() + sum(cpu_seconds(tree(s.pid)) for s in servers)
+    capacity = (time.perf_counter() - wall0) * (os.cpu_count() or 1)
+    return max(0.0, (busy1 - busy0) - (mine1 - mine0)) / capacity if capacity else None
 
 
 def _share(value: float | None) -> str:

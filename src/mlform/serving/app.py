@@ -214,7 +214,10 @@ class Server:
         self, body: Any, model: ServedModel, labels: list[str], scope: dict[str, Any]
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]], int]:
         labels[0], labels[1] = model.name, model.version
-        request = protocol.parse_v2(body, model, self._snapshot().config.limits.max_batch)
+        max_batch = self._snapshot().config.limits.max_batch
+        request = protocol.fast_v2(body, model, max_batch) or protocol.parse_v2(
+            body, model, max_batch
+        )
         identifier = _request_id(body, scope) or _new_id()
         outputs = await self._run(model, request)
         self._log(model, "v2", identifier, request, outputs)

@@ -33,7 +33,7 @@ from mlform.serving.logfile import BatchWriter, RotatingFile, make_private
 from mlform.serving.model import ServedModel, as_list
 
 __all__ = ["LogFull", "PredictionLogger", "make_private", "sampled"]
-NUMPY = orjson.OPT_SERIALIZE_NUMPY
+OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
 SCALE = float(1 << 64)
 
 
@@ -65,12 +65,6 @@ class Stamps:
         return f"{self.prefix}.{int(now % 1 * 1000):03d}Z"
 
 
-# What the request path buffers: (time, deployment, model, version, protocol, id, inputs
-# by dataset column, outputs by name, rows), values as Python lists (converted while the
-# arrays are hot in the cache; the writer thread only builds and serializes records).
-Item = tuple[float, str, str, str, str, str, dict[str, list[Any]], dict[str, list[Any]], int]
-
-
 def _column(values: Any) -> list[Any]:
     """An input column's values, one a row (numbers as floats, strings as str)."""
     if type(values) is np.ndarray and values.dtype.kind in "fiub":
@@ -90,28 +84,68 @@ def _rows(values: Any) -> list[Any]:
     return [as_list(row) for row in array]
 
 
-def prediction_lines(item: Item, stamps: Stamps) -> list[bytes]:
-    now, deployment, model, version, protocol, request_id, inputs, outputs, rows = item
-    timestamp = stamps(now)
-    option = NUMPY | orjson.OPT_APPEND_NEWLINE
+def _one(values: Any) -> Any:
+    """The value of a one-row input column or output, as ``_column``/``_rows`` give it."""
+    if type(values) is np.ndarray:
+        kind = values.dtype.kind
+        if values.size == 1:
+            value = values.item()
+            if kind == "O":
+                return value.decode() if isinstance(value, bytes) else str(value)
+            return value
+        if kind in "fiub":
+            return values.ravel().tolist()
+    return _rows(values)[0]
+
+
+def prediction_lines(
+    now: str,
+    deployment: str,
+    model: ServedModel,
+    protocol: str,
+    request_id: str,
+    columns: dict[str, Any],
+    outputs: dict[str, Any],
+    rows: int,
+) -> list[bytes]:
+    """A request's records, one JSON line a row. Inputs by dataset column, as monitoring
+    and retraining read them; NaN (a missing value) is written as null."""
+    if rows == 1:  # the common case: no lists of one value
+        named = model.columns  # input name → dataset column, where they differ
+        inputs = {named.get(name, name): _one(values) for name, values in columns.items()}
+        results = {name: _one(values) for name, values in outputs.items()}
+        record = {
+            "timestamp": now,
+            "request_id": request_id,
+            "row": 0,
+            "deployment": deployment,
+            "model": model.name,
+            "version": model.version,
+            "protocol": protocol,
+            "inputs": inputs,
+            "outputs": results,
+        }
+        return [orjson.dumps(record, option=OPTIONS, default=str)]
+    by_column = {model.column(name): _column(values) for name, values in columns.items()}
+    by_output = {name: _rows(values) for name, values in outputs.items()}
     lines = []
     for row in range(rows):
         record = {
-            "timestamp": timestamp,
+            "timestamp": now,
             "request_id": request_id,
             "row": row,
             "deployment": deployment,
-            "model": model,
-            "version": version,
+            "model": model.name,
+            "version": model.version,
             "protocol": protocol,
-            "inputs": {k: v[row] for k, v in inputs.items()},
-            "outputs": {k: v[row] for k, v in outputs.items()},
+            "inputs": {k: v[row] for k, v in by_column.items()},
+            "outputs": {k: v[row] for k, v in by_output.items()},
         }
-        lines.append(orjson.dumps(record, option=option, default=str))  # NaN → null
+        lines.append(orjson.dumps(record, option=OPTIONS, default=str))
     return lines
 
 
-def _same(lines: list[bytes]) -> list[bytes]:
+def _lines(lines: list[bytes]) -> list[bytes]:
     return lines
 
 
@@ -120,17 +154,18 @@ class PredictionLogger:
         self.deployment = deployment
         self.rate = config.sample_rate
         folder = Path(config.folder)
-        stamps = Stamps()
+        self.stamps = Stamps()
+        self.unserializable = 0  # rows whose record could not be made (request path)
         self.predictions = BatchWriter(
             RotatingFile(folder / "predictions.jsonl", config.max_bytes, config.backups),
-            lambda item: prediction_lines(item, stamps),
+            _lines,
             capacity=config.buffer_rows,
         )
         # Labels are not sampled traffic: none is rotated away, and none is dropped. The
         # log takes at most the bytes of its file and backups, and refuses feedback over that.
         path = folder / "feedback.jsonl"
         self.feedback = BatchWriter(
-            RotatingFile(path, config.max_bytes, config.backups, keep=True), _same
+            RotatingFile(path, config.max_bytes, config.backups, keep=True), _lines
         )
         self.feedback_capacity = config.max_bytes * (config.backups + 1)
         self.feedback_bytes = sum(
@@ -152,27 +187,27 @@ class PredictionLogger:
         outputs: dict[str, Any],
         rows: int,
     ) -> None:
-        """Buffer a request's rows (input columns by input name, outputs as the model gave
-        them); never blocks, never raises."""
+        """Buffer a request's records (input columns by input name, outputs as the model
+        gave them); never blocks, never raises."""
         if self.rate < 1.0 and not sampled(request_id, self.rate):
             return
         if self.predictions.full(rows):
             return
-        # Logged by dataset column, as monitoring and retraining read them.
-        inputs = {model.column(name): _column(values) for name, values in columns.items()}
-        results = {name: _rows(values) for name, values in outputs.items()}
-        item = (
-            time.time(),
-            self.deployment,
-            model.name,
-            model.version,
-            protocol,
-            request_id,
-            inputs,
-            results,
-            rows,
-        )
-        self.predictions.put(item, rows)
+        try:
+            lines = prediction_lines(
+                self.stamps(time.time()),
+                self.deployment,
+                model,
+                protocol,
+                request_id,
+                columns,
+                outputs,
+                rows,
+            )
+        except Exception:  # a record that cannot be serialized must not fail the request
+            self.unserializable += rows
+            return
+        self.predictions.put(lines, rows)
 
     def record_feedback(self, model: str, items: list[dict[str, Any]]) -> None:
         """Log labelled rows, or raise LogFull if the log cannot take them all."""
@@ -200,7 +235,12 @@ class PredictionLogger:
     @property
     def dropped(self) -> int:
         """Prediction rows dropped (buffer full) or not written (serialization, disk)."""
-        return self.predictions.dropped + self.predictions.failed + self.feedback.failed
+        return (
+            self.predictions.dropped
+            + self.predictions.failed
+            + self.unserializable
+            + self.feedback.failed
+        )
 
     def close(self) -> None:
         """Write every buffered record (clean stop: nothing is lost)."""
