@@ -101,7 +101,7 @@ class Server:
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": [*headers, (b"content-length", str(len(payload)).encode())],
+                "headers": [*headers, (b"content-length", b"%d" % len(payload))],
             }
         )
         await send({"type": "http.response.body", "body": payload})

@@ -26,7 +26,9 @@ async def read_json(
     headers = {key: value for key, value in scope["headers"]}
     kind = headers.get(b"content-type")
     length = headers.get(b"content-length")
-    if kind is not None or length not in (None, b"0") or b"transfer-encoding" in headers:
+    if kind != b"application/json" and (
+        kind is not None or length not in (None, b"0") or b"transfer-encoding" in headers
+    ):
         # a body of another type, or without one (no body at all is a 400 below)
         check_json_type(None if kind is None else kind.decode("latin-1"))
     limit = limits.max_body_bytes
@@ -58,7 +60,7 @@ async def read_json(
             CLOSE,
         ) from None
     try:
-        return orjson.loads(b"".join(chunks))
+        return orjson.loads(chunks[0] if len(chunks) == 1 else b"".join(chunks))
     except orjson.JSONDecodeError as error:
         raise bad_request(f"the request body is not valid JSON: {error}") from None
 

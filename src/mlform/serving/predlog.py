@@ -11,6 +11,12 @@ One feedback record per labelled row (``POST /v2/models/{name}/feedback``)::
 
     {"timestamp": "…", "request_id": "…", "row": 0, "model": "credit-risk", "label": 1}
 
+A request's records are made on the request path, one ``orjson.dumps`` a row (~3 µs), and
+appended as bytes to the writer's bounded buffer; the writer thread only joins and writes
+them. Handing the writer the arrays or lists to serialize was measured slower: objects made
+on the event loop and freed on another thread cost more (~8 µs a request) than the
+serialization they would save.
+
 A request is logged or not as a whole, decided by its id (``sampled``): the same request is
 logged in every process. The prediction buffer holds at most ``buffer_rows`` rows; past
 that, rows are dropped and counted (``mlform_prediction_log_dropped_total``), never waited
