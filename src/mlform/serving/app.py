@@ -275,7 +275,13 @@ class Server:
     ) -> None:
         if self.logger is not None:  # buffered: serialized and written by the log's thread
             self.logger.log(
-                model, protocol_name, identifier, request.columns, outputs, request.rows
+                model,
+                protocol_name,
+                identifier,
+                request.columns,
+                outputs,
+                request.rows,
+                request.values,
             )
 
     def _feedback(

@@ -141,9 +141,13 @@ class BatchWriter:
         """Buffer ``item`` (``rows`` records); False, and counted as dropped, when full."""
         if self.full(rows):
             return False
+        self.append(item, rows)
+        return True
+
+    def append(self, item: Any, rows: int) -> None:
+        """Buffer ``item`` without asking ``full`` (the caller just did)."""
         self.buffer.append((item, rows))
         self.added += rows
-        return True
 
     def _run(self) -> None:
         while not self.stopping.wait(INTERVAL):

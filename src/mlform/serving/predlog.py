@@ -62,13 +62,20 @@ class Stamps:
     def __init__(self) -> None:
         self.second = -1
         self.prefix = ""
+        self.millisecond = -1
+        self.last = ""
 
     def __call__(self, now: float) -> str:
+        millisecond = int(now * 1000)
+        if millisecond == self.millisecond:  # busy: many requests a millisecond
+            return self.last
         second = int(now)
         if second != self.second:
             self.second = second
             self.prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
-        return f"{self.prefix}.{int(now % 1 * 1000):03d}Z"
+        self.millisecond = millisecond
+        self.last = f"{self.prefix}.{int(now % 1 * 1000):03d}Z"
+        return self.last
 
 
 def _column(values: Any) -> list[Any]:
@@ -113,12 +120,18 @@ def prediction_lines(
     columns: dict[str, Any],
     outputs: dict[str, Any],
     rows: int,
+    sent: dict[str, list[Any]] | None = None,
 ) -> list[bytes]:
     """A request's records, one JSON line a row. Inputs by dataset column, as monitoring
-    and retraining read them; NaN (a missing value) is written as null."""
+    and retraining read them (from ``sent`` when given: the values as sent, which are the
+    columns' values); NaN (a missing value) is written as null."""
     if rows == 1:  # the common case: no lists of one value
         named = model.columns  # input name → dataset column, where they differ
-        inputs = {named.get(name, name): _one(values) for name, values in columns.items()}
+        inputs = (
+            {named.get(name, name): values[0] for name, values in sent.items()}
+            if sent is not None
+            else {named.get(name, name): _one(values) for name, values in columns.items()}
+        )
         results = {name: _one(values) for name, values in outputs.items()}
         record = {
             "timestamp": now,
@@ -192,6 +205,7 @@ class PredictionLogger:
         columns: dict[str, Any],
         outputs: dict[str, Any],
         rows: int,
+        sent: dict[str, list[Any]] | None = None,
     ) -> None:
         """Buffer a request's records (input columns by input name, outputs as the model
         gave them); never blocks, never raises."""
@@ -209,11 +223,12 @@ class PredictionLogger:
                 columns,
                 outputs,
                 rows,
+                sent,
             )
         except Exception:  # a record that cannot be serialized must not fail the request
             self.unserializable += rows
             return
-        self.predictions.put(lines, rows)
+        self.predictions.append(lines, rows)
 
     def record_feedback(self, model: str, items: list[dict[str, Any]]) -> None:
         """Log labelled rows, or raise LogFull if the log cannot take them all."""

@@ -35,6 +35,9 @@ class Request:
     rows: int
     id: str | None
     outputs: list[str] | None  # requested outputs; None for all
+    # the inputs' values as sent, by input name, when they are exactly what the columns
+    # hold (the fast path: floats and strings): the prediction log takes them from here
+    values: dict[str, list[Any]] | None = None
 
 
 def _object(body: Any, what: str) -> dict[str, Any]:
@@ -221,6 +224,7 @@ def fast_v2(body: Any, model: ServedModel, max_batch: int) -> Request | None:
     if type(inputs) is not list or (identifier is not None and type(identifier) is not str):
         return None
     columns: dict[str, Any] = {}
+    values: dict[str, list[Any]] = {}
     rows = -1
     by_name = model.by_name
     for item in inputs:
@@ -247,6 +251,7 @@ def fast_v2(body: Any, model: ServedModel, max_batch: int) -> Request | None:
         ):
             return None
         rows = size
+        values[tensor.name] = data
         if tensor.datatype == "BYTES":
             if datatype != "BYTES" or not all(type(v) is str for v in data):
                 return None
@@ -257,7 +262,7 @@ def fast_v2(body: Any, model: ServedModel, max_batch: int) -> Request | None:
             return None  # ints, nulls, nested data, a wrong type: looked at by parse_v2
     if len(columns) != len(model.inputs):
         return None
-    return Request(columns, rows, identifier, None)
+    return Request(columns, rows, identifier, None, values)
 
 
 def _requested_outputs(body: dict[str, Any], model: ServedModel) -> list[str] | None:
