@@ -44,6 +44,8 @@ def run_monitor(
 ) -> int:
     """Score the Deployment's recent traffic against the served version's training data."""
     outcome = api.monitor(path, name, window=window, source=source)
+    for warning in outcome.result.warnings:  # the window is not whole: on stderr, whatever -o
+        click.echo(warning, err=True)
     if output == "json":
         click.echo(json.dumps(outcome.result.to_json(), indent=2, default=str))
     else:

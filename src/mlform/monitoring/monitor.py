@@ -42,7 +42,7 @@ from mlform.monitoring.result import (
     PredictionDrift,
     WindowSummary,
 )
-from mlform.monitoring.window import Window, read_file, read_log
+from mlform.monitoring.window import Window, coverage_gap, read_file, read_log
 from mlform.project import ProjectGraph
 from mlform.runtime.outputs import clean, write_json, write_text
 from mlform.spec import Deployment, Model, Monitor
@@ -73,6 +73,8 @@ def run(
     span = window or spec.window
     seconds = duration_seconds(span)
     traffic = _window(graph, deployment, model, source, seconds, now)
+    gap = _coverage(graph, deployment, traffic, span) if source is None and traffic.since else None
+    warnings = [gap] if gap else []
     version = _version(graph, deployment, traffic)
     ref = load(graph, model, version)
     notes: list[str] = []
@@ -118,6 +120,7 @@ def run(
         ran_at=stamp(now),
         status=status,
         notes=notes,
+        warnings=warnings,
         data_drift=data,
         prediction_drift=prediction,
         performance=performance,
@@ -147,6 +150,26 @@ def _window(
 
     folder = server_dir(graph.root, deployment.metadata.name) / "logs"
     return read_log(folder, model.metadata.name, seconds, now)
+
+
+def _coverage(
+    graph: ProjectGraph, deployment: Deployment, traffic: Window, span: str
+) -> str | None:
+    """The warning of ``window.coverage_gap`` for the Deployment's log, shown relative to
+    the project; the number of rotated files from the server's config."""
+    from mlform.layout import server_dir
+    from mlform.serving.config import ServeConfig
+
+    folder = server_dir(graph.root, deployment.metadata.name)
+    config = folder / "config.json"
+    try:
+        backups = ServeConfig.load(config).prediction_log.backups
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # no server config (never applied): nothing was rotated
+    gap = coverage_gap(folder / "logs", traffic.since, span, backups)
+    if gap is None:
+        return None
+    return f"{_shown(graph.root, gap[0])}:1: warning: {gap[1]}"
 
 
 def _version(graph: ProjectGraph, deployment: Deployment, traffic: Window) -> str | None:

@@ -146,6 +146,7 @@ class MonitorResult:
     ran_at: str
     status: str  # ok | no_data | insufficient_data
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # located: the window is not whole
     data_drift: DataDrift | None = None
     prediction_drift: PredictionDrift | None = None
     performance: Performance | None = None
@@ -172,6 +173,7 @@ class MonitorResult:
             "window": self.window.to_json(),
             "ran_at": self.ran_at,
             "notes": self.notes,
+            "warnings": self.warnings,
             "alerts": self.alerts,
             "status": self.status,
         }

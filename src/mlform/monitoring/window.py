@@ -144,6 +144,47 @@ def read_log(folder: Path, model: str, window_seconds: float, now: float | None 
     return window
 
 
+def first_timestamp(path: Path) -> str | None:
+    """The timestamp of the first well-formed record of ``path`` (its oldest)."""
+    import orjson
+
+    try:
+        with path.open("rb") as handle:
+            for _ in range(100):  # a corrupt head is skipped, up to a point
+                line = handle.readline()
+                if not line:
+                    return None
+                try:
+                    record = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    continue
+                if isinstance(record, dict) and isinstance(record.get("timestamp"), str):
+                    return str(record["timestamp"])
+    except OSError:
+        return None
+    return None
+
+
+def coverage_gap(folder: Path, since: str, span: str, backups: int) -> tuple[Path, str] | None:
+    """The oldest log file and a warning when the window starts before the oldest prediction the log still
+    holds and the log has rotated records away (every backup name taken): the window then
+    holds less than ``span`` of traffic. None when the log covers the window, or when it
+    is merely younger than it (the server started within the window)."""
+    paths = rotated(folder / "predictions.jsonl")
+    if not paths or backups <= 0 or paths[0].name != f"predictions.jsonl.{backups}":
+        return None
+    oldest = first_timestamp(paths[0])
+    if oldest is None or oldest <= since:
+        return None
+    return paths[0], (
+        f"the window of {span} starts at {since}, but the oldest "
+        f"prediction the log keeps is from {oldest}: its {backups} rotated files are all "
+        "taken, so older records were rotated away and the window holds less than "
+        f"{span} of traffic. Raise the Deployment's spec.prediction_log.design_rate (rows "
+        "per second the log is sized for) or lower its sample, then `mlform apply`"
+    )
+
+
 def _join(window: Window, feedback: list[dict[str, Any]], model: str) -> None:
     known = {(str(r.get("request_id")), int(r.get("row") or 0)) for r in window.records}
     for item in feedback:

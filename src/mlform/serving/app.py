@@ -20,9 +20,9 @@ served over gRPC too (``grpc_service``), started and stopped with this app's lif
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -33,7 +33,7 @@ from mlform.serving.body import read_binary, read_json
 from mlform.serving.config import Limits
 from mlform.serving.errors import RequestError, not_found
 from mlform.serving.metrics import Metrics
-from mlform.serving.model import ServedModel, as_list
+from mlform.serving.model import ServedModel
 from mlform.serving.predlog import LogFull, PredictionLogger
 from mlform.serving.router import ModelGroup, Snapshot
 from mlform.version import __version__
@@ -97,13 +97,14 @@ class Server:
             )
         finally:
             self.metrics.in_flight -= inference
-        if any(_UNSAFE.search(value) for _, value in headers):  # never a header uvicorn refuses
+        if headers is not JSON and any(_UNSAFE.search(value) for _, value in headers):
+            # never a header uvicorn refuses (JSON's are constants)
             status, payload, headers = 500, b'{"error":"internal error: bad header"}', JSON
         await send(
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": [*headers, (b"content-length", str(len(payload)).encode())],
+                "headers": [*headers, (b"content-length", b"%d" % len(payload))],
             }
         )
         await send({"type": "http.response.body", "body": payload})
@@ -160,6 +161,8 @@ class Server:
         parts = [p for p in path.split("/") if p]
         get, post = method in ("GET", "HEAD"), method == "POST"
         if path == "/metrics" and get:
+            if self.logger is not None:
+                self.metrics.dropped = self.logger.dropped
             return 200, self.metrics.render().encode() + self._exported(), TEXT, 0
         if parts[:1] == ["v2"]:
             return await self._v2(parts[1:], get, post, scope, receive, labels)
@@ -245,8 +248,10 @@ class Server:
         scope: dict[str, Any],
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]], int]:
         labels[0], labels[1] = model.name, model.version
-        request = protocol.parse_v2(body, model, self._snapshot().config.limits.max_batch, part)
-        identifier = _request_id(body, scope) or uuid.uuid4().hex
+        max_batch = self._snapshot().config.limits.max_batch
+        fast = protocol.fast_v2(body, model, max_batch) if part is None else None
+        request = fast or protocol.parse_v2(body, model, max_batch, part)
+        identifier = _request_id(body, scope) or _new_id()
         outputs = await self.predict(model, "v2", identifier, request)
         response, blobs = protocol.v2_response(model, outputs, request, identifier)
         if blobs:
@@ -272,7 +277,7 @@ class Server:
             model = group.pick(_request_id(body, scope))
             labels[0], labels[1] = model.name, model.version
             request = protocol.parse_v1(body, model, self._snapshot().config.limits.max_batch)
-            identifier = _request_id(body, scope) or uuid.uuid4().hex
+            identifier = _request_id(body, scope) or _new_id()
             outputs = await self.predict(model, "v1", identifier, request)
             return (
                 200,
@@ -311,15 +316,16 @@ class Server:
         request: protocol.Request,
         outputs: dict[str, Any],
     ) -> None:
-        if self.logger is None:
-            return
-        # Logged by dataset column, as monitoring and retraining read them.
-        inputs = {model.column(name): as_list(values) for name, values in request.columns.items()}
-        results = {name: _rows(values) for name, values in outputs.items()}
-        self.logger.log(
-            model.name, model.version, protocol_name, identifier, inputs, results, request.rows
-        )
-        self.metrics.dropped = self.logger.dropped
+        if self.logger is not None:  # buffered: serialized and written by the log's thread
+            self.logger.log(
+                model,
+                protocol_name,
+                identifier,
+                request.columns,
+                outputs,
+                request.rows,
+                request.values,
+            )
 
     def _feedback(
         self, group: ModelGroup, body: Any
@@ -371,6 +377,14 @@ class Server:
         }
 
 
+def _new_id() -> str:
+    """A request id as ``uuid.uuid4().hex`` makes one (random, version 4), without building
+    a UUID object."""
+    value = int.from_bytes(os.urandom(16), "big")
+    value = (value & ~(0xC000 << 48) | 0x8000 << 48) & ~(0xF000 << 64) | 4 << 76
+    return f"{value:032x}"
+
+
 def _protocol(path: str) -> str:
     if path.startswith("/v2/models/") and path.endswith("/infer"):
         return "v2"
@@ -396,15 +410,6 @@ def _request_id(body: Any, scope: dict[str, Any]) -> str | None:
     if isinstance(body, dict) and isinstance(body.get("id"), str) and body["id"]:
         return protocol.check_id(body["id"], "'id'")
     return header or None
-
-
-def _rows(values: Any) -> list[Any]:
-    import numpy as np
-
-    array = np.asarray(values)
-    if array.ndim <= 1 or array.shape[1:] == (1,):
-        return as_list(array)
-    return [as_list(row) for row in array]
 
 
 MAX_EXPORTED_BYTES = 4 * 1024 * 1024

@@ -36,9 +36,11 @@ class Limits:
 @dataclass(frozen=True)
 class PredictionLog:
     folder: str = ""  # empty: no logging
-    sample_rate: float = 1.0
-    max_bytes: int = 16 * 1024 * 1024
-    backups: int = 10
+    sample_rate: float = 1.0  # share of requests logged, decided by request id
+    max_bytes: int = 16 * 1024 * 1024  # per file
+    backups: int = 10  # rotated files kept (sized by compile to the longest Monitor window)
+    # rows waiting for the writer thread at most; past that, rows are dropped and counted
+    buffer_rows: int = 65_536
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,9 @@ class Request:
     id: str | None
     outputs: list[str] | None  # requested outputs; None for all
     binary_outputs: frozenset[str] = frozenset()  # outputs to answer as binary data (REST)
+    # the inputs' values as sent, by input name, when they are exactly what the columns
+    # hold (the fast path: floats and strings): the prediction log takes them from here
+    values: dict[str, list[Any]] | None = None
 
 
 def _object(body: Any, what: str) -> dict[str, Any]:
@@ -107,6 +110,8 @@ def _strings(values: list[Any], tensor: Tensor) -> Any:
 
 
 def _numbers(values: Any, tensor: Tensor) -> Any:
+    if type(values) is list and _finite_floats(values):  # the common case, checked at once
+        return np.array(values, dtype=np.float64).reshape(-1, 1)
     name = tensor.name
     numbers = (int, float)
     if isinstance(values, np.ndarray):  # binary data: NaN is its missing value
@@ -139,8 +144,27 @@ def _numbers(values: Any, tensor: Tensor) -> Any:
     return array.reshape(-1, 1)
 
 
+def _finite_floats(values: Any) -> bool:
+    """Whether ``values`` is a list of floats, all finite (a sum of finite floats may
+    overflow: then the slow path looks at each value)."""
+    return (
+        type(values) is list
+        and all(type(v) is float for v in values)
+        and math.isfinite(sum(values))
+    )
+
+
 def _check_header(name: str, shape: Any, datatype: Any, max_batch: int) -> None:
     """A tensor's datatype and shape: known, [N] or [N, 1], within the batch limit."""
+    if (  # the common case, checked at once; anything else is looked at below
+        type(shape) is list
+        and type(datatype) is str
+        and datatype in ALL_TYPES
+        and (len(shape) == 1 or (len(shape) == 2 and type(shape[1]) is int and shape[1] == 1))
+        and type(shape[0]) is int
+        and 0 <= shape[0] <= max_batch
+    ):
+        return
     if not isinstance(datatype, str) or datatype not in ALL_TYPES:
         raise bad_request(f"input '{name}': unknown datatype {datatype!r}")
     if (
@@ -253,6 +277,59 @@ def parse_v2(
         parts.finish()
     outputs, in_binary = _requested_outputs(body, model)
     return checked.request(identifier, outputs, in_binary)
+
+
+def fast_v2(body: Any, model: ServedModel, max_batch: int) -> Request | None:
+    """A common, well-formed V2 request checked at once: every input given once by name,
+    as ``{"name", "shape", "datatype", "data"}`` with a flat ``data`` of ``[N]`` or
+    ``[N, 1]``, numbers (int or float, finite) or strings, no ``outputs``. None for anything
+    else: ``parse_v2`` then accepts it or says exactly what is wrong."""
+    if type(body) is not dict or "outputs" in body or "parameters" in body:
+        return None
+    inputs = body.get("inputs")
+    identifier = body.get("id")
+    if type(inputs) is not list or (identifier is not None and type(identifier) is not str):
+        return None
+    columns: dict[str, Any] = {}
+    values: dict[str, list[Any]] = {}
+    rows = -1
+    by_name = model.by_name
+    for item in inputs:
+        if type(item) is not dict or len(item) != 4:
+            return None
+        name, shape, datatype, data = (
+            item.get("name"),
+            item.get("shape"),
+            item.get("datatype"),
+            item.get("data"),
+        )
+        tensor = by_name.get(name) if type(name) is str else None
+        if tensor is None or tensor.name in columns or type(data) is not list:
+            return None
+        size = len(data)
+        if (
+            type(shape) is not list
+            or not 1 <= len(shape) <= 2
+            or type(shape[0]) is not int
+            or shape[0] != size
+            or (len(shape) == 2 and (type(shape[1]) is not int or shape[1] != 1))
+            or not 0 < size <= max_batch
+            or rows not in (-1, size)
+        ):
+            return None
+        rows = size
+        values[tensor.name] = data
+        if tensor.datatype == "BYTES":
+            if datatype != "BYTES" or not all(type(v) is str for v in data):
+                return None
+            columns[tensor.name] = np.array(data, dtype=object).reshape(-1, 1)
+        elif datatype in NUMERIC_TYPES and _finite_floats(data):
+            columns[tensor.name] = np.array(data, dtype=np.float64).reshape(-1, 1)
+        else:
+            return None  # ints, nulls, nested data, a wrong type: looked at by parse_v2
+    if len(columns) != len(model.inputs):
+        return None
+    return Request(columns, rows, identifier, None, values=values)
 
 
 def _requested_outputs(

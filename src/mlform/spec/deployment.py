@@ -71,6 +71,22 @@ class Local(StrictModel):
         return self
 
 
+class PredictionLogSpec(StrictModel):
+    """The local server's prediction log, which the Deployment's Monitors read."""
+
+    sample: Annotated[float, Field(gt=0, le=1)] = Field(
+        default=1.0,
+        description="Share of requests logged (1.0: every one), decided by the request id, "
+        "so the same request is logged or not in every process.",
+    )
+    design_rate: Annotated[float, Field(gt=0, le=1_000_000)] = Field(
+        default=100.0,
+        description="Rows per second (before sampling) the log's retention is sized for: "
+        "compile keeps enough rotated files for the longest window of the Deployment's "
+        "Monitors at this rate.",
+    )
+
+
 class DeploymentSpec(StrictModel):
     model: Ref
     version: VersionSelector | None = Field(
@@ -84,6 +100,7 @@ class DeploymentSpec(StrictModel):
     resources: Resources | None = None
     canary: Canary | None = None
     local: Local = Local.model_construct()
+    prediction_log: PredictionLogSpec = PredictionLogSpec.model_construct()
     output_dir: RelPath | None = Field(
         default=None, description="kserve/triton/mlserver: where manifests are written."
     )
