@@ -56,7 +56,18 @@ def _meta(document: Any) -> dict[str, Any]:
 
 def _spec(document: Any) -> dict[str, Any]:
     data: dict[str, Any] = document.spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+    for name, default in _ADDED_SINCE_0_1.get(document.kind, {}).items():
+        if data.get(name) == default:
+            del data[name]  # a field a newer mlform added, at its default: no change to plan
     return data
+
+
+# Spec fields added after states were first written, with their defaults: left out of a
+# resource's spec while at their default, so upgrading mlform does not plan an update of
+# every resource of the kind (a state written before has no such field).
+_ADDED_SINCE_0_1: dict[str, dict[str, Any]] = {
+    "Deployment": {"prediction_log": {"sample": 1.0, "design_rate": 100.0}},
+}
 
 
 def desired(
