@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from mlform.reconcile.state import State
 from tests import requires
 from tests.monitoring.conftest import send
 from tests.pipeline_helpers import edit, git
@@ -114,8 +115,8 @@ def _ready(url: str) -> bool:
 def test_apply_installs_the_rules_and_prometheus_reloads_them(stack: Stack) -> None:
     done = mlform("apply", "--auto-approve", cwd=stack.root)
     assert "monitor.credit-risk-local: created" in done.out
-    state = json.loads((stack.root / ".mlform/state/default.json").read_text())
-    outputs = state["resources"]["monitor.credit-risk-local"]["outputs"]
+    state = State.load(stack.root, "default")  # the snapshot with its journal replayed
+    outputs = state.resources["monitor.credit-risk-local"]["outputs"]
     assert outputs["prometheus"] == f"Prometheus reloaded its rules ({stack.prometheus}/-/reload)"
     groups = get(f"{stack.prometheus}/api/v1/rules")["data"]["groups"]
     assert [g["name"] for g in groups] == ["mlform-credit-risk-local"]
