@@ -64,7 +64,9 @@ from _common import (  # noqa: E402
     wait_until_quiet,
     write_section,
 )
-from bench_serving import INPUTS, MODEL, VERSION, complete_rows, free_port, mlform_body  # noqa: E402
+from bench_serving import INPUTS, MODEL, complete_rows, free_port, mlform_body  # noqa: E402
+
+VERSION = "v0.1.0"  # the model version the serve config names
 
 SECTION = "## Issue 12 — protocols"
 PROTOCOLS = ("REST JSON", "REST binary", "gRPC")
