@@ -188,7 +188,9 @@ def server_config(work: Path, onnx: Path) -> dict[str, Any]:
                 "weight": 100,
             }
         ],
-        "prediction_log": {"folder": str(work / "logs")},
+        # retention for the whole run (what the records-logged check counts); the request
+        # path does not depend on how many rotated files are kept
+        "prediction_log": {"folder": str(work / "logs"), "backups": 200},
         "metrics_files": [],
     }
 
