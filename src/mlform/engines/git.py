@@ -204,6 +204,11 @@ class Git:
         """``ref`` from ``remote`` into the same local ref (forced: the remote is the truth)."""
         self.run("fetch", "--quiet", "--no-tags", remote, f"+{ref}:{ref}")
 
+    def fetch_ref_if_there(self, remote: str, ref: str) -> bool:
+        """``fetch_ref``; False (not an error) when it fails, e.g. the ref was deleted
+        on the remote since it was listed."""
+        return self.ok("fetch", "--quiet", "--no-tags", remote, f"+{ref}:{ref}")
+
     def show(self, commit: str, path: str) -> str:
         return self.run("cat-file", "blob", f"{commit}:{path}")
 

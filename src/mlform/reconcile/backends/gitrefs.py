@@ -53,11 +53,9 @@ class GitBackend:
 
     # --- reading and writing documents ----------------------------------------------------
     def _document(self, ref: str, name: str) -> tuple[dict[str, Any], str] | None:
-        sha = self.git.remote_ref(self.remote, ref)
+        sha = self._fetched(ref)
         if sha is None:
             return None
-        if not self.git.has_object(sha):
-            self.git.fetch_ref(self.remote, ref)
         text = self.git.show(sha, name)
         try:
             data = json.loads(text)
@@ -66,6 +64,20 @@ class GitBackend:
         if not isinstance(data, dict):
             raise UserError(f"{ref} on {self.remote} holds no valid {name}")
         return data, sha
+
+    def _fetched(self, ref: str, attempts: int = 5) -> str | None:
+        """The commit ``ref`` points at on the remote, present here; None when it is not
+        there. Another runner may move or delete the ref between our ``ls-remote`` and our
+        fetch (a lock released, a state written): then we look again."""
+        for _ in range(attempts):
+            sha = self.git.remote_ref(self.remote, ref)
+            if sha is None or self.git.has_object(sha):
+                return sha
+            if self.git.fetch_ref_if_there(self.remote, ref) and self.git.has_object(sha):
+                return sha
+            if self.git.remote_ref(self.remote, ref) == sha:
+                self.git.fetch_ref(self.remote, ref)  # not a race: fails, saying why
+        raise UserError(f"{ref} on {self.remote} kept changing while it was read; try again")
 
     def read(self, environment: str) -> Stored | None:
         ref = STATE_REF + environment
