@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mlform.printable import lines, one_line
 from mlform.reconcile import report
-from mlform.reconcile.plan import Change, Field, Plan
+from mlform.reconcile.changes import Change, Field, Plan
 from tests.conftest import Run, copy_example
 from tests.pipeline_helpers import edit
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from mlform.monitoring.monitor import Outcome
     from mlform.project import ProjectGraph
     from mlform.reconcile.apply import Outcome as ApplyOutcome
-    from mlform.reconcile.plan import Plan
+    from mlform.reconcile.changes import Plan
     from mlform.reconcile.selection import Request
     from mlform.reconcile.status import Status
     from mlform.retraining.feedback_log import Dropped as DroppedFeedback
@@ -130,7 +130,7 @@ def _request(targets: Sequence[str], excludes: Sequence[str], selector: str | No
 
 def read_plan(path: PathLike) -> Plan:
     """A plan saved by ``mlform plan --out FILE`` (``Plan.to_json``)."""
-    from mlform.reconcile.plan import Plan
+    from mlform.reconcile.changes import Plan
 
     file = _path(path)
     try:
@@ -216,7 +216,7 @@ def _apply(
     serve: bool = True,
     request: Request | None = None,
 ) -> Applied:
-    from mlform.reconcile.plan import Plan
+    from mlform.reconcile.changes import Plan
     from mlform.reconcile.run import apply_plan, desired_state, destroy_plan
 
     prior = saved if isinstance(saved, Plan) or saved is None else read_plan(saved)

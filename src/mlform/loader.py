@@ -11,34 +11,19 @@ not UTF-8.
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from mlform.diagnostics import Diagnostic, Severity
+from mlform.yaml_scalars import CORE, Mark, YamlError, resolve_plain, scalar, unsupported
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_NODES_PER_FILE = 200_000  # after alias expansion
 MAX_DEPTH = 64
 
 Loc = tuple[str | int, ...]
-Mark = tuple[int, int]  # 1-based (line, column)
-
-_CORE = "tag:yaml.org,2002:"
-_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
-_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
-_INT = re.compile(r"^[-+]?[0-9]+$")
-_OCT = re.compile(r"^0o[0-7]+$")
-_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
-_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
-_INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
-_NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
-# First characters of plain scalars that only a string can have (null, true, false, numbers,
-# .inf and .nan start otherwise).
-_TEXT_FIRST = frozenset("abcdeghijklmopqrsuvwxyzABCDEGHIJKLMOPQRSUVWXYZ_/$^@%&*()[]{}<>=!?|`'\"")
 
 
 @dataclass(frozen=True)
@@ -111,69 +96,6 @@ class RawDocument:
 
 class _Relocate(Exception):
     """A duplicate key, found without positions: read again with them."""
-
-
-class YamlError(Exception):
-    """A problem that stops reading a file, located in it."""
-
-    def __init__(self, code: str, message: str, mark: Mark) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.mark = mark
-
-
-def _unsupported(tag: str, mark: Mark) -> YamlError:
-    shown = "!!" + tag[len(_CORE) :] if tag.startswith(_CORE) else tag
-    return YamlError("E008", f"unsupported YAML tag '{shown}': specs are plain data", mark)
-
-
-def _scalar(value: str, tag: str | None, plain: bool, mark: Mark) -> Any:
-    if tag in (None, "!"):
-        if not plain:
-            return value
-        return _resolve_plain(value)
-    if not tag.startswith(_CORE):
-        raise _unsupported(tag, mark)
-    kind = tag[len(_CORE) :]
-    if kind == "str":
-        return value
-    resolved = _resolve_plain(value)
-    expected: dict[str, Callable[[Any], bool]] = {
-        "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-        "float": lambda v: isinstance(v, float | int) and not isinstance(v, bool),
-        "bool": lambda v: isinstance(v, bool),
-        "null": lambda v: v is None,
-    }
-    check = expected.get(kind)
-    if check is None:
-        raise _unsupported(tag, mark)
-    if not check(resolved):
-        raise YamlError("E001", f"'{value}' is not a valid !!{kind}", mark)
-    return float(resolved) if kind == "float" else resolved
-
-
-def _resolve_plain(value: str) -> Any:
-    """YAML 1.2 core schema: no ``yes``/``no`` booleans, no sexagesimal, no dates."""
-    if value and value[0] in _TEXT_FIRST:
-        return value  # most values: nothing but a string starts so
-    if _NULL.match(value):
-        return None
-    if value in _BOOL:
-        return _BOOL[value]
-    if _INT.match(value):
-        return int(value)
-    if _OCT.match(value):
-        return int(value[2:], 8)
-    if _HEX.match(value):
-        return int(value[2:], 16)
-    if _FLOAT.match(value):
-        return float(value)
-    if _INF.match(value):
-        return -math.inf if value.startswith("-") else math.inf
-    if _NAN.match(value):
-        return math.nan
-    return value
 
 
 class _Builder:
@@ -255,9 +177,9 @@ class _Builder:
         if kind is self.Scalar:
             tag = event.tag
             if tag is None and event.implicit[0]:
-                value = _resolve_plain(event.value)
+                value = resolve_plain(event.value)
             else:
-                value = _scalar(event.value, tag, bool(event.implicit[0]), mark)
+                value = scalar(event.value, tag, bool(event.implicit[0]), mark)
         elif kind is self.MappingStart:
             self._collection_tag(event.tag, "map", mark)
             value = self._mapping(loc, depth)
@@ -272,8 +194,8 @@ class _Builder:
 
     @staticmethod
     def _collection_tag(tag: str | None, kind: str, mark: Mark) -> None:
-        if tag not in (None, "!", _CORE + kind):
-            raise _unsupported(tag, mark)
+        if tag not in (None, "!", CORE + kind):
+            raise unsupported(tag, mark)
 
     def _sequence(self, loc: Loc, depth: int) -> list[Any]:
         items: list[Any] = []

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from mlform.reconcile import report
-from mlform.reconcile.plan import Observed, Plan, plan
+from mlform.reconcile.changes import Observed, Plan
+from mlform.reconcile.plan import plan
 from mlform.reconcile.resources import Resource
 from mlform.reconcile.state import State
 

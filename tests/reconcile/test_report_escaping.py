@@ -5,7 +5,7 @@ send a terminal escape, or add Markdown to the comment."""
 from __future__ import annotations
 
 from mlform.reconcile import report
-from mlform.reconcile.plan import Change, Field, Plan
+from mlform.reconcile.changes import Change, Field, Plan
 
 EVIL_KEY = "x\n```\n**No changes.** ![p](https://evil.example/pixel.png)\x1b[2J"
 

@@ -10,7 +10,8 @@ import pytest
 
 from mlform.errors import UserError
 from mlform.reconcile import report
-from mlform.reconcile.plan import Observed, Plan, plan
+from mlform.reconcile.changes import Observed, Plan
+from mlform.reconcile.plan import plan
 from mlform.reconcile.resources import Resource
 from mlform.reconcile.selection import Request, narrow, select, total
 from mlform.reconcile.selector import parse

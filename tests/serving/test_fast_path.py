@@ -10,8 +10,9 @@ import pytest
 
 from mlform.serving.config import ServedVersion
 from mlform.serving.errors import RequestError
+from mlform.serving.fast_path import fast_v2
 from mlform.serving.model import ServedModel
-from mlform.serving.protocol import fast_v2, parse_v2
+from mlform.serving.protocol import parse_v2
 from tests.serving.conftest import Trained, row_inputs, sha256
 
 

@@ -42,7 +42,7 @@ COMMANDS: dict[str, Lazy] = {
         "force_unlock",
         "Remove a stuck lock (only when no operation holds it).",
     ),
-    "hooks": Lazy(_CLI + "reconcile", "hooks", "Git hooks that reconcile on every push."),
+    "hooks": Lazy(_CLI + "gitops", "hooks", "Git hooks that reconcile on every push."),
     "init": Lazy(
         _CLI + "commands",
         "init",
@@ -59,7 +59,7 @@ COMMANDS: dict[str, Lazy] = {
         "What apply would do: specs vs recorded state vs what is actually there.",
     ),
     "reconcile": Lazy(
-        _CLI + "reconcile",
+        _CLI + "gitops",
         "reconcile",
         "Apply the checked-out revision if it changed anything (what a push runs).",
     ),

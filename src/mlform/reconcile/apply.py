@@ -19,11 +19,11 @@ from typing import Any
 from mlform.engines.prometheus import Prometheus
 from mlform.errors import UserError
 from mlform.fsutil import write_all
+from mlform.reconcile.changes import Change, Plan
 from mlform.reconcile.context import Context, Crash, Outcome, fail, step
 from mlform.reconcile.deployments import deploy, undeploy
 from mlform.reconcile.observe import file_sha
 from mlform.reconcile.pipeline import run_pipeline
-from mlform.reconcile.plan import Change, Plan
 from mlform.reconcile.publish import publish
 from mlform.reconcile.resources import PIPELINE
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from mlform.errors import UserError
 from mlform.project import ProjectGraph
-from mlform.reconcile.plan import Change
+from mlform.reconcile.changes import Change
 from mlform.reconcile.resources import Resource
 from mlform.reconcile.state import State, now
 from mlform.targets import RenderedFile

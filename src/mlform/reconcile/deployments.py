@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from mlform.fsutil import write_all
+from mlform.reconcile.changes import Change
 from mlform.reconcile.context import Context
 from mlform.reconcile.observe import checkout_id
-from mlform.reconcile.plan import Change
 from mlform.registry import Version, onnx_path
 from mlform.spec import Deployment
 from mlform.written import remember_rendered

@@ -158,7 +158,7 @@ def _reconcile(
 def _show(progress: Callable[[str], None]) -> Callable[[object], bool]:
     def show(plan: object) -> bool:
         from mlform.reconcile import report
-        from mlform.reconcile.plan import Plan
+        from mlform.reconcile.changes import Plan
 
         assert isinstance(plan, Plan)
         progress(report.summary(plan))

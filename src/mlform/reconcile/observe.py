@@ -22,7 +22,7 @@ from typing import Any
 
 from mlform.fsutil import PRIVATE, write_atomic
 from mlform.layout import LOCAL, local_dir
-from mlform.reconcile.plan import Observed
+from mlform.reconcile.changes import Observed
 from mlform.reconcile.state import State
 from mlform.written import written
 

@@ -10,9 +10,9 @@ from mlform.engines.dvc import Dvc, Failure
 from mlform.errors import UserError
 from mlform.layout import Layout
 from mlform.project import ProjectGraph
+from mlform.reconcile.changes import Change
 from mlform.reconcile.context import Context, Outcome, blocked, done, fail
 from mlform.reconcile.observe import Contents
-from mlform.reconcile.plan import Change
 from mlform.reconcile.resources import Resource
 from mlform.spec import Dataset, Model, Training
 from mlform.targets.dvc import stage_address

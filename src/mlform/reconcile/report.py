@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from mlform.printable import one_line
-from mlform.reconcile.plan import Change, Plan
+from mlform.reconcile.changes import Change, Plan
 from mlform.reconcile.selection import WARNING
 
 MARKDOWN_LIMIT = 65_000

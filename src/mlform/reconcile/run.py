@@ -14,9 +14,10 @@ from mlform.project import ProjectGraph
 from mlform.reconcile import apply as applying
 from mlform.reconcile import selection
 from mlform.reconcile.backends import Backend, Held, settings
+from mlform.reconcile.changes import Plan
 from mlform.reconcile.context import Sharing
 from mlform.reconcile.observe import observe
-from mlform.reconcile.plan import Plan, plan
+from mlform.reconcile.plan import plan
 from mlform.reconcile.resources import Resource, desired
 from mlform.reconcile.selection import Request
 from mlform.reconcile.state import DEFAULT_ENV, State, backend_of, hold, now

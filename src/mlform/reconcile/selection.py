@@ -31,7 +31,7 @@ from mlform.reconcile.resources import PIPELINE
 from mlform.reconcile.selector import parse
 
 if TYPE_CHECKING:
-    from mlform.reconcile.plan import Plan
+    from mlform.reconcile.changes import Plan
     from mlform.reconcile.resources import Resource
 
 KINDS = {

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from mlform.project import ProjectGraph
-from mlform.reconcile.plan import Change, Plan
+from mlform.reconcile.changes import Change, Plan
 from mlform.reconcile.run import plan_for
 from mlform.reconcile.state import State, backend_of
 

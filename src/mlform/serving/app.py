@@ -20,7 +20,6 @@ served over gRPC too (``grpc_service``), started and stopped with this app's lif
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -28,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from mlform.serving import auth, binary, feedback, protocol
+from mlform.serving import auth, binary, fast_path, feedback, protocol, request_ids, v1
 from mlform.serving.body import read_binary, read_json
 from mlform.serving.config import Limits
 from mlform.serving.errors import RequestError, not_found
@@ -147,7 +146,7 @@ class Server:
         self, scope: dict[str, Any], receive: Receive
     ) -> tuple[Any, memoryview | None]:
         """An inference request's JSON, and its binary tensor data if it has the header."""
-        header = _header(scope, binary.HEADER)
+        header = request_ids.header(scope, binary.HEADER)
         if header is None:
             return await self._body(scope, receive), None
         limits = self._snapshot().config.limits
@@ -227,7 +226,7 @@ class Server:
             return await self._infer_v2(
                 body,
                 part,
-                group.pick(_request_id(body, scope)) if version is None else version,
+                group.pick(request_ids.of(body, scope)) if version is None else version,
                 labels,
                 scope,
             )
@@ -249,9 +248,9 @@ class Server:
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]], int]:
         labels[0], labels[1] = model.name, model.version
         max_batch = self._snapshot().config.limits.max_batch
-        fast = protocol.fast_v2(body, model, max_batch) if part is None else None
+        fast = fast_path.fast_v2(body, model, max_batch) if part is None else None
         request = fast or protocol.parse_v2(body, model, max_batch, part)
-        identifier = _request_id(body, scope) or _new_id()
+        identifier = request_ids.of(body, scope) or request_ids.new()
         outputs = await self.predict(model, "v2", identifier, request)
         response, blobs = protocol.v2_response(model, outputs, request, identifier)
         if blobs:
@@ -274,14 +273,14 @@ class Server:
             return 200, orjson.dumps({"name": name, "ready": True}), JSON, 0
         if verb == "predict" and post:
             body = await self._body(scope, receive)
-            model = group.pick(_request_id(body, scope))
+            model = group.pick(request_ids.of(body, scope))
             labels[0], labels[1] = model.name, model.version
-            request = protocol.parse_v1(body, model, self._snapshot().config.limits.max_batch)
-            identifier = _request_id(body, scope) or _new_id()
+            request = v1.parse(body, model, self._snapshot().config.limits.max_batch)
+            identifier = request_ids.of(body, scope) or request_ids.new()
             outputs = await self.predict(model, "v1", identifier, request)
             return (
                 200,
-                orjson.dumps(protocol.v1_response(model, outputs)),
+                orjson.dumps(v1.response(model, outputs)),
                 [*JSON, (b"x-request-id", identifier.encode())],
                 request.rows,
             )
@@ -377,39 +376,12 @@ class Server:
         }
 
 
-def _new_id() -> str:
-    """A request id as ``uuid.uuid4().hex`` makes one (random, version 4), without building
-    a UUID object."""
-    value = int.from_bytes(os.urandom(16), "big")
-    value = (value & ~(0xC000 << 48) | 0x8000 << 48) & ~(0xF000 << 64) | 4 << 76
-    return f"{value:032x}"
-
-
 def _protocol(path: str) -> str:
     if path.startswith("/v2/models/") and path.endswith("/infer"):
         return "v2"
     if path.startswith("/v1/models/") and path.endswith(":predict"):
         return "v1"
     return "other"
-
-
-def _header(scope: dict[str, Any], name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            text: str = value.decode("latin-1")
-            return text
-    return None
-
-
-def _request_id(body: Any, scope: dict[str, Any]) -> str | None:
-    """The body's ``id``, else the ``X-Request-Id`` header; both checked, as the id is
-    echoed in a response header and written to the prediction log."""
-    header = _header(scope, b"x-request-id")
-    if header:
-        protocol.check_id(header, "the X-Request-Id header")
-    if isinstance(body, dict) and isinstance(body.get("id"), str) and body["id"]:
-        return protocol.check_id(body["id"], "'id'")
-    return header or None
 
 
 MAX_EXPORTED_BYTES = 4 * 1024 * 1024

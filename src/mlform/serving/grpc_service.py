@@ -16,13 +16,12 @@ for feedback and ``/mlform/status`` only, and inference, health and metadata sta
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any, NoReturn
 
 import grpc
 import numpy as np
 
-from mlform.serving import binary, protocol
+from mlform.serving import binary, protocol, request_ids
 from mlform.serving.app import EXTENSIONS, Server
 from mlform.serving.config import ServeConfig
 from mlform.serving.errors import RequestError, bad_request
@@ -185,7 +184,7 @@ class Calls:
         )
         labels[0], labels[1] = model.name, model.version
         parsed = parse(request, model, snapshot.config.limits.max_batch)
-        identifier = identifier or uuid.uuid4().hex
+        identifier = identifier or request_ids.new()
         outputs = await self.server.predict(model, "grpc", identifier, parsed)
         return respond(model, outputs, parsed, identifier), parsed.rows
 

@@ -279,59 +279,6 @@ def parse_v2(
     return checked.request(identifier, outputs, in_binary)
 
 
-def fast_v2(body: Any, model: ServedModel, max_batch: int) -> Request | None:
-    """A common, well-formed V2 request checked at once: every input given once by name,
-    as ``{"name", "shape", "datatype", "data"}`` with a flat ``data`` of ``[N]`` or
-    ``[N, 1]``, numbers (int or float, finite) or strings, no ``outputs``. None for anything
-    else: ``parse_v2`` then accepts it or says exactly what is wrong."""
-    if type(body) is not dict or "outputs" in body or "parameters" in body:
-        return None
-    inputs = body.get("inputs")
-    identifier = body.get("id")
-    if type(inputs) is not list or (identifier is not None and type(identifier) is not str):
-        return None
-    columns: dict[str, Any] = {}
-    values: dict[str, list[Any]] = {}
-    rows = -1
-    by_name = model.by_name
-    for item in inputs:
-        if type(item) is not dict or len(item) != 4:
-            return None
-        name, shape, datatype, data = (
-            item.get("name"),
-            item.get("shape"),
-            item.get("datatype"),
-            item.get("data"),
-        )
-        tensor = by_name.get(name) if type(name) is str else None
-        if tensor is None or tensor.name in columns or type(data) is not list:
-            return None
-        size = len(data)
-        if (
-            type(shape) is not list
-            or not 1 <= len(shape) <= 2
-            or type(shape[0]) is not int
-            or shape[0] != size
-            or (len(shape) == 2 and (type(shape[1]) is not int or shape[1] != 1))
-            or not 0 < size <= max_batch
-            or rows not in (-1, size)
-        ):
-            return None
-        rows = size
-        values[tensor.name] = data
-        if tensor.datatype == "BYTES":
-            if datatype != "BYTES" or not all(type(v) is str for v in data):
-                return None
-            columns[tensor.name] = np.array(data, dtype=object).reshape(-1, 1)
-        elif datatype in NUMERIC_TYPES and _finite_floats(data):
-            columns[tensor.name] = np.array(data, dtype=np.float64).reshape(-1, 1)
-        else:
-            return None  # ints, nulls, nested data, a wrong type: looked at by parse_v2
-    if len(columns) != len(model.inputs):
-        return None
-    return Request(columns, rows, identifier, None, values=values)
-
-
 def _requested_outputs(
     body: dict[str, Any], model: ServedModel
 ) -> tuple[list[str] | None, frozenset[str]]:
@@ -397,61 +344,6 @@ def v2_response(
         "outputs": tensors,
     }
     return response, blobs
-
-
-def parse_v1(body: Any, model: ServedModel, max_batch: int) -> Request:
-    body = _object(body, "instances")
-    instances = body.get("instances")
-    if not isinstance(instances, list) or not instances:
-        raise bad_request("'instances' must be a non-empty array")
-    if len(instances) > max_batch:
-        raise bad_request(
-            f"{len(instances):,} instances is over this server's batch limit of {max_batch:,}"
-        )
-    names = [t.name for t in model.inputs]
-    by_column: dict[str, list[Any]] = {n: [] for n in names}
-    for row, instance in enumerate(instances):
-        if isinstance(instance, dict):
-            given = _by_input(instance, row, model)
-            for n in names:
-                by_column[n].append(given[n])
-        elif isinstance(instance, list):
-            if len(instance) != len(names):
-                raise bad_request(
-                    f"instances[{row}] has {len(instance)} values; the model takes {len(names)}: {', '.join(names)}"
-                )
-            for n, value in zip(names, instance, strict=True):
-                by_column[n].append(value)
-        else:
-            raise bad_request(
-                f"instances[{row}] must be an object (column → value) or an array in input order"
-            )
-    columns = {}
-    for tensor in model.inputs:
-        values = by_column[tensor.name]
-        datatype = "BYTES" if tensor.datatype == "BYTES" else "FP64"
-        columns[tensor.name] = column(values, tensor, datatype)
-    identifier = body.get("id") if isinstance(body.get("id"), str) else None
-    return Request(columns, len(instances), identifier, None)
-
-
-def _by_input(instance: dict[str, Any], row: int, model: ServedModel) -> dict[str, Any]:
-    """A V1 instance's values by input name (each given by its name or its column)."""
-    extra = [k for k in instance if k not in model.by_name]
-    if extra:
-        raise bad_request(f"instances[{row}]: {_unknown(extra[0], model)}")
-    given = {model.by_name[k].name: v for k, v in instance.items()}
-    if len(given) < len(instance):
-        raise bad_request(f"instances[{row}] gives an input twice (by name and by column)")
-    absent = [t.name for t in model.inputs if t.name not in given]
-    if absent:
-        raise bad_request(f"instances[{row}] lacks {', '.join(absent)}")
-    return given
-
-
-def v1_response(model: ServedModel, outputs: dict[str, Any]) -> dict[str, Any]:
-    first = np.asarray(outputs[model.output_names[0]])
-    return {"predictions": as_list(first)}
 
 
 MAX_ID_LENGTH = 256
