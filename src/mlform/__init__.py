@@ -40,25 +40,6 @@ if TYPE_CHECKING:
         validate,
     )
 
-_API = frozenset(
-    {
-        "Applied",
-        "apply",
-        "compile",
-        "destroy",
-        "load",
-        "monitor",
-        "plan",
-        "read_plan",
-        "retrain",
-        "retrain_check",
-        "retrain_due",
-        "status",
-        "validate",
-    }
-)
-
-
 def __getattr__(name: str) -> object:
     """The API's functions, imported from mlform.api when first asked for."""
     if name in _API:
@@ -84,3 +65,6 @@ __all__ = [
     "status",
     "validate",
 ]
+
+# What __getattr__ imports from mlform.api on first use: the API, less what is defined here.
+_API = frozenset(__all__) - {"SpecInvalid", "UserError", "__version__"}
