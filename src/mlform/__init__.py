@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         validate,
     )
 
+
 def __getattr__(name: str) -> object:
     """The API's functions, imported from mlform.api when first asked for."""
     if name in _API:
