@@ -11,6 +11,7 @@ not UTF-8.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -336,12 +337,13 @@ def _diagnostic(file: str, code: str, message: str, mark: Mark) -> Diagnostic:
 def load_file(path: Path, display: str) -> tuple[list[RawDocument], list[Diagnostic]]:
     """Read, bound-check, decode and parse one spec file."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            limit = MAX_FILE_BYTES // 1024
-            message = f"the file is {size:,} bytes; spec files are limited to {limit} KiB"
-            return [], [_diagnostic(display, "E004", message, (0, 0))]
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:  # one open, its size from the descriptor
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                limit = MAX_FILE_BYTES // 1024
+                message = f"the file is {size:,} bytes; spec files are limited to {limit} KiB"
+                return [], [_diagnostic(display, "E004", message, (0, 0))]
+            raw = handle.read()
     except OSError as exc:
         return [], [_diagnostic(display, "E010", f"cannot read file: {exc.strerror}", (0, 0))]
     try:

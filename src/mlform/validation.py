@@ -41,7 +41,10 @@ def validate(
 def load(path: Path, environment: str | None = None, read: Workspace | None = None) -> ProjectGraph:
     """The project containing ``path``, validated and resolved. Invalid specs raise
     SpecInvalid carrying every diagnostic; the graph keeps the warnings."""
-    result = validate(path, environment, read)
+    return _resolved(validate(path, environment, read))
+
+
+def _resolved(result: ValidationResult) -> ProjectGraph:
     if not result.valid:
         raise SpecInvalid("the specs have errors", result.diagnostics.sorted())
     return ProjectGraph.of(result.workspace, tuple(result.diagnostics.warnings))
@@ -49,7 +52,16 @@ def load(path: Path, environment: str | None = None, read: Workspace | None = No
 
 def load_environments(path: Path) -> tuple[ProjectGraph, tuple[ProjectGraph, ...]]:
     """The default environment's graph and every declared environment's, from one reading
-    of the files."""
+    of the files. An environment without overlays has the default's documents, so the
+    default's checks stand for it (the checks read documents, never the environment)."""
     read = read_workspace(path)
-    graph = load(path, None, read)
-    return graph, tuple(load(path, env, read) for env in graph.project.spec.environments)
+    default = validate(path, None, read)
+    graph = _resolved(default)
+    others = []
+    for name, environment in graph.project.spec.environments.items():
+        if environment.overlays:
+            others.append(load(path, name, read))
+        else:
+            same = ValidationResult(apply_overlays(read, name), default.diagnostics)
+            others.append(_resolved(same))
+    return graph, tuple(others)

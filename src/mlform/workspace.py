@@ -239,28 +239,44 @@ def _spec_files(
 
 
 def _walk(ws: Workspace, top: Path, outputs: frozenset[Path]) -> list[Path]:
+    """The spec files under ``top``, sorted by folder then name, as ``os.walk`` (symlinked
+    folders are not walked into) but from ``os.scandir``'s entries: whether one is a
+    symlink comes with the listing, not from a system call a file."""
     files: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(top):
-        here = Path(dirpath)
-        keep = []
-        for name in sorted(dirnames):
-            if name.startswith(".") or name in SKIP_DIRS or here / name in outputs:
-                continue
-            if (here / name).is_symlink() and not inside(ws.root, here / name):
-                _error(
-                    ws, here / name, (0, 0), "E006", "symlinked folder leaves the project; skipped"
-                )
-                continue
-            keep.append(name)
-        dirnames[:] = keep
-        for name in sorted(filenames):
+    pending = [top]
+    while pending:
+        here = pending.pop()
+        try:
+            with os.scandir(here) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError:
+            continue  # as os.walk: a folder that cannot be listed is passed over
+        folders: list[Path] = []
+        for entry in entries:
+            name = entry.name
             path = here / name
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if name.startswith(".") or name in SKIP_DIRS or path in outputs:
+                    continue
+                if entry.is_symlink():
+                    if not inside(ws.root, path):
+                        _error(
+                            ws, path, (0, 0), "E006", "symlinked folder leaves the project; skipped"
+                        )
+                    continue  # os.walk does not follow symlinked folders either
+                folders.append(path)
+                continue
             if name.startswith(".") or name in NOT_SPECS or not name.endswith(SPEC_SUFFIXES):
                 continue
-            if path.is_symlink() and not inside(ws.root, path):
+            if entry.is_symlink() and not inside(ws.root, path):
                 _error(ws, path, (0, 0), "E006", "symlink leaves the project; not read")
                 continue
             files.append(path)
+        pending.extend(reversed(folders))
     return files
 
 

@@ -200,3 +200,22 @@ def test_markdown_is_cut_before_the_comment_limit(tmp_path: Path) -> None:
     assert text.startswith(
         "### mlform plan — `default`\n\n**Plan: 2000 to add, 0 to change, 0 to destroy.**"
     )
+
+
+def test_an_unchanged_resource_shares_its_record_and_a_changed_one_does_not() -> None:
+    """What keeps a 10,000-model plan in memory: one copy of each unchanged spec."""
+    ours = resources()["training.gbm"]
+    record = {
+        "spec": json.loads(json.dumps(ours.spec)),  # equal, not the same object
+        "meta": {"description": "trees"},
+        "spec_hash": ours.spec_hash,
+        "meta_hash": ours.meta_hash,
+    }
+    shared = ours.sharing(record)
+    assert shared.spec is record["spec"] and shared.meta is record["meta"]
+    assert (shared.spec_hash, shared.meta_hash) == (ours.spec_hash, ours.meta_hash)
+    assert shared.address == ours.address and shared.depends_on == ours.depends_on
+    edited = {**record, "spec": {"estimator": {}}, "spec_hash": "0" * 16}
+    assert ours.sharing(edited) is ours
+    assert ours.sharing({**record, "meta_hash": "0" * 16}) is ours
+    assert ours.sharing(None) is ours

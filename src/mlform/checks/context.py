@@ -23,15 +23,17 @@ class Context:
     # what one run of the checks found out about the files, by path: a monorepo's Datasets
     # name the same few files thousands of times
     seen: dict[tuple[str, str], object] = field(default_factory=dict)
+    listed: dict[str, list[SpecDocument]] = field(default_factory=dict)  # every one, by kind
 
     def __post_init__(self) -> None:
         for doc in self.workspace.documents:
-            self.by_kind.setdefault(doc.kind, {}).setdefault(doc.name, doc)
+            kind = doc.kind
+            self.listed.setdefault(kind, []).append(doc)
+            self.by_kind.setdefault(kind, {}).setdefault(doc.name, doc)
 
     def docs(self, kind: type[D]) -> list[tuple[SpecDocument, D]]:
         """Documents of a kind with their typed models, in file order."""
-        name = kind.__name__
-        return [(d, cast(D, d.model)) for d in self.workspace.documents if d.kind == name]
+        return [(d, cast(D, d.model)) for d in self.listed.get(kind.__name__, ())]
 
     def get(self, kind: type[D], name: str | None) -> D | None:
         if name is None:

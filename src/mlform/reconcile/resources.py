@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -44,6 +45,22 @@ class Resource:
     def meta_hash(self) -> str:
         return digest(self.meta)
 
+    def sharing(self, record: Mapping[str, Any] | None) -> Resource:
+        """This resource with the recorded spec and metadata in place of its own when their
+        digests say they are the same: in a big plan most are, and one copy of each stays
+        in memory instead of two."""
+        if (
+            record is None
+            or record.get("spec_hash") != self.spec_hash
+            or record.get("meta_hash") != self.meta_hash
+            or not isinstance(record.get("spec"), dict)
+            or not isinstance(record.get("meta"), dict)
+        ):
+            return self
+        shared = replace(self, spec=record["spec"], meta=record["meta"])
+        shared.__dict__.update(spec_hash=self.spec_hash, meta_hash=self.meta_hash)
+        return shared
+
 
 def _meta(document: Any) -> dict[str, Any]:
     metadata = document.metadata
@@ -71,9 +88,13 @@ _ADDED_SINCE_0_1: dict[str, dict[str, Any]] = {
 
 
 def desired(
-    graph: ProjectGraph, files: dict[str, str], environment: str | None = None
+    graph: ProjectGraph,
+    files: dict[str, str],
+    environment: str | None = None,
+    recorded: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Resource]:
-    """The resources the specs declare, by address. ``files`` maps rendered paths to sha256."""
+    """The resources the specs declare, by address. ``files`` maps rendered paths to sha256;
+    ``recorded``, the state's records: an unchanged resource shares its record's spec."""
     protected = False
     if environment:
         env = graph.project.spec.environments.get(environment)
@@ -81,7 +102,8 @@ def desired(
     out: dict[str, Resource] = {}
 
     def add(resource: Resource) -> None:
-        out[resource.address] = resource
+        address = resource.address
+        out[address] = resource.sharing(recorded.get(address)) if recorded else resource
 
     for path, sha in sorted(files.items()):
         add(Resource("file", path, {"sha256": sha}))

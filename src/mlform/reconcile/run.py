@@ -41,15 +41,24 @@ def revision(root: Path) -> str | None:
     return Git(root).head()
 
 
-def desired_state(graph: ProjectGraph, environment: str | None) -> Desired:
-    """The resources the project declares in ``environment`` (None: the default)."""
+def rendered(graph: ProjectGraph) -> dict[str, RenderedFile]:
+    """The files the project renders (pipeline and monitoring rules), by path."""
     from mlform.targets.dvc import render_pipeline
     from mlform.targets.prometheus import render_monitoring
 
-    files = {f.path: f for f in [*render_pipeline(graph), *render_monitoring(graph)]}
-    shas = {path: hashlib.sha256(f.data).hexdigest() for path, f in files.items()}
+    return {f.path: f for f in [*render_pipeline(graph), *render_monitoring(graph)]}
+
+
+def digests(files: dict[str, RenderedFile]) -> dict[str, str]:
+    """Each rendered file's sha256, by path: what its ``file`` resource records."""
+    return {path: hashlib.sha256(f.data).hexdigest() for path, f in files.items()}
+
+
+def desired_state(graph: ProjectGraph, environment: str | None) -> Desired:
+    """The resources the project declares in ``environment`` (None: the default)."""
+    files = rendered(graph)
     env = environment or DEFAULT_ENV
-    return Desired(graph, desired(graph, shas, environment), files, env)
+    return Desired(graph, desired(graph, digests(files), environment), files, env)
 
 
 def make_plan(wanted: Desired, state: State, request: Request | None = None) -> Plan:
@@ -75,9 +84,14 @@ def make_plan(wanted: Desired, state: State, request: Request | None = None) -> 
 def plan_for(
     graph: ProjectGraph, environment: str | None, request: Request | None = None
 ) -> tuple[Plan, Desired]:
-    """What apply would do, without a lock (a plan changes nothing)."""
-    wanted = desired_state(graph, environment)
-    state = State.read(backend_of(graph, wanted.environment), wanted.environment)
+    """What apply would do, without a lock (a plan changes nothing). The Desired returned
+    holds no rendered files (``desired_state`` renders them for what writes them)."""
+    env = environment or DEFAULT_ENV
+    # The files' digests first, their text let go: the state is read after, and each
+    # unchanged resource shares its record's spec (the peak of memory, in a monorepo).
+    shas = digests(rendered(graph))
+    state = State.read(backend_of(graph, env), env)
+    wanted = Desired(graph, desired(graph, shas, environment, state.resources), {}, env)
     return make_plan(wanted, state, request), wanted
 
 

@@ -34,6 +34,7 @@ class Writer:
         self.fallback = fallback  # PyYAML's text of a value, with its final newline
         self.ambiguous = ambiguous  # strings the dumper single-quotes (YAML 1.1 readers)
         self.scalars: dict[str, str] = {}
+        self.done: list[str] = []  # the text of finished top entries, joined in chunks
 
     # --- scalars ---------------------------------------------------------------------
     def string(self, value: str) -> str:
@@ -87,6 +88,12 @@ class Writer:
             except _Unsure:
                 del out[mark:]
                 out.append(self._handed(self.fallback({key: value}), pad))
+            if indent <= 2 and len(out) > 4096:
+                # Nothing rolls back past a finished entry of the two top levels (a stage,
+                # a params section): its lines become one string, so the pieces of a
+                # 40 MB file never live at once.
+                self.done.append("".join(out))
+                out.clear()
 
     def value(self, value: Any, indent: int, out: list[str], nested: int) -> None:
         """What follows ``key:`` (at ``indent``)."""
@@ -165,5 +172,6 @@ def block_yaml(data: Any, fallback: Callable[[Any], str], ambiguous: re.Pattern[
     if not isinstance(data, dict) or not data:
         return fallback(data)
     out: list[str] = []
-    Writer(fallback, ambiguous).mapping(data, 0, out)
-    return "".join(out)
+    writer = Writer(fallback, ambiguous)
+    writer.mapping(data, 0, out)
+    return "".join([*writer.done, *out])

@@ -26,25 +26,24 @@ DVC_FILE = "dvc.yaml"
 
 def render_pipeline(graph: ProjectGraph) -> list[RenderedFile]:
     """``dvc.yaml`` and ``params.yaml``: beside mlform.yaml, or for an environment with a
-    pipeline of its own, in pipelines/<env>/ (its stages run from the project root)."""
-    params = build_params(graph)
-    stages, artifacts = build_stages(graph)
+    pipeline of its own, in pipelines/<env>/ (its stages run from the project root).
+
+    One file at a time, each file's data let go once written: in a monorepo the stages
+    and the params are each several times their text."""
     sources = _sources(graph)
     folder = graph.pipeline_dir
+    stages, artifacts = build_stages(graph)
+    pipeline = render(
+        "dvc/dvc.yaml.j2",
+        sources=sources,
+        stages=dvc_literal(stages),
+        artifacts=dvc_literal(artifacts),
+    )
+    del stages, artifacts
+    params = render("dvc/params.yaml.j2", sources=sources, params=P.to_data(build_params(graph)))
     return [
-        RenderedFile(
-            str(folder / DVC_FILE),
-            render(
-                "dvc/dvc.yaml.j2",
-                sources=sources,
-                stages=dvc_literal(stages),
-                artifacts=dvc_literal(artifacts),
-            ),
-        ),
-        RenderedFile(
-            str(folder / PARAMS_FILE),
-            render("dvc/params.yaml.j2", sources=sources, params=P.to_data(params)),
-        ),
+        RenderedFile(str(folder / DVC_FILE), pipeline),
+        RenderedFile(str(folder / PARAMS_FILE), params),
     ]
 
 
@@ -53,11 +52,15 @@ def dvc_literal(data: T) -> T:
     ``${name}`` in dvc.yaml from params.yaml, so a Dataset path ``data/${x}.csv`` would be
     another file. DVC reads ``\\${`` back as ``${``."""
     if isinstance(data, str):
-        return cast(T, data.replace("${", "\\${"))
+        return cast(T, data.replace("${", "\\${")) if "${" in data else data
     if isinstance(data, list):
-        return cast(T, [dvc_literal(item) for item in data])
+        items = [dvc_literal(item) for item in data]
+        same = all(new is old for new, old in zip(items, data, strict=True))
+        return data if same else cast(T, items)  # no copy of what has nothing to escape
     if isinstance(data, dict):
-        return cast(T, {dvc_literal(k): dvc_literal(v) for k, v in data.items()})
+        pairs = [(dvc_literal(k), dvc_literal(v)) for k, v in data.items()]
+        same = all(k is o and v is data[o] for (k, v), o in zip(pairs, data, strict=True))
+        return data if same else cast(T, dict(pairs))
     return data
 
 
