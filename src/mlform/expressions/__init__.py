@@ -2,6 +2,7 @@
 ``eval``), kind-checked, and compiled by ``runtime.derived`` to NumPy and ONNX."""
 
 from mlform.expressions.functions import (
+    BINARY,
     DATETIME,
     FUNCTIONS,
     NUMBER,
@@ -24,6 +25,7 @@ from mlform.expressions.syntax import (
 )
 
 __all__ = [
+    "BINARY",
     "DATETIME",
     "FUNCTIONS",
     "MAX_DEPTH",
