@@ -167,6 +167,7 @@ class FeatureSetParams:
     dataset: str
     remainder: Literal["drop", "passthrough"]
     transforms: list[Transform]
+    derived: dict[str, str] | None = None  # name → expression, in order; None: none
 
 
 # --- Training ----------------------------------------------------------------------------
@@ -303,6 +304,7 @@ class PipelineParams:
 ORDER: dict[type, tuple[str, ...]] = {
     Split: ("method", "test_size", "time_column", "seed"),
     Transform: ("columns", "steps", "drop"),
+    FeatureSetParams: ("dataset", "remainder", "derived", "transforms"),
     Tuning: ("strategy", "space", "cv", "scoring", "budget", "scorer"),
     TrainingParams: (
         "dataset",

@@ -58,9 +58,12 @@ class Context:
         *,
         at_key: bool = False,
         field_path: Loc | None = None,
+        mark: tuple[int, int] | None = None,
     ) -> None:
-        """A diagnostic at ``loc`` of ``doc``; W-codes are warnings."""
-        mark = doc.raw.key_mark(loc) if at_key else doc.raw.mark(loc)
+        """A diagnostic at ``loc`` of ``doc`` (or at ``mark``, a place inside its value);
+        W-codes are warnings."""
+        if mark is None:
+            mark = doc.raw.key_mark(loc) if at_key else doc.raw.mark(loc)
         severity = Severity.WARNING if code.startswith("W") else Severity.ERROR
         path = format_path(field_path if field_path is not None else loc)
         self.diagnostics.add(

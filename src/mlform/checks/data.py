@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mlform.checks.context import Context
+from mlform.checks.derived import check_derived
 from mlform.loader import Loc
 from mlform.patterns import PatternInvalid, compile_pattern
 from mlform.schema_errors import suggestion
@@ -99,17 +100,24 @@ def check_featuresets(ctx: Context) -> None:
         if dataset is None:
             continue  # reported as an unresolved reference
         schema = dataset.spec.columns
+        check_derived(ctx, doc, fs, dataset)
+        derived = [d for d in fs.spec.derived if d not in schema]
+        dtypes: dict[str, str] = {c: schema[c].dtype for c in schema}
+        dtypes.update({d: "float" for d in derived})
         claimed: dict[str, int] = {}
         for t, transform in enumerate(fs.spec.transforms):
             for c, column in enumerate(transform.columns):
                 loc: Loc = ("spec", "transforms", t, "columns", c)
-                if column not in schema:
-                    hint = suggestion(column, list(schema))
+                if column not in dtypes:
+                    hint = suggestion(column, [*schema, *derived])
                     ctx.report(
                         doc,
                         loc,
                         "E204",
-                        f"column '{column}' is not in Dataset '{fs.spec.dataset}'{hint}",
+                        f"column '{column}' is not in Dataset '{fs.spec.dataset}' "
+                        f"nor a derived feature{hint}"
+                        if derived
+                        else f"column '{column}' is not in Dataset '{fs.spec.dataset}'{hint}",
                     )
                     continue
                 if column == dataset.spec.target and not transform.drop:
@@ -128,7 +136,7 @@ def check_featuresets(ctx: Context) -> None:
                     )
                 claimed.setdefault(column, t)
             if not transform.drop:
-                _check_steps(ctx, doc, t, transform, dataset)
+                _check_steps(ctx, doc, t, transform, dtypes)
         inputs = model_inputs(fs, dataset)
         if not inputs:
             ctx.report(
@@ -150,23 +158,31 @@ def check_featuresets(ctx: Context) -> None:
 
 
 def model_inputs(fs: FeatureSet, dataset: Dataset) -> list[str]:
-    """Dataset columns the fitted pipeline takes as input, in schema order."""
+    """Dataset columns the fitted pipeline takes as input, in schema order: those the
+    transforms use (or the remainder passes through), and those derived features read,
+    dropped or not (see runtime.frames.model_inputs)."""
+    from mlform.expressions import dataset_columns
+
     used = {c for t in fs.spec.transforms if not t.drop for c in t.columns}
     dropped = {c for t in fs.spec.transforms if t.drop for c in t.columns}
+    read = dataset_columns(fs.spec.derived)
     names = []
     for column in dataset.spec.columns:
-        if column == dataset.spec.target or column in dropped:
+        if column == dataset.spec.target:
             continue
-        if column in used or fs.spec.remainder == "passthrough":
+        if column in read or (
+            column not in dropped and (column in used or fs.spec.remainder == "passthrough")
+        ):
             names.append(column)
     return names
 
 
 def _check_steps(
-    ctx: Context, doc: SpecDocument, t: int, transform: Transform, dataset: Dataset
+    ctx: Context, doc: SpecDocument, t: int, transform: Transform, all_dtypes: dict[str, str]
 ) -> None:
-    known = [c for c in transform.columns if c in dataset.spec.columns]
-    dtypes = {c: dataset.spec.columns[c].dtype for c in known}
+    """``all_dtypes``: every column's dtype, derived features' ``float``."""
+    known = [c for c in transform.columns if c in all_dtypes]
+    dtypes = {c: all_dtypes[c] for c in known}
     categorical = [c for c in known if dtypes[c] in CATEGORICAL_DTYPES]
     dates = [c for c in known if dtypes[c] == "datetime"]
     numeric = [c for c in known if dtypes[c] in NUMERIC_DTYPES]

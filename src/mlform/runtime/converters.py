@@ -6,7 +6,8 @@ work in float32 (onnxruntime's Imputer takes float32 only; KBinsDiscretizer cast
 input to float and outputs float, so a ColumnTransformer that concatenates it with a
 double-precision part fails to convert) or not at all (FunctionTransformer with a
 function). These replace them for the stock classes the steps are built from (see
-``runtime.transformers``); anything else is left to skl2onnx's own converter.
+``runtime.transformers``); anything else is left to skl2onnx's own converter. Derived
+features have their own converter, ``runtime.derived_onnx``, registered here too.
 """
 
 from __future__ import annotations
@@ -171,6 +172,9 @@ def register_converters() -> None:
     from sklearn.impute import SimpleImputer
     from sklearn.preprocessing import FunctionTransformer, KBinsDiscretizer
 
+    from mlform.runtime import derived_onnx
+
+    derived_onnx.register()
     update_registered_converter(
         FunctionTransformer,
         "SklearnFunctionTransformer",

@@ -70,7 +70,8 @@ def signature(dtypes: Mapping[str, str], inputs: list[str]) -> Signature:
     for column in inputs:
         entry = {
             "name": names[column],
-            "datatype": "FP64" if dtypes[column] in NUMERIC else "BYTES",
+            # a datetime arrives as seconds since 1970-01-01 UTC (frames.epoch_seconds)
+            "datatype": "FP64" if dtypes[column] in (*NUMERIC, "datetime") else "BYTES",
         }
         if names[column] != column:
             entry["column"] = column

@@ -84,18 +84,32 @@ def convert(values: pd.Series, dtype: str) -> tuple[pd.Series, pd.Series]:
 def model_frame(frame: pd.DataFrame, columns: Mapping[str, str], inputs: list[str]) -> pd.DataFrame:
     """The model's input columns as the ONNX model takes them: numbers as float64 (the ONNX
     graph computes features in double, exactly as scikit-learn does, then casts them to
-    float32 for the estimator), categories as strings with '' for missing. ``columns``:
-    each column's dtype."""
+    float32 for the estimator), datetimes as float64 seconds since the epoch, categories
+    as strings with '' for missing. ``columns``: each column's dtype."""
     import numpy as np
     import pandas as pd
 
     out = {}
     for name in inputs:
-        if columns[name] in NUMERIC:
+        if columns[name] == "datetime":  # seconds since 1970-01-01 UTC (docs/spec.md)
+            out[name] = epoch_seconds(frame[name])
+        elif columns[name] in NUMERIC:
             out[name] = pd.to_numeric(frame[name], errors="coerce").astype(np.float64)
         else:
             out[name] = frame[name].astype(object).where(frame[name].notna(), "").astype(str)
     return pd.DataFrame(out, index=frame.index)
+
+
+def epoch_seconds(values: pd.Series) -> pd.Series:
+    """A datetime column as seconds since 1970-01-01 UTC in float64, NaN where missing:
+    how a date reaches the ONNX model. Naive times are taken as UTC; others are
+    converted to it."""
+    import numpy as np
+    import pandas as pd
+
+    times = pd.to_datetime(values, errors="coerce", format="ISO8601", utc=True)
+    seconds = (times - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
+    return seconds.astype(np.float64)
 
 
 def dtypes(dataset: DatasetParams) -> dict[str, str]:
@@ -104,12 +118,17 @@ def dtypes(dataset: DatasetParams) -> dict[str, str]:
 
 def model_inputs(featureset: FeatureSetParams, dataset: DatasetParams) -> list[str]:
     """Dataset columns the pipeline takes as input, in schema order (see checks.data)."""
+    from mlform.expressions import dataset_columns
+
     used = {c for t in featureset.transforms if not t.drop for c in t.columns}
     dropped = {c for t in featureset.transforms if t.drop for c in t.columns}
+    read = dataset_columns(featureset.derived or {})  # dropped or not: derived features need them
     names = []
     for column in dataset.columns:
-        if column == dataset.target or column in dropped:
+        if column == dataset.target:
             continue
-        if column in used or featureset.remainder == "passthrough":
+        if column in read or (
+            column not in dropped and (column in used or featureset.remainder == "passthrough")
+        ):
             names.append(column)
     return names

@@ -59,7 +59,10 @@ def build_pipeline(
     # tree thresholds agree and the exported model matches the trained one.
     return Pipeline(
         [
-            ("features", build_column_transformer(featureset, dtypes(dataset), inputs)),
+            (
+                "features",
+                build_column_transformer(featureset, dtypes(dataset), inputs, training.features),
+            ),
             ("cast", float32()),
             ("estimator", build_estimator(training, name)),
         ]

@@ -116,8 +116,18 @@ class Transform(StrictModel):
         return self
 
 
+DerivedName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
+
+
 class FeatureSetSpec(StrictModel):
     dataset: Ref
+    derived: dict[DerivedName, str] = Field(
+        default_factory=dict,
+        description="New features computed from the dataset's columns, by name, in order: "
+        "`debt_to_income: loan_amount / income`. Arithmetic, comparisons, and/or/not, "
+        "where, clip, log, abs, floor, date parts and days_between; a column name with "
+        "spaces goes in backticks. Transforms may name them like columns. See docs/spec.md.",
+    )
     transforms: Annotated[list[Transform], Field(min_length=1)]
     remainder: Literal["drop", "passthrough"] = Field(
         default="drop", description="What happens to dataset columns no transform names."

@@ -139,7 +139,8 @@ def _featureset_params(features: FeatureSet) -> P.FeatureSetParams:
         else P.Transform(list(t.columns), steps=[_as(P.Step, step) for step in t.steps])
         for t in spec.transforms
     ]
-    return P.FeatureSetParams(spec.dataset, spec.remainder, transforms)
+    derived = dict(spec.derived) or None
+    return P.FeatureSetParams(spec.dataset, spec.remainder, transforms, derived)
 
 
 def _training_params(graph: ProjectGraph, training: Training) -> P.TrainingParams:
