@@ -30,7 +30,7 @@ def monitor() -> None:
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
-    help="Exit 2 when an alert condition holds (drift, or performance out of bounds).",
+    help="Exit 2 when an alert condition holds (drift; performance or fairness out of bounds; data quality).",
 )
 @FORMAT
 @PROJECT
