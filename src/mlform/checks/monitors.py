@@ -44,12 +44,8 @@ def check_fairness(
         )
     if spec.min is not None or spec.max is not None:
         check_fairness_bounds(ctx, doc, loc, definition.metric, spec.min, spec.max)
-    else:
-        inherited = (
-            f"; the Model's gate bounds {gate.metric}"
-            if gate is not None and gate.metric != definition.metric
-            else ""
-        )
+    elif gate is None or gate.metric != definition.metric:  # else the gate's, checked there
+        inherited = f"; the Model's gate bounds {gate.metric}" if gate is not None else ""
         check_fairness_bounds(
             ctx, doc, loc, definition.metric, definition.min, definition.max, inherited
         )

@@ -56,10 +56,14 @@ def score(
         if column is None:
             skipped[name] = f"not a column of Dataset '{dataset.metadata.name}'"
             continue
-        if name not in frame.columns and name not in inputs:
-            skipped[name] = "not a model input: the served requests do not carry it"
+        if name not in frame.columns:  # the log does not keep it: nothing to guess from
+            skipped[name] = (
+                "missing from every record of the window"
+                if name in inputs
+                else "not a model input: the served requests do not carry it"
+            )
             continue
-        raw = frame[name] if name in frame.columns else pd.Series(None, index=frame.index)
+        raw = frame[name]
         raw = raw.astype(object).where(raw.notna() & (raw.astype(str) != ""), None)
         if column.dtype in ("string", "category"):  # the check stage reads text too
             raw = raw.map(lambda v: v if v is None else str(v))
