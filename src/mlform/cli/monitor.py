@@ -14,7 +14,7 @@ from mlform.cli.options import FORMAT, PROJECT
 
 @click.group()
 def monitor() -> None:
-    """Drift and performance of deployed models."""
+    """Drift, performance, fairness and data quality of deployed models."""
 
 
 @monitor.command(name="run")
