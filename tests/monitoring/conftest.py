@@ -103,7 +103,8 @@ LogWriter = Callable[..., list[str]]
 
 @pytest.fixture
 def write_log(scored: Scored) -> LogWriter:
-    """Write rows as prediction records (and their labels as feedback); return request ids."""
+    """Write rows as prediction records (and their labels as feedback, with ``columns`` of
+    the row that are not inputs); return request ids."""
 
     def write(
         frame: pd.DataFrame,
@@ -114,6 +115,7 @@ def write_log(scored: Scored) -> LogWriter:
         drop: tuple[str, ...] = (),
         append: bool = False,
         version: str = "v0.1.0",
+        columns: tuple[str, ...] = (),
     ) -> list[str]:
         scored.logs.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - age_seconds))
@@ -148,6 +150,8 @@ def write_log(scored: Scored) -> LogWriter:
                         "request_id": request,
                         "row": 0,
                         "label": int(row[labels]),
+                        # what data/send.py sends beside the label (sex, say), as the server logs it
+                        **({"columns": {c: row[c] for c in columns}} if columns else {}),
                     }
                 )
         mode = "a" if append else "w"

@@ -29,7 +29,7 @@ def prom(scored: Scored) -> str:
 def test_healthy_traffic_raises_nothing(
     scored: Scored, write_log: LogWriter, run_cli: Callable[..., Run], tmp_path: Path
 ) -> None:
-    write_log(generate(tmp_path, 600, seed=7))
+    write_log(generate(tmp_path, 600, seed=7), columns=("sex",))
     done = monitor(run_cli, scored, "--detailed-exitcode")
     assert done.code == 0, done.out + done.err
     lines = done.out.splitlines()

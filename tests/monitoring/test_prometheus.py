@@ -120,7 +120,7 @@ def test_apply_installs_the_rules_and_prometheus_reloads_them(stack: Stack) -> N
     assert outputs["prometheus"] == f"Prometheus reloaded its rules ({stack.prometheus}/-/reload)"
     groups = get(f"{stack.prometheus}/api/v1/rules")["data"]["groups"]
     assert [g["name"] for g in groups] == ["mlform-credit-risk-local"]
-    assert len(groups[0]["rules"]) == 8
+    assert len(groups[0]["rules"]) == 11
     wait_for(
         lambda: any(
             t["health"] == "up"
@@ -182,3 +182,36 @@ def test_drifted_traffic_fires_the_drift_alert(stack: Stack, tmp_path: Path) -> 
     check = mlform("retrain", "check", cwd=stack.root, check=False)
     assert check.code == 2
     assert "(Prometheus alert MLformDatasetDrift)" in check.out
+
+
+def test_requests_with_unseen_categories_fire_the_data_quality_alert(
+    stack: Stack, tmp_path: Path
+) -> None:
+    import pandas as pd
+
+    csv = tmp_path / "unseen.csv"
+    subprocess.run(
+        [sys.executable, "data/generate.py", "--rows", "400", "--seed", "5", "--out", str(csv)],
+        cwd=stack.root,
+        check=True,
+    )
+    frame = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    frame.loc[:39, "purpose"] = "crypto"  # a category the model never saw
+    frame.to_csv(csv, index=False)
+    send(stack.root, stack.server, csv, 400)
+    mlform("monitor", "run", MONITOR, cwd=stack.root)
+
+    def firing() -> list[dict[str, Any]]:
+        return [a for a in alerts(stack).get("MLformDataQuality", []) if a["state"] == "firing"]
+
+    (alert,) = wait_for(firing, 60, "MLformDataQuality to fire")
+    labels = alert["labels"]
+    assert (labels["objective"], labels["feature"], labels["check"]) == (
+        "data_quality",
+        "purpose",
+        "unseen_category",
+    )
+    assert alert["annotations"]["description"].endswith(
+        "of the window's requests to credit-risk fail the Dataset's unseen_category check "
+        "on column purpose."
+    )

@@ -40,7 +40,8 @@ def test_promtool_accepts_the_rules(compiled: dict[str, Path], example: str) -> 
     monitor = EXAMPLES[example]
     done = run("check", "rules", f"{monitor}.rules.yml", cwd=compiled[example])
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "SUCCESS: 8 rules found" in done.stdout
+    rules = {"credit-risk": 11, "diabetes-regression": 10}[example]  # diabetes: no fairness
+    assert f"SUCCESS: {rules} rules found" in done.stdout
 
 
 @pytest.mark.parametrize("example", sorted(EXAMPLES))
@@ -66,6 +67,49 @@ def test_the_unit_tests_catch_a_wrong_rule(compiled: dict[str, Path], tmp_path: 
     assert "alertname: MLformDatasetDrift" in done.stdout + done.stderr
 
 
+@pytest.mark.parametrize(
+    ("right", "wrong", "alert"),
+    [
+        # the bound, and the guard that keeps too few groups from firing
+        ("} > 0.1 and on (monitor, metric, feature)", "} > 0.6 and on (monitor, metric, feature)", "MLformFairness"),
+        ('mlform_fairness_groups{monitor="credit-risk-local"} >= 2', 'mlform_fairness_groups{monitor="credit-risk-local"} >= 1', "MLformFairness"),
+        ('mlform_data_quality_violated{monitor="credit-risk-local"} == 1', 'mlform_data_quality_violated{monitor="credit-risk-local"} >= 0', "MLformDataQuality"),
+        ('mlform_data_quality_row_share{monitor="credit-risk-local"} > 0.05', 'mlform_data_quality_row_share{monitor="credit-risk-local"} > 0.6', "MLformDataQualityRows"),
+    ],
+)  # fmt: skip
+def test_the_unit_tests_catch_a_wrong_fairness_or_quality_rule(
+    compiled: dict[str, Path], tmp_path: Path, right: str, wrong: str, alert: str
+) -> None:
+    folder = shutil.copytree(compiled["credit-risk"], tmp_path / "rules")
+    rules = folder / "credit-risk-local.rules.yml"
+    text = rules.read_text()
+    assert text.count(right) == 1
+    rules.write_text(text.replace(right, wrong))
+    assert run("check", "rules", rules.name, cwd=folder).returncode == 0
+    done = run("test", "rules", "credit-risk-local.test.yml", cwd=folder)
+    assert done.returncode == 1
+    assert f"alertname: {alert}" in done.stdout + done.stderr
+
+
+def test_a_ratio_metric_alerts_below_its_min(tmp_path: Path) -> None:
+    root = copy_example("credit-risk", tmp_path / "p")
+    edit(
+        root / "ml" / "monitor.yaml",
+        "fairness: {min_group_size: 30}",
+        "fairness: {metric: demographic_parity_ratio, min: 0.8}",
+    )
+    mlform.compile(root)
+    folder = root / "monitoring" / "rules"
+    text = (folder / "credit-risk-local.rules.yml").read_text()
+    assert (
+        'mlform_fairness_value{monitor="credit-risk-local",metric="demographic_parity_ratio"} < 0.8'
+        in text
+    )
+    assert run("check", "rules", "credit-risk-local.rules.yml", cwd=folder).returncode == 0
+    done = run("test", "rules", "credit-risk-local.test.yml", cwd=folder)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_every_objective_has_an_alert_with_labels_and_annotations(
     compiled: dict[str, Path],
 ) -> None:
@@ -78,8 +122,11 @@ def test_every_objective_has_an_alert_with_labels_and_annotations(
     assert group["name"] == "mlform-credit-risk-local" and group["interval"] == "30s"
     alerts = {r["alert"]: r for r in group["rules"] if "alert" in r}
     assert sorted(alerts) == [
+        "MLformDataQuality",
+        "MLformDataQualityRows",
         "MLformDatasetDrift",
         "MLformErrorRateHigh",
+        "MLformFairness",
         "MLformFeatureDrift",
         "MLformLatencyHigh",
         "MLformPerformanceLow",
@@ -101,6 +148,8 @@ def test_every_objective_has_an_alert_with_labels_and_annotations(
         "data_drift",
         "prediction_drift",
         "performance",
+        "fairness",
+        "data_quality",
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from mlform.catalog.metrics import METRICS
 from mlform.checks.context import Context
 from mlform.checks.data import model_inputs
+from mlform.checks.monitors import check_data_quality, check_fairness
 from mlform.loader import Loc
 from mlform.schema_errors import suggestion
 from mlform.spec import Dataset, Deployment, FeatureSet, Model, Monitor, RetrainPolicy
@@ -153,6 +154,8 @@ def check_monitors(ctx: Context) -> None:
             )
         if drift and dataset:
             _check_drift_features(ctx, doc, monitor, dataset, inputs)
+        check_fairness(ctx, doc, monitor, model, dataset, info.task if info else None)
+        check_data_quality(ctx, doc, monitor, dataset, inputs)
 
 
 # Labels every alert of a Monitor carries already (targets/prometheus.py), and Prometheus's

@@ -211,6 +211,46 @@ def check_models(ctx: Context) -> None:
             _check_fairness(ctx, doc, model, training, info)
 
 
+def check_fairness_bounds(
+    ctx: Context,
+    doc: SpecDocument,
+    loc: Loc,
+    metric: str,
+    low: float | None,
+    high: float | None,
+    what: str = "",
+) -> None:
+    """A fairness metric's bound: ``max`` for *_difference, ``min`` for *_ratio, in 0–1 (the
+    Model's gate and a Monitor's production fairness). ``what`` says where a missing bound
+    could have come from."""
+    is_ratio = metric.endswith("_ratio")
+    bound, other = ("min", "max") if is_ratio else ("max", "min")
+    given = {"min": low, "max": high}
+    if given[bound] is None:
+        ctx.report(
+            doc,
+            loc,
+            "E213",
+            f"{metric} needs a '{bound}' bound ({'e.g. min: 0.8, the four-fifths rule' if is_ratio else 'e.g. max: 0.1'}){what}",
+        )
+    if given[other] is not None:
+        ctx.report(
+            doc,
+            (*loc, other),
+            "E213",
+            f"'{other}' does not apply to {metric}; use '{bound}'",
+        )
+    for key in ("min", "max"):
+        value = given[key]
+        if value is not None and not 0 <= value <= 1:
+            ctx.report(
+                doc,
+                (*loc, key),
+                "E208",
+                f"{metric} lies between 0 and 1; {value:g} is out of range",
+            )
+
+
 def _check_fairness(
     ctx: Context,
     doc: SpecDocument,
@@ -228,31 +268,7 @@ def _check_fairness(
             "W301",
             f"a fairness gate on a regression model: {fairness.metric} is defined for classifiers, so the gate cannot be evaluated",
         )
-    is_ratio = fairness.metric.endswith("_ratio")
-    bound, other = ("min", "max") if is_ratio else ("max", "min")
-    if getattr(fairness, bound) is None:
-        ctx.report(
-            doc,
-            loc,
-            "E213",
-            f"{fairness.metric} needs a '{bound}' bound ({'e.g. min: 0.8, the four-fifths rule' if is_ratio else 'e.g. max: 0.1'})",
-        )
-    if getattr(fairness, other) is not None:
-        ctx.report(
-            doc,
-            (*loc, other),
-            "E213",
-            f"'{other}' does not apply to {fairness.metric}; use '{bound}'",
-        )
-    for key in ("min", "max"):
-        value = getattr(fairness, key)
-        if value is not None and not 0 <= value <= 1:
-            ctx.report(
-                doc,
-                (*loc, key),
-                "E208",
-                f"{fairness.metric} lies between 0 and 1; {value:g} is out of range",
-            )
+    check_fairness_bounds(ctx, doc, loc, fairness.metric, fairness.min, fairness.max)
     dataset = ctx.dataset_of_training(training) if training else None
     if dataset is None:
         return

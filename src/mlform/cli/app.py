@@ -52,7 +52,11 @@ COMMANDS: dict[str, Lazy] = {
     "models": Lazy(
         _CLI + "models", "models", "Model versions (git tags in GTO's format) and their stages."
     ),
-    "monitor": Lazy(_CLI + "monitor", "monitor", "Drift and performance of deployed models."),
+    "monitor": Lazy(
+        _CLI + "monitor",
+        "monitor",
+        "Drift, performance, fairness and data quality of deployed models.",
+    ),
     "plan": Lazy(
         _CLI + "reconcile",
         "plan_",

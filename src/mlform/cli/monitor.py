@@ -14,7 +14,7 @@ from mlform.cli.options import FORMAT, PROJECT
 
 @click.group()
 def monitor() -> None:
-    """Drift and performance of deployed models."""
+    """Drift, performance, fairness and data quality of deployed models."""
 
 
 @monitor.command(name="run")
@@ -30,7 +30,7 @@ def monitor() -> None:
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
-    help="Exit 2 when an alert condition holds (drift, or performance out of bounds).",
+    help="Exit 2 when an alert condition holds (drift; performance or fairness out of bounds; data quality).",
 )
 @FORMAT
 @PROJECT

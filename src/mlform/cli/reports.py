@@ -14,7 +14,8 @@ if TYPE_CHECKING:  # the results' modules import numpy; `mlform validate` must n
 
 
 def monitor_text(result: MonitorResult, folder: Path) -> str:
-    """A Monitor run: the window, each feature's drift, prediction drift, performance."""
+    """A Monitor run: the window, each feature's drift, prediction drift, performance,
+    fairness and data quality."""
     w = result.window
     span = f" in the last {w.span}" if w.span else ""
     lines = [
@@ -57,12 +58,49 @@ def monitor_text(result: MonitorResult, folder: Path) -> str:
             f"Performance: {performance.metric}{shown} on {performance.labels} labelled "
             f"prediction(s): {state}"
         )
+    lines += _fairness_lines(result) + _quality_lines(result)
     alerts = result.alerts
     lines.append(
         "Alerts: " + (click.style(", ".join(alerts), fg="red", bold=True) if alerts else "none")
     )
     lines.append(f"Wrote {folder}/result.json, report.html and metrics.prom")
     return "\n".join(lines)
+
+
+def _fairness_lines(result: MonitorResult) -> list[str]:
+    fairness = result.fairness
+    if fairness is None:
+        return []
+    value = fairness.value
+    shown = f" = {value:.4f}" if value is not None else ""
+    bound = f"≤ {fairness.max:g}" if fairness.max is not None else f"≥ {fairness.min or 0:g}"
+    state = click.style("out of bounds", fg="red") if fairness.violated else fairness.status
+    lines = [
+        f"Fairness: {fairness.metric}{shown} ({bound}) on {fairness.labels} labelled "
+        f"prediction(s): {state}"
+    ]
+    for feature in fairness.features.values():
+        scored = f" {feature.value:.4f}" if feature.value is not None else ""
+        lines.append(f"  {feature.feature}{scored} ({feature.labels} labelled, {feature.status})")
+    return lines
+
+
+def _quality_lines(result: MonitorResult) -> list[str]:
+    quality = result.data_quality
+    if quality is None:
+        return []
+    state = click.style("failed", fg="red") if quality.detected else "holds"
+    lines = [
+        f"Data quality: {quality.bad_rows} of {quality.rows} row(s) break the schema "
+        f"(share {quality.row_share:.4f}; at most {quality.max_row_share:g}): {state}"
+    ]
+    for check in quality.failed:
+        lines.append(
+            f"  {check.column}  {check.check} {check.share:.4f} > {check.threshold:g}  "
+            + click.style("failed", fg="red")
+            + (f"  e.g. {', '.join(check.examples)}" if check.examples else "")
+        )
+    return lines
 
 
 def decisions_text(decisions: list[Decision]) -> str:

@@ -6,17 +6,25 @@ Names and labels are what the rendered rules (``targets/prometheus.py``) select 
     mlform_dataset_drift_share{monitor,model,version}                     (and _detected)
     mlform_prediction_drift_score{monitor,model,version,method}           (and _detected)
     mlform_model_performance{monitor,model,version,metric}                (and _labels)
+    mlform_fairness_value{monitor,model,version,metric,feature}             (and _groups)
+    mlform_fairness_group_selection_rate{monitor,model,version,feature,group}  (and _rows)
+    mlform_fairness_detected{monitor,model,version,metric}
+    mlform_data_quality_share{monitor,model,version,feature,check}        (and _threshold, _violated)
+    mlform_data_quality_row_share{monitor,model,version}                  (and _detected)
     mlform_monitor_window_rows{monitor,model}
     mlform_monitor_last_run_timestamp_seconds{monitor,model}
     mlform_monitor_status{monitor,model,status}
 
 Scores are only exported when they were computed: an insufficient window exports its size
-and status, and nothing an alert could fire on.
+and status, and nothing an alert could fire on; a sensitive feature with fewer than two
+groups of ``min_group_size`` labelled rows exports no fairness value, and only such groups
+are exported per group (their number is bounded by the labels, whatever feedback sends).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from mlform.clock import epoch
@@ -31,6 +39,16 @@ HELP = {
     "mlform_prediction_drift_detected": "1 when the model's predictions drifted.",
     "mlform_model_performance": "The Monitor's metric on labelled production traffic.",
     "mlform_model_performance_labels": "Labelled predictions the performance metric was computed on.",
+    "mlform_fairness_value": "The fairness metric of a sensitive feature on labelled traffic.",
+    "mlform_fairness_groups": "Groups of the feature with at least min_group_size labels.",
+    "mlform_fairness_group_selection_rate": "Share of a group's labelled rows predicted positive.",
+    "mlform_fairness_group_rows": "Labelled predictions of a group.",
+    "mlform_fairness_detected": "1 when the fairness metric broke its bound.",
+    "mlform_data_quality_share": "Share of the window's rows breaking a check of a column.",
+    "mlform_data_quality_threshold": "The share above which the column fails the check.",
+    "mlform_data_quality_violated": "1 when the column's share is above its threshold.",
+    "mlform_data_quality_row_share": "Share of the window's rows breaking any check.",
+    "mlform_data_quality_detected": "1 when a column failed a check or too many rows did.",
     "mlform_monitor_window_rows": "Predictions in the last monitor run's window.",
     "mlform_monitor_last_run_timestamp_seconds": "When the monitor last ran (Unix time).",
     "mlform_monitor_status": "1 for the status of the last monitor run.",
@@ -47,6 +65,26 @@ def _number(value: float) -> str:
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
     return repr(float(value))
+
+
+Add = Callable[[str, dict[str, Any], "float | None"], None]
+
+
+def _fairness(add: Add, versioned: dict[str, Any], fairness: dict[str, Any] | None) -> None:
+    if not fairness or "value" not in fairness:
+        return
+    metric = fairness["metric"]
+    for feature in fairness["features"]:
+        if "value" not in feature:
+            continue
+        labels = {**versioned, "metric": metric, "feature": feature["feature"]}
+        add("mlform_fairness_value", labels, feature["value"])
+        add("mlform_fairness_groups", labels, len(feature["groups"]))
+        for group in feature["groups"]:
+            each = {**versioned, "feature": feature["feature"], "group": group["group"]}
+            add("mlform_fairness_group_selection_rate", each, group["selection_rate"])
+            add("mlform_fairness_group_rows", each, group["count"])
+    add("mlform_fairness_detected", {**versioned, "metric": metric}, int(fairness["violated"]))
 
 
 def prometheus_text(result: dict[str, Any]) -> str:
@@ -85,6 +123,16 @@ def prometheus_text(result: dict[str, Any]) -> str:
         labels = {**versioned, "metric": performance["metric"]}
         add("mlform_model_performance_labels", labels, performance["labels"])
         add("mlform_model_performance", labels, performance.get("value"))
+    _fairness(add, versioned, result.get("fairness"))
+    quality = result.get("data_quality")
+    if quality:
+        for check in quality["checks"]:
+            labels = {**versioned, "feature": check["column"], "check": check["check"]}
+            add("mlform_data_quality_share", labels, check["share"])
+            add("mlform_data_quality_threshold", labels, check["threshold"])
+            add("mlform_data_quality_violated", labels, int(check["violated"]))
+        add("mlform_data_quality_row_share", versioned, quality["row_share"])
+        add("mlform_data_quality_detected", versioned, int(quality["detected"]))
     lines = []
     for name, rows in samples.items():
         if rows:

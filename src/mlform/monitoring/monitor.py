@@ -1,4 +1,5 @@
-"""`mlform monitor run MONITOR`: drift and performance of a Deployment over a window.
+"""`mlform monitor run MONITOR`: drift, performance, fairness and data quality of a Deployment
+over a window.
 
 Reads the window (see ``window``), compares it with the served version's reference (see
 ``reference``) and writes, under ``.mlform/monitor/<monitor>/``:
@@ -19,16 +20,16 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from mlform.clock import duration_seconds, stamp
 from mlform.errors import UserError
 from mlform.layout import local_dir, monitor_dir
-from mlform.monitoring import drift
+from mlform.monitoring import drift, fairness, quality
 from mlform.monitoring.reference import (
     VersionReference,
+    as_class,
     current_predictions,
     first_number,
     load,
@@ -101,6 +102,16 @@ def run(
     performance = (
         _performance(monitor, ref, traffic, notes) if spec.performance and traffic.rows else None
     )
+    fair = (
+        fairness.score(monitor, model, ref, traffic, notes)
+        if spec.fairness and traffic.rows
+        else None
+    )
+    quality_ = None
+    if spec.data_quality and status == "ok":
+        dataset = graph.dataset_of(graph.training_of(model))
+        inputs = ref.inputs or [c for c in traffic.inputs().columns if c in dataset.spec.columns]
+        quality_ = quality.score(monitor, dataset, inputs, traffic, notes)
     result = MonitorResult(
         monitor=name,
         deployment=deployment.metadata.name,
@@ -124,6 +135,8 @@ def run(
         data_drift=data,
         prediction_drift=prediction,
         performance=performance,
+        fairness=fair,
+        data_quality=quality_,
     )
     folder = monitor_dir(graph.root, name)
     local_dir(graph.root)
@@ -317,8 +330,8 @@ def _performance(
     value: float | None
     if METRICS[spec.metric].task == "classification":
         classes = ref.classes
-        truth = np.array([_as_class(label, classes) for label in labels], dtype=object)
-        predicted = np.array([_as_class(o.get("label"), classes) for o in chosen], dtype=object)
+        truth = np.array([as_class(label, classes) for label in labels], dtype=object)
+        predicted = np.array([as_class(o.get("label"), classes) for o in chosen], dtype=object)
         probabilities = [o.get("probabilities") for o in chosen]
         have = all(isinstance(p, list) and len(p) == len(classes) for p in probabilities)
         matrix = np.asarray(probabilities, dtype=np.float64) if have else None
@@ -333,14 +346,6 @@ def _performance(
     if value is None or not np.isfinite(value):
         return outcome("not_scored")
     return outcome("ok", value)
-
-
-def _as_class(value: Any, classes: list[Any]) -> Any:
-    """A label as the model's classes spell it (feedback may send 1 or "1")."""
-    for known in classes:
-        if str(known) == str(value):
-            return known
-    return value
 
 
 # --- outputs ------------------------------------------------------------------------------
@@ -371,6 +376,8 @@ def _write(
         "share": result.data_drift.share if result.data_drift else None,
         "performance": performance.value if performance else None,
         "metric": performance.metric if performance else None,
+        "fairness": result.fairness.value if result.fairness else None,
+        "data_quality": result.data_quality.row_share if result.data_quality else None,
     }
     with (folder / "history.jsonl").open("a", encoding="utf-8") as handle:
         handle.write(json.dumps(clean(summary), sort_keys=True) + "\n")

@@ -55,6 +55,14 @@ class VersionReference:
         return list(self.record.get("classes") or [])
 
 
+def as_class(value: Any, classes: list[Any]) -> Any:
+    """A label as the model's classes spell it (feedback may send 1 or "1")."""
+    for known in classes:
+        if str(known) == str(value):
+            return known
+    return value
+
+
 def column_reference(column: dict[str, Any]) -> Reference | None:
     if column.get("kind") == "numeric" and column.get("sketch"):
         return NumericReference(

@@ -7,7 +7,8 @@ that are not a JSON object with the expected fields are counted and located, nev
 the server may be writing the last line right now.
 
 Ground-truth labels come from ``feedback.jsonl`` (same rotation) and join a prediction by
-``(request_id, row)``; the last label given for a row wins.
+``(request_id, row)``; the last label given for a row wins, with the extra ``columns`` it
+carries (a sensitive attribute the model is not sent, say).
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ class Window:
     records: list[dict[str, Any]]
     corrupt: Corrupt
     labels: dict[tuple[str, int], Any] = field(default_factory=dict)
+    extras: dict[tuple[str, int], dict[str, Any]] = field(
+        default_factory=dict
+    )  # feedback's columns
     unjoined_labels: int = 0
     label_records: int = 0
     table: Any = None  # the inputs as a DataFrame: given (a table), or built once from records
@@ -81,6 +85,19 @@ class Window:
                 positions.append(i)
                 labels.append(self.labels[key])
         return positions, labels
+
+    def column(self, name: str, positions: list[int]) -> list[Any]:
+        """``name`` at each of ``positions``: the logged input, else the feedback's column
+        (None when neither has it)."""
+        out = []
+        for i in positions:
+            record = self.records[i]
+            value = record["inputs"].get(name)
+            if value is None:
+                key = (str(record.get("request_id")), int(record.get("row") or 0))
+                value = self.extras.get(key, {}).get(name)
+            out.append(value)
+        return out
 
 
 def rotated(path: Path) -> list[Path]:
@@ -194,6 +211,11 @@ def _join(window: Window, feedback: list[dict[str, Any]], model: str) -> None:
         key = (str(item.get("request_id")), int(item.get("row") or 0))
         if key in known:
             window.labels[key] = item["label"]
+            columns = item.get("columns")
+            if isinstance(columns, dict):
+                window.extras[key] = columns
+            else:
+                window.extras.pop(key, None)  # the last label given wins, with its columns
         else:
             window.unjoined_labels += 1
 

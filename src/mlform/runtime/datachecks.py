@@ -8,7 +8,7 @@ downstream runs on bad data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mlform import stage_params as P
 from mlform.loader import Loc
@@ -119,38 +119,62 @@ def _column_checks(data: TypedFrame, name: str, spec: P.Column, loc: Loc) -> lis
             )
         )
 
-    add(f"is {spec.dtype}", "dtype", bad, f"not of dtype {spec.dtype}")
-    present = values.notna() & ~bad
-    if not spec.nullable:
-        add(
-            "has no missing values",
-            "nullable",
-            values.isna() & ~bad,
-            "missing, but the column is not nullable",
-        )
-    if spec.min is not None:
-        add(f"≥ {spec.min:g}", "min", present & (values < spec.min), f"below min {spec.min:g}")
-    if spec.max is not None:
-        add(f"≤ {spec.max:g}", "max", present & (values > spec.max), f"above max {spec.max:g}")
-    if spec.allowed is not None:
-        allowed = _allowed_values(spec.allowed, spec.dtype)
-        add(
+    masks = violations(values, bad, spec)
+    messages = {
+        "dtype": (f"is {spec.dtype}", f"not of dtype {spec.dtype}"),
+        "nullable": ("has no missing values", "missing, but the column is not nullable"),
+        "min": (f"≥ {spec.min or 0:g}", f"below min {spec.min or 0:g}"),
+        "max": (f"≤ {spec.max or 0:g}", f"above max {spec.max or 0:g}"),
+        "allowed": (
             "takes allowed values",
-            "allowed",
-            present & ~values.isin(allowed),
-            f"not among the allowed values [{', '.join(str(v) for v in spec.allowed)}]",
-        )
+            f"not among the allowed values [{', '.join(str(v) for v in spec.allowed or [])}]",
+        ),
+        "regex": (f"matches /{spec.regex}/", f"not matching /{spec.regex}/"),
+    }
+    for key, mask in masks.items():
+        add(messages[key][0], key, mask, messages[key][1])
+    present = values.notna() & ~bad
+    if spec.unique:
+        add("is unique", "unique", present & values.duplicated(keep="first"), "duplicated")
+    return out
+
+
+class ColumnRules(Protocol):
+    """A Dataset column's declared rules (the spec's ``Column`` or the stage's params)."""
+
+    @property
+    def dtype(self) -> str: ...
+    @property
+    def nullable(self) -> bool: ...
+    @property
+    def min(self) -> float | None: ...
+    @property
+    def max(self) -> float | None: ...
+    @property
+    def allowed(self) -> list[str | int | float | bool] | None: ...
+    @property
+    def regex(self) -> str | None: ...
+
+
+def violations(values: pd.Series, invalid: pd.Series, spec: ColumnRules) -> dict[str, pd.Series]:
+    """Per declared rule (its spec key: dtype, nullable, min, max, allowed, regex), the mask of
+    the values that break it; ``values`` typed by ``frames.convert``, ``invalid`` its mask of
+    values not of the dtype. What the check stage fails on and a Monitor's data quality
+    measures on served traffic."""
+    out = {"dtype": invalid}
+    present = values.notna() & ~invalid
+    if not spec.nullable:
+        out["nullable"] = values.isna() & ~invalid
+    if spec.min is not None:
+        out["min"] = present & (values < spec.min)
+    if spec.max is not None:
+        out["max"] = present & (values > spec.max)
+    if spec.allowed is not None:
+        out["allowed"] = present & ~values.isin(_allowed_values(spec.allowed, spec.dtype))
     if spec.regex:
         pattern = compile_pattern(spec.regex)
         matches = values.astype(str).map(lambda v: bool(pattern.fullmatch(v)))
-        add(
-            f"matches /{spec.regex}/",
-            "regex",
-            present & ~matches,
-            f"not matching /{spec.regex}/",
-        )
-    if spec.unique:
-        add("is unique", "unique", present & values.duplicated(keep="first"), "duplicated")
+        out["regex"] = present & ~matches
     return out
 
 

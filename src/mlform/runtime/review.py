@@ -18,6 +18,7 @@ import numpy as np
 from mlform import stage_params as P
 from mlform.catalog.metrics import METRICS
 from mlform.loader import Loc
+from mlform.runtime import fairness
 from mlform.runtime.errors import Problem
 
 STANDARD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml"}
@@ -118,77 +119,29 @@ def no_regression_gate(
 def fairness_gate(
     y_true: Any, y_pred: Any, groups: dict[str, Any], positive: Any, spec: P.Fairness
 ) -> Gate:
-    """Per sensitive feature, rates per group and the declared parity metric (fairlearn's
-    ``between_groups`` definitions); the gate holds the worst feature to the bound."""
+    """Per sensitive feature, rates per group and the declared parity metric (see
+    ``runtime.fairness``); the gate holds the worst feature to the bound."""
     metric, low, high = spec.metric, spec.min, spec.max
     minimum = spec.min_group_size
-    truth, predicted = np.asarray(y_true) == positive, np.asarray(y_pred) == positive
-    by_feature: dict[str, Any] = {}
-    worst: float | None = None
-    problems: list[str] = []
-    for feature, values in groups.items():
-        table: list[dict[str, Any]] = []
-        small: list[dict[str, Any]] = []
-        labels = np.asarray(values).astype(str)
-        for group in sorted(set(labels)):
-            mask = labels == group
-            row = _group_rates(truth[mask], predicted[mask])
-            row["group"] = group
-            (table if mask.sum() >= minimum else small).append(row)
-        by_feature[feature] = {
-            "groups": table,
-            "too_small": [{"group": r["group"], "count": r["count"]} for r in small],
-        }
-        if len(table) < 2:
-            problems.append(f"'{feature}' has fewer than two groups of at least {minimum} rows")
-            continue
-        value = _parity(table, metric)
-        by_feature[feature]["value"] = value
-        worst = (
-            value
-            if worst is None
-            else (max(worst, value) if metric.endswith("difference") else min(worst, value))
-        )
+    scored = fairness.by_feature(y_true, y_pred, groups, positive, metric, minimum)
+    by_feature = {feature: parity.to_json() for feature, parity in scored.items()}
+    problems = [
+        f"'{feature}' has fewer than two groups of at least {minimum} rows"
+        for feature, parity in scored.items()
+        if parity.value is None
+    ]
     loc: Loc = ("spec", "gates", "fairness")
     if problems:
         return Gate(
             "fairness", False, "; ".join(problems), loc, {"metric": metric, "features": by_feature}
         )
-    assert worst is not None
-    passed = (high is None or worst <= high) and (low is None or worst >= low)
+    worst = fairness.worst([p.value for p in scored.values() if p.value is not None], metric)
+    passed = fairness.within(worst, low, high)
     bound = f"≤ {high:g}" if high is not None else f"≥ {low:g}"
     reason = f"{metric} {worst:.4f} {'meets' if passed else 'breaks'} the bound {bound}"
     return Gate(
         "fairness", passed, reason, loc, {"metric": metric, "value": worst, "features": by_feature}
     )
-
-
-def _group_rates(truth: Any, predicted: Any) -> dict[str, Any]:
-    positives, negatives = truth.sum(), (~truth).sum()
-    return {
-        "count": int(truth.size),
-        "selection_rate": float(predicted.mean()) if truth.size else 0.0,
-        "true_positive_rate": float((predicted & truth).sum() / positives) if positives else None,
-        "false_positive_rate": float((predicted & ~truth).sum() / negatives) if negatives else None,
-        "accuracy": float((predicted == truth).mean()) if truth.size else 0.0,
-    }
-
-
-def _parity(table: list[dict[str, Any]], metric: str) -> float:
-    def spread(key: str, ratio: bool) -> float:
-        values = [float(r[key]) for r in table if r[key] is not None]
-        if not values:
-            return 0.0 if not ratio else 1.0
-        low, high = min(values), max(values)
-        if ratio:
-            return 1.0 if high == 0 else low / high
-        return high - low
-
-    ratio = metric.endswith("_ratio")
-    if metric.startswith("demographic_parity"):
-        return spread("selection_rate", ratio)
-    tpr, fpr = spread("true_positive_rate", ratio), spread("false_positive_rate", ratio)
-    return min(tpr, fpr) if ratio else max(tpr, fpr)
 
 
 def importance(

@@ -9,7 +9,6 @@ that must, and must not, fire every alert; tests run them with the real promtool
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -18,36 +17,11 @@ from mlform.project import ProjectGraph
 from mlform.render import render
 from mlform.spec import Monitor
 from mlform.targets import RenderedFile
+from mlform.targets.promql import VALUE, Alert, go_text, promql_string
+from mlform.targets.promql import series as _series
+from mlform.targets.quality_rules import data_quality_alerts, fairness_alerts
 
-VALUE = '{{ $value | printf "%.3f" }}'
-
-
-def go_text(value: str) -> str:
-    """``value`` as Go template text that expands to exactly ``value``.
-
-    Prometheus expands the labels and annotations of alerting rules as Go templates, so a
-    spec's ``{{ query "…" }}`` would run PromQL on every evaluation and mail the result to the
-    receivers. Each ``{{`` becomes an action printing ``{{``; the rest is literal text."""
-    return '{{ "{{" }}'.join(value.split("{{"))
-
-
-def promql_string(value: str) -> str:
-    """A PromQL double-quoted string literal (label matcher value)."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
-
-
-@dataclass(frozen=True)
-class Alert:
-    name: str
-    objective: str
-    expr: str
-    summary: str
-    description: str
-    firing: list[dict[str, Any]]  # input series that fire it
-    quiet: list[dict[str, Any]]  # input series that do not
-    value: str  # the value the firing test renders in the description
-    extra_labels: dict[str, str]
+__all__ = ["go_text", "promql_string", "render_monitoring", "rules_dir"]
 
 
 def rules_dir(graph: ProjectGraph, monitor: Monitor) -> PurePosixPath:
@@ -75,11 +49,6 @@ def render_monitoring(graph: ProjectGraph) -> list[RenderedFile]:
             )
         )
     return files
-
-
-def _series(metric: str, labels: dict[str, str], values: str) -> dict[str, Any]:
-    inner = ",".join(f"{k}={promql_string(v)}" for k, v in labels.items())
-    return {"series": f"{metric}{{{inner}}}", "values": values}
 
 
 def alerts(graph: ProjectGraph, monitor: Monitor) -> list[Alert]:
@@ -231,6 +200,10 @@ def alerts(graph: ProjectGraph, monitor: Monitor) -> list[Alert]:
                 {"metric": metric},
             )
         )
+    if spec.fairness:
+        out += fairness_alerts(graph, monitor)
+    if spec.data_quality:
+        out += data_quality_alerts(monitor, model)
     return out
 
 
@@ -298,15 +271,22 @@ def rules_and_tests(
             continue  # longer than the test series
         tests.append(_test(alert, expected, rendered, wait, fire=True))
         tests.append(_test(alert, expected, rendered, wait, fire=False))
+        for quiet in alert.also_quiet:
+            tests.append(_test(alert, expected, rendered, wait, fire=False, series=quiet))
     return rules, tests
 
 
 def _test(
-    alert: Alert, labels: dict[str, str], annotations: dict[str, str], minutes: int, fire: bool
+    alert: Alert,
+    labels: dict[str, str],
+    annotations: dict[str, str],
+    minutes: int,
+    fire: bool,
+    series: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     return {
         "interval": "1m",
-        "input_series": alert.firing if fire else alert.quiet,
+        "input_series": series or (alert.firing if fire else alert.quiet),
         "alert_rule_test": [
             {
                 "eval_time": f"{minutes}m",
