@@ -119,39 +119,54 @@ def _column_checks(data: TypedFrame, name: str, spec: P.Column, loc: Loc) -> lis
             )
         )
 
-    add(f"is {spec.dtype}", "dtype", bad, f"not of dtype {spec.dtype}")
-    present = values.notna() & ~bad
-    if not spec.nullable:
+    masks = violations(values, bad, spec)
+    add(f"is {spec.dtype}", "dtype", masks["dtype"], f"not of dtype {spec.dtype}")
+    if "nullable" in masks:
         add(
             "has no missing values",
             "nullable",
-            values.isna() & ~bad,
+            masks["nullable"],
             "missing, but the column is not nullable",
         )
     if spec.min is not None:
-        add(f"≥ {spec.min:g}", "min", present & (values < spec.min), f"below min {spec.min:g}")
+        add(f"≥ {spec.min:g}", "min", masks["min"], f"below min {spec.min:g}")
     if spec.max is not None:
-        add(f"≤ {spec.max:g}", "max", present & (values > spec.max), f"above max {spec.max:g}")
+        add(f"≤ {spec.max:g}", "max", masks["max"], f"above max {spec.max:g}")
     if spec.allowed is not None:
-        allowed = _allowed_values(spec.allowed, spec.dtype)
         add(
             "takes allowed values",
             "allowed",
-            present & ~values.isin(allowed),
+            masks["allowed"],
             f"not among the allowed values [{', '.join(str(v) for v in spec.allowed)}]",
         )
     if spec.regex:
+        add(f"matches /{spec.regex}/", "regex", masks["regex"], f"not matching /{spec.regex}/")
+    if spec.unique:
+        add("is unique", "unique", masks["unique"], "duplicated")
+    return out
+
+
+def violations(values: pd.Series, bad: pd.Series, spec: P.Column) -> dict[str, pd.Series]:
+    """Constraint → mask of the values that break it, for each constraint ``spec``
+    declares (``dtype`` always): what the checks count and the cleaning rules drop.
+    ``bad``: the values that are not of the dtype."""
+    masks = {"dtype": bad}
+    present = values.notna() & ~bad
+    if not spec.nullable:
+        masks["nullable"] = values.isna() & ~bad
+    if spec.min is not None:
+        masks["min"] = present & (values < spec.min)
+    if spec.max is not None:
+        masks["max"] = present & (values > spec.max)
+    if spec.allowed is not None:
+        masks["allowed"] = present & ~values.isin(_allowed_values(spec.allowed, spec.dtype))
+    if spec.regex:
         pattern = compile_pattern(spec.regex)
         matches = values.astype(str).map(lambda v: bool(pattern.fullmatch(v)))
-        add(
-            f"matches /{spec.regex}/",
-            "regex",
-            present & ~matches,
-            f"not matching /{spec.regex}/",
-        )
+        masks["regex"] = present & ~matches
     if spec.unique:
-        add("is unique", "unique", present & values.duplicated(keep="first"), "duplicated")
-    return out
+        masks["unique"] = present & values.duplicated(keep="first")
+    return masks
 
 
 def _allowed_values(allowed: list[Any], dtype: str) -> list[Any]:
