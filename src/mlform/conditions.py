@@ -103,8 +103,9 @@ class _Token:
     position: int
 
 
-def _tokens(text: str) -> list[_Token]:
-    out = []
+def _tokens(text: str) -> Iterator[_Token]:
+    """The tokens of ``text``, read as the parser asks: the first problem in reading order
+    is the one reported."""
     at = 0
     while at < len(text):
         match = _TOKEN.match(text, at)
@@ -112,10 +113,10 @@ def _tokens(text: str) -> list[_Token]:
             raise ConditionInvalid(f"unexpected character {text[at]!r}", at)
         kind = match.lastgroup or ""
         if kind != "space":
-            out.append(_Token(kind, match.group(), at))
+            yield _Token(kind, match.group(), at)
         at = match.end()
-    out.append(_Token("end", "", len(text)))
-    return out
+    while True:
+        yield _Token("end", "", len(text))
 
 
 def parse(text: str) -> Node:
@@ -140,23 +141,25 @@ def _shown(token: _Token) -> str:
 
 
 class _Parser:
-    def __init__(self, tokens: list[_Token]) -> None:
+    def __init__(self, tokens: Iterator[_Token]) -> None:
         self.tokens = tokens
-        self.at = 0
+        self.next: _Token | None = None
         self.tests = 0
 
     def peek(self) -> _Token:
-        return self.tokens[self.at]
+        if self.next is None:
+            self.next = next(self.tokens)
+        return self.next
 
     def take(self) -> _Token:
-        token = self.tokens[self.at]
-        self.at += 1
+        token = self.peek()
+        self.next = None
         return token
 
     def keyword(self, word: str) -> bool:
         token = self.peek()
         if token.kind == "name" and token.text == word:
-            self.at += 1
+            self.take()
             return True
         return False
 

@@ -174,7 +174,7 @@ def _owns(address: str, stage: str) -> bool:
     stage = stage.rsplit(":", 1)[-1]  # pipelines/prod/dvc.yaml:train-x
     kind, _, name = address.partition(".")
     prefixes = {
-        "dataset": ("check-", "profile-", "split-"),
+        "dataset": ("clean-", "check-", "profile-", "split-"),
         "training": ("train-", "evaluate-"),
         "model": ("export-", "review-"),
     }
