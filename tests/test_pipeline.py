@@ -366,8 +366,9 @@ def test_diabetes_regression_runs_end_to_end(tmp_path: Path) -> None:
 
 # --- bad data and bad configurations: located messages, non-zero exits, nothing registered --
 def test_cleaning_counts_are_dvc_metrics(credit_run: Path) -> None:
-    shown = json.loads(dvc("metrics", "show", "--json", cwd=credit_run).out)
-    counts = shown[""]["data"]["artifacts/datasets/credit/cleaning.json"]["data"]
+    path = "artifacts/datasets/credit/cleaning.json"
+    shown = json.loads(dvc("metrics", "show", "--json", path, cwd=credit_run).out)
+    counts = shown[""]["data"][path]["data"]
     assert counts["removed"] == 12 and counts["rules"] == {
         "1-outside_schema": {"removed": 0, "clipped": 1},
         "2-drop_duplicates": {"removed": 4},
@@ -409,7 +410,7 @@ def test_data_that_violates_the_schema_stops_the_pipeline(credit_copy: Path) -> 
     data.write_text("\n".join(lines) + "\n")
     done = dvc("repro", cwd=credit_copy, check=False)
     assert done.code != 0 and done.ran == ["clean-credit", "check-credit"]
-    assert done.out.splitlines()[2:4] == [
+    assert [line for line in done.out.splitlines() if " error " in line] == [
         "ml/dataset.yaml:15:28: error E301: Dataset 'credit': spec.columns.age.min: 1 value below min 18 (row 11)",
         "ml/dataset.yaml:20:41: error E301: Dataset 'credit': spec.columns.purpose.allowed: 1 value not among the allowed values [car, education, home, business, personal] (row 4)",
     ]
