@@ -161,7 +161,7 @@ def test_user_text_cannot_inject_yaml_or_commands(
     rendered = load_yaml(credit / "dvc.yaml")
     assert isinstance(rendered, dict)
     assert rendered["artifacts"]["credit-risk"]["desc"] == hostile
-    assert rendered["stages"]["check-credit"]["deps"] == ["data/my data; $(id).csv"]
+    assert rendered["stages"]["clean-credit"]["deps"] == ["data/my data; $(id).csv"]
     assert all(
         set(stage) <= {"desc", "cmd", "deps", "params", "outs", "metrics", "plots"}
         for stage in rendered["stages"].values()

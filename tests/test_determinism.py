@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import copy_example
 
 STAGES = [
+    ("clean", "credit"),
     ("check", "credit"),
     ("profile", "credit"),
     ("split", "credit"),

@@ -17,6 +17,7 @@ from tests.pipeline_helpers import BIN, clone_repo, dvc, edit, env, git, mlform,
 
 pytestmark = pytest.mark.slow
 STAGES = [
+    "clean-credit",
     "check-credit",
     "profile-credit",
     "split-credit",
@@ -48,6 +49,8 @@ def artifact(root: Path, path: str) -> dict:  # type: ignore[type-arg]
 
 
 def test_every_stage_writes_what_a_reviewer_reads(credit_run: Path) -> None:
+    cleaning = artifact(credit_run, "datasets/credit/cleaning.json")
+    assert (cleaning["rows_before"], cleaning["rows_after"], cleaning["clipped"]) == (5012, 5000, 1)
     checks = artifact(credit_run, "datasets/credit/checks.json")
     assert checks["passed"] is True and checks["rows"] == 5000 and checks["checks_failed"] == 0
     profile = artifact(credit_run, "datasets/credit/profile.json")
@@ -354,7 +357,7 @@ def test_experiments_show_keeps_every_trainings_metrics(credit_copy: Path) -> No
 
 def test_diabetes_regression_runs_end_to_end(tmp_path: Path) -> None:
     root = new_repo("diabetes-regression", tmp_path / "diabetes")
-    assert len(dvc("repro", cwd=root).ran) == 7
+    assert len(dvc("repro", cwd=root).ran) == 8
     metrics = artifact(root, "trainings/diabetes-ridge/metrics.json")
     assert set(metrics) == {"rmse", "mae", "r2"} and metrics["r2"] > 0.3
     assert len(artifact(root, "trainings/diabetes-ridge/plots/residuals.json")) == 89
@@ -362,17 +365,52 @@ def test_diabetes_regression_runs_end_to_end(tmp_path: Path) -> None:
 
 
 # --- bad data and bad configurations: located messages, non-zero exits, nothing registered --
+def test_cleaning_counts_are_dvc_metrics(credit_run: Path) -> None:
+    path = "artifacts/datasets/credit/cleaning.json"
+    shown = json.loads(dvc("metrics", "show", "--json", path, cwd=credit_run).out)
+    counts = shown[""]["data"][path]["data"]
+    assert counts["removed"] == 12 and counts["rules"] == {
+        "1-outside_schema": {"removed": 0, "clipped": 1},
+        "2-drop_duplicates": {"removed": 4},
+        "3-drop_missing_target": {"removed": 2},
+        "4-outside_schema": {"removed": 4, "clipped": 0},
+        "5-drop_where": {"removed": 2},
+    }
+
+
+def test_cleaning_that_removes_too_much_stops_the_pipeline(credit_copy: Path) -> None:
+    edit(
+        credit_copy / "ml/dataset.yaml", "max_removed_fraction: 0.01", "max_removed_fraction: 0.002"
+    )
+    mlform("compile", cwd=credit_copy)
+    done = dvc("repro", cwd=credit_copy, check=False)
+    assert done.code != 0 and done.ran == ["clean-credit"]
+    assert (
+        "ml/dataset.yaml:34:27: error E302: Dataset 'credit': spec.cleaning.max_removed_fraction: "
+        "cleaning would remove 12 of 5,012 rows (0.24%), over max_removed_fraction 0.20% "
+        "(rule 2 drop_duplicates 4, rule 3 drop_missing_target 2, rule 4 outside_schema 4, "
+        "rule 5 drop_where 2); the cleaned data is not written: fix the data or the rules, "
+        "or raise the bound"
+    ) in done.out.splitlines()
+    assert "Stage clean credit failed; nothing downstream runs." in done.out
+    assert not (credit_copy / "artifacts/datasets/credit/cleaned.parquet").exists()
+
+
 def test_data_that_violates_the_schema_stops_the_pipeline(credit_copy: Path) -> None:
+    # without the rule that drops rows outside the schema, the checks catch them, and
+    # name the source's rows although they read the cleaned data
+    edit(credit_copy / "ml/dataset.yaml", "      - outside_schema: {action: drop}\n", "")
+    mlform("compile", cwd=credit_copy)
     data = credit_copy / "data/credit.csv"
-    lines = data.read_text().splitlines()
+    lines = data.read_text().splitlines()[:5001]  # the generator's clean rows
     lines[3] = lines[3].replace(",car,", ",yacht,")
     row = lines[10].split(",")
     row[2] = "7"  # age
     lines[10] = ",".join(row)
     data.write_text("\n".join(lines) + "\n")
     done = dvc("repro", cwd=credit_copy, check=False)
-    assert done.code != 0 and done.ran == ["check-credit"]
-    assert done.out.splitlines()[2:4] == [
+    assert done.code != 0 and done.ran == ["clean-credit", "check-credit"]
+    assert [line for line in done.out.splitlines() if " error " in line] == [
         "ml/dataset.yaml:15:28: error E301: Dataset 'credit': spec.columns.age.min: 1 value below min 18 (row 11)",
         "ml/dataset.yaml:20:41: error E301: Dataset 'credit': spec.columns.purpose.allowed: 1 value not among the allowed values [car, education, home, business, personal] (row 4)",
     ]

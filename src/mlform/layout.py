@@ -32,6 +32,21 @@ class DatasetPaths:
     root: PurePosixPath
 
     @property
+    def cleaned(self) -> PurePosixPath:
+        """The source's rows the cleaning rules kept, as read (the checks read this)."""
+        return self.root / "cleaned.parquet"
+
+    @property
+    def cleaning(self) -> PurePosixPath:
+        """Rows removed and values clipped, in all and per rule (a DVC metric)."""
+        return self.root / "cleaning.json"
+
+    @property
+    def cleaning_report(self) -> PurePosixPath:
+        """What each cleaning rule did, in words, with example rows."""
+        return self.root / "cleaning_report.json"
+
+    @property
     def checks(self) -> PurePosixPath:
         return self.root / "checks.json"
 

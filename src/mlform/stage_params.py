@@ -61,6 +61,49 @@ class Checks:
 
 
 @dataclass(frozen=True)
+class DropDuplicates:
+    subset: list[str] | None = None  # None: every declared column
+
+
+@dataclass(frozen=True)
+class DropMissingTarget:
+    pass
+
+
+@dataclass(frozen=True)
+class OutsideSchema:
+    action: Literal["drop", "clip"]
+    columns: list[str]  # resolved: the spec's, else every declared column (clip: bounded ones)
+    constraints: list[str]  # resolved: the spec's, else all (clip: min and max)
+
+
+@dataclass(frozen=True)
+class DropWhere:
+    condition: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Exactly one of the fields is set: ``{drop_duplicates: {subset: [id]}}``."""
+
+    drop_duplicates: DropDuplicates | None = None
+    drop_missing_target: DropMissingTarget | None = None
+    outside_schema: OutsideSchema | None = None
+    drop_where: DropWhere | None = None
+
+    @property
+    def kind(self) -> str:
+        return next(f.name for f in dataclasses.fields(self) if getattr(self, f.name) is not None)
+
+
+@dataclass(frozen=True)
+class Cleaning:
+    rules: list[Rule]
+    max_removed_fraction: float
+
+
+@dataclass(frozen=True)
 class Split:
     method: Literal["random", "stratified", "time"]
     test_size: float
@@ -75,6 +118,7 @@ class DatasetParams:
     columns: dict[str, Column]
     checks: Checks
     split: Split
+    cleaning: Cleaning | None = None  # None: the checks read the source itself
 
 
 # --- FeatureSet --------------------------------------------------------------------------
@@ -302,6 +346,7 @@ class PipelineParams:
 # The order keys are written in: the fields' order, except where a class says otherwise
 # (params.yaml keeps the order of the specs' own fields).
 ORDER: dict[type, tuple[str, ...]] = {
+    DatasetParams: ("source", "target", "columns", "cleaning", "checks", "split"),
     Split: ("method", "test_size", "time_column", "seed"),
     Transform: ("columns", "steps", "drop"),
     FeatureSetParams: ("dataset", "remainder", "derived", "transforms"),

@@ -70,7 +70,12 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> Scored:
     training = root / "ml" / "training.yaml"
     training.write_text(training.read_text().replace("budget: {n_iter: 6}", "budget: {n_iter: 2}"))
     mlform.compile(root)
-    steps = (("profile", "credit"), ("split", "credit"), ("train", "credit-gbm"))
+    steps = (
+        ("clean", "credit"),
+        ("profile", "credit"),
+        ("split", "credit"),
+        ("train", "credit-gbm"),
+    )
     for step, name in (*steps, ("export", "credit-risk")):
         assert run_stage(step, name, root / "params.yaml") == 0
     return Scored(root)

@@ -29,7 +29,7 @@ class Trained:
 
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
-    """The credit-risk example's stages run in-process (no DVC): split, train, export."""
+    """The credit-risk example's stages run in-process (no DVC): clean, split, train, export."""
     import mlform
     from mlform.runtime.stages import run_stage
 
@@ -37,7 +37,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     training = root / "ml" / "training.yaml"
     training.write_text(training.read_text().replace("budget: {n_iter: 6}", "budget: {n_iter: 2}"))
     mlform.compile(root)
-    for step, name in (("split", "credit"), ("train", "credit-gbm"), ("export", "credit-risk")):
+    steps = (("clean", "credit"), ("split", "credit"), ("train", "credit-gbm"))
+    for step, name in (*steps, ("export", "credit-risk")):
         assert run_stage(step, name, root / "params.yaml") == 0
     return Trained(
         root,

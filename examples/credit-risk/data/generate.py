@@ -5,6 +5,9 @@
 
 `--shift` moves ages, incomes, loan amounts and the mix of loan purposes (data drift) for
 monitoring demos; `--shift 0` (the default) is the original population.
+The committed file ends with 12 dirty rows the Dataset's cleaning rules remove (duplicates,
+missing targets, values outside the schema, test applications); a file written with `--out`
+carries them only with `--dirty`, so the traffic drawn from it is clean.
 Only numpy is needed; the output is byte-identical for the same arguments.
 """
 
@@ -77,14 +80,47 @@ def generate(rows: int, seed: int, shift: float) -> list[dict[str, object]]:
     return out
 
 
+def dirty(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Rows a cleaning step should remove, each for one reason, after the clean ones."""
+    prefix = str(rows[0]["applicant_id"])[:3]
+    ids = (f"{prefix}{len(rows) + i:06d}" for i in range(100))
+
+    def like(i: int, **changes: object) -> dict[str, object]:
+        return {**rows[i], "applicant_id": next(ids), **changes}
+
+    return [
+        dict(rows[17]),  # the same application sent twice
+        dict(rows[1234]),
+        dict(rows[4321]),
+        {
+            **rows[2500],
+            "employment_years": "75.0",
+        },  # a resent copy with a typo: clipped, then dropped
+        like(40, default=""),  # not labelled yet
+        like(41, default=""),
+        like(42, age=150),  # outside the schema
+        like(43, income="-5.00"),
+        like(44, housing="castle"),
+        like(45, applicant_id="B42000045"),
+        like(46, applied_at="2023-12-31T09:00:00"),  # test applications before the launch
+        like(47, applied_at="2023-12-31T17:30:00"),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--shift", type=float, default=0.0)
-    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("credit.csv"))
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--dirty", action="store_true", help="end with dirty rows (the default without --out)"
+    )
     args = parser.parse_args()
     rows = generate(args.rows, args.seed, args.shift)
+    if args.dirty or args.out is None:
+        rows += dirty(rows)
+    args.out = args.out or Path(__file__).with_name("credit.csv")
     with args.out.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()

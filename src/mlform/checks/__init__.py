@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mlform.checks.cleaning import check_cleaning
 from mlform.checks.context import Context
 from mlform.checks.data import check_datasets, check_featuresets
 from mlform.checks.outputs import check_outputs
@@ -18,6 +19,7 @@ CHECKS = (
     check_paths,
     check_outputs,
     check_datasets,
+    check_cleaning,
     check_featuresets,
     check_trainings,
     check_models,

@@ -144,7 +144,9 @@ def init(
 @click.command(hidden=True)
 @click.argument(
     "step",
-    type=click.Choice(["check", "profile", "split", "train", "evaluate", "export", "review"]),
+    type=click.Choice(
+        ["clean", "check", "profile", "split", "train", "evaluate", "export", "review"]
+    ),
 )
 @click.argument("name")
 @click.option(

@@ -70,6 +70,8 @@ def score(
         typed, invalid = convert(raw, column.dtype)
         masks: dict[str, Any] = {}
         for key, mask in violations(typed, invalid, column).items():
+            if key == "unique":
+                continue  # a property of a whole dataset, not of a window's requests
             check = CHECKS[key]
             masks[check] = masks[check] | mask if check in masks else mask
         override = spec.per_column.get(name)

@@ -23,8 +23,11 @@ def _stage_files(graph: ProjectGraph, resource: Resource) -> tuple[list[str], li
     layout = Layout(graph.artifacts)
     if resource.type == "dataset":
         data = layout.dataset(resource.name)
-        source = graph.get(Dataset, resource.name).spec.source.path
-        return [source], [str(p) for p in (data.checks, data.train, data.test, data.profile)]
+        dataset = graph.get(Dataset, resource.name)
+        outputs = [data.checks, data.train, data.test, data.profile]
+        if dataset.spec.cleaning is not None:
+            outputs = [data.cleaned, data.cleaning, *outputs]
+        return [dataset.spec.source.path], [str(p) for p in outputs]
     if resource.type == "training":
         trained = layout.training(resource.name)
         return [], [str(trained.pipeline), str(trained.predictions), str(trained.metrics)]
@@ -171,7 +174,7 @@ def _owns(address: str, stage: str) -> bool:
     stage = stage.rsplit(":", 1)[-1]  # pipelines/prod/dvc.yaml:train-x
     kind, _, name = address.partition(".")
     prefixes = {
-        "dataset": ("check-", "profile-", "split-"),
+        "dataset": ("clean-", "check-", "profile-", "split-"),
         "training": ("train-", "evaluate-"),
         "model": ("export-", "review-"),
     }

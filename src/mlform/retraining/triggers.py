@@ -225,7 +225,8 @@ def source_md5(path: Path) -> str | None:
 
 def recorded_md5(root: Path, dataset: Dataset) -> str | None:
     """The md5 DVC recorded for the Dataset's source when the pipeline last ran."""
-    dep = read_lock(root).stage(f"check-{dataset.metadata.name}").dep(dataset.spec.source.path)
+    first = "check" if dataset.spec.cleaning is None else "clean"  # the stage reading the source
+    dep = read_lock(root).stage(f"{first}-{dataset.metadata.name}").dep(dataset.spec.source.path)
     return dep.md5 if dep else None
 
 

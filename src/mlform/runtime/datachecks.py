@@ -130,12 +130,10 @@ def _column_checks(data: TypedFrame, name: str, spec: P.Column, loc: Loc) -> lis
             f"not among the allowed values [{', '.join(str(v) for v in spec.allowed or [])}]",
         ),
         "regex": (f"matches /{spec.regex}/", f"not matching /{spec.regex}/"),
+        "unique": ("is unique", "duplicated"),
     }
     for key, mask in masks.items():
         add(messages[key][0], key, mask, messages[key][1])
-    present = values.notna() & ~bad
-    if spec.unique:
-        add("is unique", "unique", present & values.duplicated(keep="first"), "duplicated")
     return out
 
 
@@ -154,13 +152,15 @@ class ColumnRules(Protocol):
     def allowed(self) -> list[str | int | float | bool] | None: ...
     @property
     def regex(self) -> str | None: ...
+    @property
+    def unique(self) -> bool: ...
 
 
 def violations(values: pd.Series, invalid: pd.Series, spec: ColumnRules) -> dict[str, pd.Series]:
-    """Per declared rule (its spec key: dtype, nullable, min, max, allowed, regex), the mask of
-    the values that break it; ``values`` typed by ``frames.convert``, ``invalid`` its mask of
-    values not of the dtype. What the check stage fails on and a Monitor's data quality
-    measures on served traffic."""
+    """Per declared rule (its spec key: dtype, nullable, min, max, allowed, regex, unique),
+    the mask of the values that break it; ``values`` typed by ``frames.convert``,
+    ``invalid`` its mask of values not of the dtype. What the check stage fails on, what
+    the cleaning rules drop and what a Monitor's data quality measures on served traffic."""
     out = {"dtype": invalid}
     present = values.notna() & ~invalid
     if not spec.nullable:
@@ -175,6 +175,8 @@ def violations(values: pd.Series, invalid: pd.Series, spec: ColumnRules) -> dict
         pattern = compile_pattern(spec.regex)
         matches = values.astype(str).map(lambda v: bool(pattern.fullmatch(v)))
         out["regex"] = present & ~matches
+    if spec.unique:
+        out["unique"] = present & values.duplicated(keep="first")
     return out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from mlform.errors import UserError
@@ -46,12 +46,34 @@ def read_source(root: Path, params: DatasetParams) -> TypedFrame:
         ) from None
     except (ValueError, OSError) as exc:
         raise UserError(f"cannot read {source.path} as {source.format}: {exc}") from None
+    return typed(raw, params)
+
+
+def read_data(root: Path, params: DatasetParams, cleaned: PurePosixPath) -> TypedFrame:
+    """What the checks, the profile and the split read: the rows the cleaning stage kept
+    (``cleaned``, with the source's row numbers) when the Dataset declares cleaning, else
+    the source itself."""
+    if params.cleaning is None:
+        return read_source(root, params)
+    from mlform.runtime.stage_io import read_parquet
+
+    try:
+        raw = read_parquet(root / cleaned)
+    except FileNotFoundError:
+        raise UserError(
+            f"{cleaned} does not exist; the cleaning stage writes it (`dvc repro`)"
+        ) from None
+    return typed(raw, params)
+
+
+def typed(raw: pd.DataFrame, params: DatasetParams) -> TypedFrame:
+    """``raw`` (values as read) with its declared columns typed."""
     frame = raw.copy()
     invalid: dict[str, pd.Series] = {}
     for name, column in params.columns.items():
         if name in raw.columns:
             frame[name], invalid[name] = convert(raw[name], column.dtype)
-    return TypedFrame(frame, invalid, raw, 2 if source.format == "csv" else 1)
+    return TypedFrame(frame, invalid, raw, 2 if params.source.format == "csv" else 1)
 
 
 def convert(values: pd.Series, dtype: str) -> tuple[pd.Series, pd.Series]:

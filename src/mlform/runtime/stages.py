@@ -32,6 +32,7 @@ def run_stage(step: str, name: str, params_file: Path) -> int:
         os.environ[variable] = "1"
     ctx = StageContext.load(params_file)
     steps: dict[str, Callable[[StageContext, str], str]] = {
+        "clean": clean,
         "check": check,
         "profile": profile,
         "split": split,
@@ -67,14 +68,39 @@ def run_stage(step: str, name: str, params_file: Path) -> int:
 
 
 # --- data --------------------------------------------------------------------------------
+def clean(ctx: StageContext, name: str) -> str:
+    from mlform.runtime import cleaning
+    from mlform.runtime.frames import read_source
+    from mlform.runtime.outputs import write_json, write_with
+
+    params = ctx.dataset(name)
+    if params.cleaning is None:
+        raise StageFailed(
+            "E302", "Dataset", name, ("spec",), "Dataset declares no cleaning; run `mlform compile`"
+        )
+    cleaned = cleaning.clean(read_source(ctx.root, params), params, name)
+    paths = ctx.dataset_paths(name)
+    write_json(ctx.path(paths.cleaning), cleaning.metrics(cleaned, params))
+    write_json(ctx.path(paths.cleaning_report), cleaning.report(cleaned, params, name))
+    cleaning.check_bound(cleaned, params, name)
+    # The index is the source's row positions: the checks' messages name the source's rows.
+    raw = cleaned.data.raw
+    write_with(ctx.path(paths.cleaned), lambda temp: raw.to_parquet(temp, index=True))
+    clipped = sum(r.clipped for r in cleaned.results)
+    return (
+        f"Dataset '{name}': cleaning kept {len(raw):,} of {cleaned.rows_before:,} rows "
+        f"(removed {cleaned.removed:,}, {cleaned.removed_fraction:.2%}; clipped {clipped:,} values)."
+    )
+
+
 def check(ctx: StageContext, name: str) -> str:
     from mlform.runtime.datachecks import check_dataset
     from mlform.runtime.errors import Problem
-    from mlform.runtime.frames import read_source
+    from mlform.runtime.frames import read_data
     from mlform.runtime.outputs import write_json
 
     params = ctx.dataset(name)
-    data = read_source(ctx.root, params)
+    data = read_data(ctx.root, params, ctx.dataset_paths(name).cleaned)
     results = check_dataset(data, params)
     failed = [r for r in results if not r.passed]
     write_json(
@@ -97,12 +123,12 @@ def check(ctx: StageContext, name: str) -> str:
 def profile(ctx: StageContext, name: str) -> str:
     from mlform.render import render
     from mlform.runtime import svg
-    from mlform.runtime.frames import read_source
+    from mlform.runtime.frames import read_data
     from mlform.runtime.outputs import write_json, write_text
     from mlform.runtime.profile import profile as build
 
     params = ctx.dataset(name)
-    data = read_source(ctx.root, params)
+    data = read_data(ctx.root, params, ctx.dataset_paths(name).cleaned)
     result = build(data.frame, params, name)
     paths = ctx.dataset_paths(name)
     write_json(ctx.path(paths.profile), result)
@@ -131,12 +157,12 @@ def profile(ctx: StageContext, name: str) -> str:
 
 
 def split(ctx: StageContext, name: str) -> str:
-    from mlform.runtime.frames import read_source
+    from mlform.runtime.frames import read_data
     from mlform.runtime.split import split as cut
 
     params = ctx.dataset(name)
     declared = list(params.columns)
-    frame = read_source(ctx.root, params).frame[declared]
+    frame = read_data(ctx.root, params, ctx.dataset_paths(name).cleaned).frame[declared]
     train_frame, test_frame = cut(frame, params, name)
     paths = ctx.dataset_paths(name)
     write_parquet(ctx.path(paths.train), train_frame)

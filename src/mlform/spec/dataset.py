@@ -1,4 +1,5 @@
-"""Dataset: a file tracked by DVC, its column schema, quality checks and train/test split."""
+"""Dataset: a file tracked by DVC, its column schema, cleaning, quality checks and train/test
+split."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from mlform.spec.base import Document, Fraction, RelPath, StrictModel
+from mlform.spec.cleaning import Cleaning
 
 DType = Literal["int", "float", "bool", "string", "category", "datetime"]
 NUMERIC_DTYPES = ("int", "float", "bool")
@@ -81,6 +83,10 @@ class DatasetSpec(StrictModel):
     source: Source
     target: Annotated[str, Field(min_length=1)]
     columns: Annotated[dict[str, Column], Field(min_length=1)]
+    cleaning: Cleaning | None = Field(
+        default=None,
+        description="Rules that clean the data (their own pipeline stage) before the checks run.",
+    )
     checks: Checks = Checks.model_construct()
     split: Split = Split.model_construct()
 

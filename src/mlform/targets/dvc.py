@@ -128,7 +128,33 @@ def _dataset_params(graph: ProjectGraph, dataset: Dataset) -> P.DatasetParams:
         },
         checks=_as(P.Checks, spec.checks),
         split=P.Split(split.method, split.test_size, graph.seed(split.seed), split.time_column),
+        cleaning=_cleaning_params(dataset),
     )
+
+
+def _cleaning_params(dataset: Dataset) -> P.Cleaning | None:
+    """The cleaning rules with their defaults resolved: which columns and constraints an
+    ``outside_schema`` rule applies is written out, so params.yaml says what runs."""
+    from mlform.spec.cleaning import BOUNDS, CONSTRAINTS
+
+    spec = dataset.spec
+    if spec.cleaning is None:
+        return None
+    rules = []
+    for rule in spec.cleaning.rules:
+        schema = rule.outside_schema
+        if schema is None:
+            rules.append(_as(P.Rule, rule))
+            continue
+        clip = schema.action == "clip"
+        columns = schema.columns or [
+            name
+            for name, column in spec.columns.items()
+            if not clip or column.min is not None or column.max is not None
+        ]
+        constraints = list(schema.constraints or (BOUNDS if clip else CONSTRAINTS))
+        rules.append(P.Rule(outside_schema=P.OutsideSchema(schema.action, columns, constraints)))
+    return P.Cleaning(rules, spec.cleaning.max_removed_fraction)
 
 
 def _featureset_params(features: FeatureSet) -> P.FeatureSetParams:
@@ -255,25 +281,38 @@ def _dataset_stages(layout: Layout, dataset: Dataset) -> dict[str, Any]:
     paths = layout.dataset(name)
     key = f"dataset.{name}"
     source = dataset.spec.source.path
+    # With cleaning, every later stage reads the cleaned rows, not the source.
+    data = source if dataset.spec.cleaning is None else str(paths.cleaned)
+    cleaning = {
+        f"clean-{name}": {
+            "desc": f"Clean Dataset '{name}' by its cleaning rules, before the checks",
+            "cmd": _cmd("clean", name),
+            "deps": [source],
+            "params": [f"{key}.source", f"{key}.target", f"{key}.columns", f"{key}.cleaning"],
+            "outs": [str(paths.cleaned), str(paths.cleaning_report)],
+            "metrics": [_uncached(paths.cleaning)],
+        }
+    }
     return {
+        **(cleaning if dataset.spec.cleaning is not None else {}),
         f"check-{name}": {
             "desc": f"Check Dataset '{name}' against its column schema and quality checks",
             "cmd": _cmd("check", name),
-            "deps": [source],
+            "deps": [data],
             "params": [f"{key}.source", f"{key}.target", f"{key}.columns", f"{key}.checks"],
             "outs": [str(paths.checks)],
         },
         f"profile-{name}": {
             "desc": f"Profile Dataset '{name}' (the reference for drift monitoring)",
             "cmd": _cmd("profile", name),
-            "deps": [source, str(paths.checks)],
+            "deps": [data, str(paths.checks)],
             "params": [f"{key}.source", f"{key}.target", f"{key}.columns"],
             "outs": [str(paths.profile), str(paths.profile_html)],
         },
         f"split-{name}": {
             "desc": f"Split Dataset '{name}' into train and test",
             "cmd": _cmd("split", name),
-            "deps": [source, str(paths.checks)],
+            "deps": [data, str(paths.checks)],
             "params": [f"{key}.source", f"{key}.target", f"{key}.columns", f"{key}.split"],
             "outs": [str(paths.train), str(paths.test)],
         },
