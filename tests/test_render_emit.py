@@ -10,7 +10,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlform.render import pyyaml_text, to_yaml
+from mlform.render import dvc_literal, pyyaml_text, to_dvc_yaml, to_yaml
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -73,6 +73,11 @@ _text = st.one_of(
             "NaN",
             "1e5",
             "0x1F",
+            "data/${x}.csv",
+            "${a}${b}",
+            "$",
+            "\\${",
+            "k" * 126 + "${",
         ]
     ),
     st.text(alphabet=string.printable, max_size=12),
@@ -109,6 +114,15 @@ def test_writes_pyyamls_bytes(data: dict[Any, Any]) -> None:
 @given(_data)
 def test_any_document(data: Any) -> None:
     assert to_yaml(data) == expected(data)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(_text, _data, min_size=1, max_size=5))
+def test_dvc_yaml_escapes_as_it_writes(data: dict[Any, Any]) -> None:
+    """dvc.yaml's writer escapes DVC's ``${`` in keys and values as it writes: the bytes
+    PyYAML writes of the escaped copy."""
+    assert to_dvc_yaml(data) == expected(dvc_literal(data))
+    assert "${" not in to_dvc_yaml(data).replace("\\${", "")
 
 
 def test_every_rendered_yaml_file_of_the_examples() -> None:

@@ -21,6 +21,8 @@ def to_data(value: Any, order: Mapping[type, tuple[str, ...]] | None = None) -> 
     """Plain data for YAML or JSON: dataclasses as mappings of their fields (in the order
     ``order`` gives for a class, else declared), leaving out None unless a field's metadata
     says ``null``; lists and mappings inside are left as they are, None included."""
+    if type(value) in _SCALARS:  # most values: nothing to convert
+        return value
     order = order or {}
     if isinstance(value, list):
         return [to_data(v, order) for v in value]
@@ -32,6 +34,9 @@ def to_data(value: Any, order: Mapping[type, tuple[str, ...]] | None = None) -> 
             n: to_data(v, order) for n in names if (v := getattr(value, n)) is not None or n in keep
         }
     return value
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 @cache

@@ -10,12 +10,14 @@ import json
 import re
 import shlex
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from mlform.package_data import resource_dir
+
+T = TypeVar("T")
 
 # Strings a YAML 1.1 reader (PyYAML, go-yaml in Kubernetes tools) or a 1.2 reader (ruamel,
 # which reads 0o17 as 15) would take for something else: always quoted, so every reader
@@ -83,6 +85,39 @@ def to_yaml(data: Any) -> str:
     return text[:-1] if text.endswith("\n") else text  # one: a block scalar may end in more
 
 
+def dvc_literal(data: T) -> T:
+    """``data`` with every ``${`` in its strings escaped as ``\\${``: DVC interpolates
+    ``${name}`` in dvc.yaml from params.yaml, so a Dataset path ``data/${x}.csv`` would be
+    another file. DVC reads ``\\${`` back as ``${``. What has nothing to escape is not
+    copied."""
+    if isinstance(data, str):
+        return cast(T, _literal(data))
+    if isinstance(data, list):
+        items = [dvc_literal(item) for item in data]
+        same = all(new is old for new, old in zip(items, data, strict=True))
+        return data if same else cast(T, items)
+    if isinstance(data, dict):
+        pairs = [(dvc_literal(k), dvc_literal(v)) for k, v in data.items()]
+        same = all(k is o and v is data[o] for (k, v), o in zip(pairs, data, strict=True))
+        return data if same else cast(T, dict(pairs))
+    return data
+
+
+def _literal(text: str) -> str:
+    return text.replace("${", "\\${") if "${" in text else text
+
+
+def to_dvc_yaml(data: Any) -> str:
+    """``to_yaml`` of ``dvc_literal(data)``, escaping as it writes (no copy of the data)."""
+    from mlform.render.emit import block_yaml
+
+    def fallback(entry: Any) -> str:
+        return pyyaml_text(dvc_literal(entry))
+
+    text = block_yaml(data, fallback, _YAML11_AMBIGUOUS, _literal)
+    return text[:-1] if text.endswith("\n") else text
+
+
 def to_json(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False)
 
@@ -127,6 +162,7 @@ def environment() -> SandboxedEnvironment:
     )
     env.filters.update(
         to_yaml=to_yaml,
+        to_dvc_yaml=to_dvc_yaml,
         to_json=to_json,
         shell_quote=shell_quote,
         comment=comment,

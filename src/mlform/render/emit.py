@@ -30,9 +30,15 @@ class _Unsure(Exception):
 
 
 class Writer:
-    def __init__(self, fallback: Callable[[Any], str], ambiguous: re.Pattern[str]) -> None:
+    def __init__(
+        self,
+        fallback: Callable[[Any], str],
+        ambiguous: re.Pattern[str],
+        literal: Callable[[str], str] | None = None,
+    ) -> None:
         self.fallback = fallback  # PyYAML's text of a value, with its final newline
         self.ambiguous = ambiguous  # strings the dumper single-quotes (YAML 1.1 readers)
+        self.literal = literal  # what every string becomes first (the fallback does it too)
         self.scalars: dict[str, str] = {}
         self.done: list[str] = []  # the text of finished top entries, joined in chunks
 
@@ -41,9 +47,10 @@ class Writer:
         known = self.scalars.get(value)
         if known is not None:
             return known
-        if _PLAIN.fullmatch(value) is None:
+        shown = value if self.literal is None else self.literal(value)
+        if _PLAIN.fullmatch(shown) is None:
             raise _Unsure
-        text = f"'{value}'" if self.ambiguous.match(value) else value
+        text = f"'{shown}'" if self.ambiguous.match(shown) else shown
         self.scalars[value] = text
         return text
 
@@ -63,7 +70,9 @@ class Writer:
         raise _Unsure
 
     def key(self, value: Any) -> str:
-        if type(value) is not str or len(value) > MAX_KEY:
+        if type(value) is not str:
+            raise _Unsure
+        if len(value if self.literal is None else self.literal(value)) > MAX_KEY:
             raise _Unsure
         return self.string(value)
 
@@ -166,12 +175,18 @@ def _float(value: float) -> str:
     return text
 
 
-def block_yaml(data: Any, fallback: Callable[[Any], str], ambiguous: re.Pattern[str]) -> str:
+def block_yaml(
+    data: Any,
+    fallback: Callable[[Any], str],
+    ambiguous: re.Pattern[str],
+    literal: Callable[[str], str] | None = None,
+) -> str:
     """``data`` as PyYAML's block style writes it, with its final newline; ``fallback`` is
-    that dumper (for a whole document it is not sure of, or one entry)."""
+    that dumper (for a whole document it is not sure of, or one entry). ``literal``: what
+    each string (key or value) becomes before it is written, as ``fallback`` does it."""
     if not isinstance(data, dict) or not data:
         return fallback(data)
     out: list[str] = []
-    writer = Writer(fallback, ambiguous)
+    writer = Writer(fallback, ambiguous, literal)
     writer.mapping(data, 0, out)
     return "".join([*writer.done, *out])

@@ -8,7 +8,7 @@ re-runs exactly when its own params or input files change.
 from __future__ import annotations
 
 from pathlib import PurePosixPath
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from mlform import stage_params as P
 from mlform.catalog.metrics import DEFAULT_METRICS, METRICS
@@ -36,8 +36,8 @@ def render_pipeline(graph: ProjectGraph) -> list[RenderedFile]:
     pipeline = render(
         "dvc/dvc.yaml.j2",
         sources=sources,
-        stages=dvc_literal(stages),
-        artifacts=dvc_literal(artifacts),
+        stages=stages,
+        artifacts=artifacts,
     )
     del stages, artifacts
     params = render("dvc/params.yaml.j2", sources=sources, params=P.to_data(build_params(graph)))
@@ -45,23 +45,6 @@ def render_pipeline(graph: ProjectGraph) -> list[RenderedFile]:
         RenderedFile(str(folder / DVC_FILE), pipeline),
         RenderedFile(str(folder / PARAMS_FILE), params),
     ]
-
-
-def dvc_literal(data: T) -> T:
-    """``data`` with every ``${`` in its strings escaped as ``\\${``: DVC interpolates
-    ``${name}`` in dvc.yaml from params.yaml, so a Dataset path ``data/${x}.csv`` would be
-    another file. DVC reads ``\\${`` back as ``${``."""
-    if isinstance(data, str):
-        return cast(T, data.replace("${", "\\${")) if "${" in data else data
-    if isinstance(data, list):
-        items = [dvc_literal(item) for item in data]
-        same = all(new is old for new, old in zip(items, data, strict=True))
-        return data if same else cast(T, items)  # no copy of what has nothing to escape
-    if isinstance(data, dict):
-        pairs = [(dvc_literal(k), dvc_literal(v)) for k, v in data.items()]
-        same = all(k is o and v is data[o] for (k, v), o in zip(pairs, data, strict=True))
-        return data if same else cast(T, dict(pairs))
-    return data
 
 
 def _up(folder: PurePosixPath) -> str:
