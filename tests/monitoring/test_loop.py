@@ -31,7 +31,9 @@ pytestmark = pytest.mark.slow
 MONITOR = "credit-risk-local"
 
 
-def generate(root: Path, out: Path, rows: int, seed: int, shift: float) -> Path:
+def generate(
+    root: Path, out: Path, rows: int, seed: int, shift: float, concept: float = 0.0
+) -> Path:
     subprocess.run(
         [
             sys.executable,
@@ -42,6 +44,8 @@ def generate(root: Path, out: Path, rows: int, seed: int, shift: float) -> Path:
             str(seed),
             "--shift",
             str(shift),
+            "--concept",
+            str(concept),
             "--out",
             str(out),
         ],
@@ -109,8 +113,11 @@ def test_the_whole_loop(project: tuple[Path, str], tmp_path: Path) -> None:
     check = mlform("retrain", "check", cwd=root)
     assert "credit-risk-retrain (Model credit-risk, serving v0.1.0): no retrain" in check.out
 
-    # The population moves: drifted traffic, with labels through the feedback path.
-    send(root, url, generate(root, tmp_path / "b.csv", 1200, 9, 1.0), 1200)
+    # The population moves, and how its defaults follow from the applications with it (the
+    # derived debt_to_income carries a shift of incomes and loans alone, so without a
+    # change of concept the champion stays as good): drifted traffic, with labels through
+    # the feedback path.
+    send(root, url, generate(root, tmp_path / "b.csv", 1200, 9, 1.0, 1.0), 1200)
     fired = mlform("monitor", "run", MONITOR, "--detailed-exitcode", cwd=root, check=False)
     assert fired.code == 2, fired.out
     result = json.loads((root / ".mlform/monitor" / MONITOR / "result.json").read_text())
@@ -124,7 +131,7 @@ def test_the_whole_loop(project: tuple[Path, str], tmp_path: Path) -> None:
     )
 
     # New data lands (the upstream table now reflects the new population).
-    generate(root, root / "data" / "credit.csv", 5000, 43, 1.0)
+    generate(root, root / "data" / "credit.csv", 5000, 43, 1.0, 1.0)
     git("commit", "-qam", "new data", cwd=root)
     due = mlform("retrain", "check", cwd=root, check=False)
     assert due.code == 2, due.out
@@ -145,7 +152,7 @@ def test_the_whole_loop(project: tuple[Path, str], tmp_path: Path) -> None:
 
     # The next window, scored against v0.1.1's training data: drift is back under the bar.
     start = time.time()
-    send(root, url, generate(root, tmp_path / "c.csv", 600, 11, 1.0), 600)
+    send(root, url, generate(root, tmp_path / "c.csv", 600, 11, 1.0, 1.0), 600)
     window = f"{math.ceil(time.time() - start) + 1}s"
     after = monitor(root, "--window", window)
     assert after["version"] == "v0.1.1" and after["window"]["rows"] == 600
@@ -161,7 +168,7 @@ def test_the_whole_loop(project: tuple[Path, str], tmp_path: Path) -> None:
 def test_a_worse_challenger_is_never_deployed(project: tuple[Path, str], tmp_path: Path) -> None:
     root, url = project
     before = served(root)
-    send(root, url, generate(root, tmp_path / "d.csv", 300, 13, 1.0), 300)
+    send(root, url, generate(root, tmp_path / "d.csv", 300, 13, 1.0, 1.0), 300)
     model = root / "ml" / "model.yaml"
     edit(model, "roc_auc: {min: 0.70}", "roc_auc: {min: 0.50}")  # gates let it through…
     edit(model, "log_loss: {max: 0.60}", "log_loss: {max: 0.90}")
@@ -175,7 +182,7 @@ def test_a_worse_challenger_is_never_deployed(project: tuple[Path, str], tmp_pat
         + "    params: {max_iter: 1, max_leaf_nodes: 2}\n"
         + text[text.index("  metrics:") :]
     )
-    git("commit", "-qam", "a weak training", cwd=root)
+    git("commit", "-qam", "a weak training", cwd=root)  # and not compiled: the specs count
     status = mlform("status", cwd=root).out
     data = (root / "data" / "credit.csv").read_bytes()
     lock = lock_file(root).read_bytes()
@@ -198,7 +205,7 @@ def test_a_worse_challenger_is_never_deployed(project: tuple[Path, str], tmp_pat
 
 def test_propose_mode_commits_on_a_branch_only(project: tuple[Path, str], tmp_path: Path) -> None:
     root, url = project
-    send(root, url, generate(root, tmp_path / "e.csv", 300, 15, 1.0), 300)
+    send(root, url, generate(root, tmp_path / "e.csv", 300, 15, 1.0, 1.0), 300)
     policy = root / "ml" / "retrain.yaml"
     edit(policy, "mode: auto", "mode: propose")
     edit(policy, "min_improvement: 0.0", "min_improvement: 1")  # nothing can win
@@ -291,7 +298,7 @@ def test_a_canary_first_then_promotion(project: tuple[Path, str], tmp_path: Path
     git("commit", "-qam", "canary rollouts", cwd=root)
     mlform("apply", "--auto-approve", cwd=root)
     before = served(root)
-    send(root, url, generate(root, tmp_path / "g.csv", 300, 19, 1.0), 300)
+    send(root, url, generate(root, tmp_path / "g.csv", 300, 19, 1.0, 1.0), 300)
     done = mlform("retrain", "run", "credit-risk", cwd=root)
     new = served(root)
     assert new != before
@@ -323,7 +330,7 @@ def test_bad_feedback_is_listed_dropped_and_not_retried(
     edit(policy, "max_frequency: {count: 2, per: 7d}", "max_frequency: {count: 50, per: 7d}")
     git("commit", "-qam", "strict policy", cwd=root)
     mlform("apply", "--auto-approve", cwd=root)
-    generate(root, root / "data" / "credit.csv", 3000, 44, 1.0)
+    generate(root, root / "data" / "credit.csv", 3000, 44, 1.0, 1.0)
     git("commit", "-qam", "new data", cwd=root)  # the new_data trigger fires
     rows = generate(root, tmp_path / "h.csv", 60, 21, 0.0)
     send(root, url, rows, 60)

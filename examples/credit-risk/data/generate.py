@@ -4,7 +4,10 @@
     python data/generate.py --rows 20000 --seed 7 --shift 0.5 --out /tmp/drifted.csv
 
 `--shift` moves ages, incomes, loan amounts and the mix of loan purposes (data drift) for
-monitoring demos; `--shift 0` (the default) is the original population.
+monitoring demos; `--shift 0` (the default) is the original population. `--concept` changes
+how defaults follow from the applications (concept drift: renters and older applicants
+default more often), which only retraining on new labels can follow; 0, the default, is
+the original relationship.
 The committed file ends with 12 dirty rows the Dataset's cleaning rules remove (duplicates,
 missing targets, values outside the schema, test applications); a file written with `--out`
 carries them only with `--dirty`, so the traffic drawn from it is clean.
@@ -25,7 +28,7 @@ HOUSING = ["own", "rent", "free"]
 HISTORY = ["good", "fair", "poor"]
 
 
-def generate(rows: int, seed: int, shift: float) -> list[dict[str, object]]:
+def generate(rows: int, seed: int, shift: float, concept: float = 0.0) -> list[dict[str, object]]:
     rng = np.random.default_rng(seed)
     age = np.clip(rng.integers(18, 76, rows) + round(shift * 8), 18, 100)
     sex = rng.choice(["female", "male"], rows, p=[0.48, 0.52])
@@ -54,6 +57,8 @@ def generate(rows: int, seed: int, shift: float) -> list[dict[str, object]]:
         + np.select([purpose == "business", purpose == "education"], [0.5, 0.3], 0.0)
         + 0.012 * (term - 36)
     )
+    if concept:
+        logit = logit + concept * (1.2 * (housing == "rent") + 0.05 * (age - 40))
     default = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(int)
     start = datetime(2024, 1, 1)
     applied = [
@@ -112,12 +117,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--shift", type=float, default=0.0)
+    parser.add_argument("--concept", type=float, default=0.0)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument(
         "--dirty", action="store_true", help="end with dirty rows (the default without --out)"
     )
     args = parser.parse_args()
-    rows = generate(args.rows, args.seed, args.shift)
+    rows = generate(args.rows, args.seed, args.shift, args.concept)
     if args.dirty or args.out is None:
         rows += dirty(rows)
     args.out = args.out or Path(__file__).with_name("credit.csv")

@@ -213,7 +213,13 @@ def _reproduce(
     work: Path, graph: ProjectGraph, model: Model, dataset: Dataset, progress: Progress
 ) -> str | None:
     """Run the review (every gate) and the profile (the new version's drift reference);
-    why the challenger is out, or None."""
+    why the challenger is out, or None. The scratch's dvc.yaml and params.yaml are first
+    rendered from the specs, as apply would: specs committed without `mlform compile` are
+    what the challenger is trained from, not the files they left behind."""
+    from mlform.fsutil import write_all
+    from mlform.targets.dvc import render_pipeline
+
+    write_all((work / f.path, f.data) for f in render_pipeline(graph))
     for stage in (f"review-{model.metadata.name}", f"profile-{dataset.metadata.name}"):
         progress(f"dvc repro {stage}…")
         failure = Dvc(work).repro(stage).failure
