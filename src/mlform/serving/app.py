@@ -158,6 +158,11 @@ class Server:
         self, scope: dict[str, Any], receive: Receive, labels: list[str]
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]], int]:
         method, path = scope["method"], scope["path"]
+        group = self.snapshot.infer_paths.get(path) if self.snapshot is not None else None
+        if group is not None and method == "POST":  # V2 inference, unversioned: at once
+            body, part = await self._infer_body(scope, receive)
+            given = request_ids.of(body, scope)
+            return await self._infer_v2(body, part, group.pick(given), labels, given)
         parts = [p for p in path.split("/") if p]
         get, post = method in ("GET", "HEAD"), method == "POST"
         if path == "/metrics" and get:
