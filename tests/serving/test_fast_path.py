@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 import numpy as np
@@ -13,7 +12,6 @@ from mlform.serving.config import ServedVersion
 from mlform.serving.errors import RequestError
 from mlform.serving.fast_path import fast_v2
 from mlform.serving.model import ServedModel
-from mlform.serving.predlog import OneRow, prediction_lines
 from mlform.serving.protocol import parse_v2
 from tests.serving.conftest import Trained, row_inputs, sha256
 
@@ -102,25 +100,3 @@ def test_the_fast_path_agrees_with_the_full_parser(
             assert fast.columns[name].dtype == values.dtype, what
             assert np.array_equal(fast.columns[name], values), what
     assert taken == (["good"] if cases is variants else ["good", "huge"])
-
-
-def test_a_one_row_record_is_the_bytes_prediction_lines_makes(
-    trained: Trained, model: ServedModel
-) -> None:
-    """``OneRow`` puts a record together from parts made once; it must write exactly what
-    the general ``prediction_lines`` writes for the same row (from the values as sent, or
-    from the columns), whatever the request id holds."""
-    body = {"inputs": row_inputs(trained.test.dropna().head(1))}
-    request = fast_v2(body, model, 10_000)
-    assert request is not None
-    outputs = model.run(request.columns)
-    one_row = OneRow("credit-risk-local")
-    for request_id, protocol in (("r-1", "v2"), ('quote " and \\ back', "grpc")):
-        for sent in (request.values, None):
-            line = one_row(model, protocol, request_id, request.columns, outputs, sent)
-            stamp = one_row.stamps.last
-            expected = prediction_lines(
-                stamp, "credit-risk-local", model, protocol, request_id, request.columns, outputs, 1
-            )
-            assert [line] == expected
-            assert json.loads(line)["request_id"] == request_id

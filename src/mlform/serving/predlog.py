@@ -13,9 +13,7 @@ One feedback record per labelled row (``POST /v2/models/{name}/feedback``)::
 
 A request's records are made on the request path, one ``orjson.dumps`` a row (~3 µs), and
 appended as bytes to the writer's bounded buffer; the writer thread only joins and writes
-them. A one-row record (``OneRow``) is put together from bytes made once: its timestamp's
-once a millisecond, its model, version and protocol once a model version, so only the
-request id, inputs and outputs are serialized per request. Handing the writer the arrays or lists to serialize was measured slower: objects made
+them. Handing the writer the arrays or lists to serialize was measured slower: objects made
 on the event loop and freed on another thread cost more (~8 µs a request) than the
 serialization they would save.
 
@@ -66,7 +64,6 @@ class Stamps:
         self.prefix = ""
         self.millisecond = -1
         self.last = ""
-        self.head = b""  # '{"timestamp":"<last>","request_id":', a one-row record's start
 
     def __call__(self, now: float) -> str:
         millisecond = int(now * 1000)
@@ -78,54 +75,7 @@ class Stamps:
             self.prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
         self.millisecond = millisecond
         self.last = f"{self.prefix}.{int(now % 1 * 1000):03d}Z"
-        self.head = b'{"timestamp":"%s","request_id":' % self.last.encode()
         return self.last
-
-
-class OneRow:
-    """A one-row request's record, the bytes ``prediction_lines`` makes for it, from parts
-    made once: the record's start by millisecond (``Stamps``), its row, deployment, model,
-    version and protocol by model version and protocol."""
-
-    def __init__(self, deployment: str) -> None:
-        self.deployment = deployment
-        self.stamps = Stamps()
-        self.fixed: dict[tuple[str, str, str], bytes] = {}  # a few: one a version served
-
-    def __call__(
-        self,
-        model: ServedModel,
-        protocol: str,
-        request_id: str,
-        columns: dict[str, Any],
-        outputs: dict[str, Any],
-        sent: dict[str, list[Any]] | None,
-    ) -> bytes:
-        key = (model.name, model.version, protocol)
-        fixed = self.fixed.get(key)
-        if fixed is None:
-            fields = {
-                "row": 0,
-                "deployment": self.deployment,
-                "model": model.name,
-                "version": model.version,
-                "protocol": protocol,
-            }
-            fixed = self.fixed[key] = b",%s," % orjson.dumps(fields)[1:-1]
-        named = model.columns
-        inputs = (
-            {named.get(name, name): values[0] for name, values in sent.items()}
-            if sent is not None
-            else {named.get(name, name): _one(values) for name, values in columns.items()}
-        )
-        rest = orjson.dumps(
-            {"inputs": inputs, "outputs": {name: _one(v) for name, v in outputs.items()}},
-            option=OPTIONS,
-            default=str,
-        )
-        stamps = self.stamps
-        stamps(time.time())
-        return b"".join((stamps.head, orjson.dumps(request_id), fixed, memoryview(rest)[1:]))
 
 
 def _column(values: Any) -> list[Any]:
@@ -224,7 +174,6 @@ class PredictionLogger:
         self.rate = config.sample_rate
         folder = Path(config.folder)
         self.stamps = Stamps()
-        self.one_row = OneRow(deployment)
         self.unserializable = 0  # rows whose record could not be made (request path)
         self.predictions = BatchWriter(
             RotatingFile(folder / "predictions.jsonl", config.max_bytes, config.backups),
@@ -265,11 +214,6 @@ class PredictionLogger:
         if self.predictions.full(rows):
             return
         try:
-            if rows == 1:  # the common case
-                self.predictions.append(
-                    [self.one_row(model, protocol, request_id, columns, outputs, sent)], 1
-                )
-                return
             lines = prediction_lines(
                 self.stamps(time.time()),
                 self.deployment,
