@@ -7,7 +7,9 @@ writes it (prediction log on, default limits), the same load, alternating rounds
 
 Each round starts each server (``python -m mlform serve --config``, with ``PYTHONPATH`` set to
 that code's ``src``) on a free port of 127.0.0.1 with a prediction log of its own, warms it up,
-runs ``loadgen.py`` against it, and stops it; the order flips every round. Fields of the
+runs ``loadgen.py`` against it, and stops it; the order flips every round. The server's CPU
+time per request (user + system, /proc/PID/stat, over the timed run) is what to compare on
+a shared machine: throughput moves with the other processes, CPU per request much less. Fields of the
 config the old code does not know (limits added since) are left out of its copy, so each
 server runs its own defaults for them.
 """
@@ -103,6 +105,12 @@ def serve(src: Path, config: dict[str, Any], folder: Path) -> tuple[subprocess.P
     raise SystemExit(f"the server of {src} did not start: {(folder / 'server.log').read_text()}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (/proc), all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load(url: str, seconds: float, concurrency: int, payload: Path) -> dict[str, Any]:
     done = subprocess.run(
         [
@@ -147,7 +155,10 @@ def main() -> int:
                 process, url = serve(src, config, folder)
                 try:
                     load(url, args.warmup, args.concurrency, payload)
+                    before = cpu_seconds(process.pid)
                     result = load(url, args.seconds, args.concurrency, payload)
+                    used = cpu_seconds(process.pid) - before
+                    result["server_cpu_us"] = 1e6 * used / max(1, sum(result["statuses"].values()))
                 finally:
                     process.send_signal(signal.SIGTERM)
                     process.wait(timeout=30)
@@ -155,8 +166,10 @@ def main() -> int:
                 result["logged"] = logged
                 runs[name].append(result)
                 print(name, json.dumps(result), file=sys.stderr)
-    print("| code | req/s | p50 | p99 | statuses | predictions logged (warm-ups too) |")
-    print("| --- | ---: | ---: | ---: | --- | ---: |")
+    print(
+        "| code | req/s | p50 | p99 | server CPU / req | statuses | predictions logged (warm-ups too) |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | --- | ---: |")
     for name in ("old", "new"):
         rows = runs[name]
         statuses: dict[str, int] = {}
@@ -167,11 +180,14 @@ def main() -> int:
             f"| {name} | {statistics.median(r['throughput'] for r in rows):,.0f}"
             f" | {statistics.median(r['p50_ms'] for r in rows):.2f} ms"
             f" | {statistics.median(r['p99_ms'] for r in rows):.2f} ms"
+            f" | {statistics.median(r['server_cpu_us'] for r in rows):.0f} µs"
             f" | {statuses} | {sum(r['logged'] for r in rows):,} |"
         )
     for name in ("old", "new"):
-        each = ", ".join(f"{r['throughput']:,.0f}" for r in runs[name])
-        print(f"\n{name}: req/s per round {each}")
+        each = ", ".join(
+            f"{r['throughput']:,.0f} ({r['server_cpu_us']:.0f} µs)" for r in runs[name]
+        )
+        print(f"\n{name}: req/s (server CPU / req) per round {each}")
     return 0
 
 

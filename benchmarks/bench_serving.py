@@ -22,7 +22,9 @@ keep-alive HTTP/1.1 from benchmarks/loadgen.py, 8 connections, on 127.0.0.1):
       exported from (pandas codec, predict_proba): what `target: mlserver` deploys.
 
 MLServer runs with --mlserver-variants (default "tuned": one process, no access log, one
-OpenMP thread; "defaults" adds its defaults as further rows).
+OpenMP thread; "defaults" adds its defaults as further rows; "none" leaves MLServer out, for
+development runs: its p99 target is then not measured, which counts as missed, and
+--write-results is refused).
 
 Targets (all medians over the rounds; exit 1 when one is missed):
   - (a)'s throughput >= 1.5x (c)'s, and >= 0.25x (d)'s;
@@ -758,7 +760,7 @@ def main(argv: list[str] | None = None) -> int:
         default="tuned",
         help="MLServer configurations, comma-separated, from: "
         + ", ".join(MLSERVER_VARIANTS)
-        + " (default: tuned); each runs with both runtimes",
+        + " (default: tuned); each runs with both runtimes; none: no MLServer rows",
     )
     parser.add_argument(
         "--mlserver",
@@ -796,8 +798,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     variants = [v.strip() for v in args.mlserver_variants.split(",") if v.strip()]
+    if variants == ["none"]:
+        variants = []
+        if args.write_results:
+            parser.error("--write-results needs the MLServer rows (not --mlserver-variants none)")
     unknown = [v for v in variants if v not in MLSERVER_VARIANTS]
-    if unknown or not variants:
+    if unknown or (not variants and args.mlserver_variants.strip() != "none"):
         parser.error(f"unknown MLServer variants {unknown}; choose from {list(MLSERVER_VARIANTS)}")
     if args.install_mlserver:
         mlform = find_tool("mlform", args.mlform)
@@ -816,8 +822,11 @@ def main(argv: list[str] | None = None) -> int:
             server.stop()
 
 
-def _preconditions(args: argparse.Namespace, python: str) -> str:
-    """MLServer's venv and the peer's can run their rows; MLServer's Python."""
+def _preconditions(args: argparse.Namespace, python: str, with_mlserver: bool = True) -> str:
+    """MLServer's venv and the peer's can run their rows; MLServer's Python ("" without)."""
+    if not with_mlserver:
+        _peer_precondition(args)
+        return ""
     mlserver: Path = args.mlserver
     if not mlserver.exists():
         raise Precondition(
@@ -852,6 +861,11 @@ def _preconditions(args: argparse.Namespace, python: str) -> str:
             f"MLServer's venv has scikit-learn {check.stdout.strip()}, mlform's {ours}: the "
             "pickle needs the same major.minor"
         )
+    _peer_precondition(args)
+    return mlserver_python
+
+
+def _peer_precondition(args: argparse.Namespace) -> None:
     peer = subprocess.run(
         [str(args.peer_python), "-c", "import fastapi, uvicorn, uvloop, httptools, onnxruntime"],
         capture_output=True,
@@ -863,7 +877,6 @@ def _preconditions(args: argparse.Namespace, python: str) -> str:
             f"the peer's Python ({args.peer_python}) cannot import fastapi, uvicorn, uvloop, "
             f"httptools and onnxruntime (--install-mlserver makes its venv):\n{tail(peer)}"
         )
-    return mlserver_python
 
 
 def run(
@@ -878,7 +891,7 @@ def run(
     print(f"Load average at start: {load_start}; before starting: {quiet}", flush=True)
     mlform = find_tool("mlform", args.mlform)
     python = interpreter_of(mlform)
-    mlserver_python = _preconditions(args, python)
+    mlserver_python = _preconditions(args, python, bool(variants))
 
     # Set-up: a real apply of the example; its server is then run from apply's config file.
     work = (args.work / "serving").resolve()
@@ -1055,7 +1068,7 @@ def targets(servers: list[Server]) -> list[tuple[str, bool, str]]:
     peer = _by(servers, "fastapi-onnx")
     floor = _by(servers, "hello")
     onnx = [s for s in servers if s.key.startswith("mlserver-onnx")]
-    best_onnx = min(onnx, key=lambda s: median(s, "p99_ms"))
+    best_onnx = min(onnx, key=lambda s: median(s, "p99_ms")) if onnx else None
     tp = median(ours, "throughput")
     out = []
     ratio = tp / median(peer, "throughput")
@@ -1074,7 +1087,15 @@ def targets(servers: list[Server]) -> list[tuple[str, bool, str]]:
             f"{tp:,.0f} vs {median(floor, 'throughput'):,.0f} req/s: {ratio:.2f}×",
         )
     )
-    for other in (peer, best_onnx):
+    if best_onnx is None:
+        out.append(
+            (
+                "p99 latency lower than MLServer ONNX runtime's",
+                False,
+                "not measured (--mlserver-variants none)",
+            )
+        )
+    for other in (peer, best_onnx) if best_onnx is not None else (peer,):
         mine, theirs = median(ours, "p99_ms"), median(other, "p99_ms")
         out.append(
             (

@@ -53,9 +53,38 @@ def variants(trained: Trained) -> list[tuple[str, Any]]:
     return out
 
 
-def test_the_fast_path_agrees_with_the_full_parser(trained: Trained, model: ServedModel) -> None:
+def one_row_variants(trained: Trained) -> list[tuple[str, Any]]:
+    """A one-row request's value is checked without a loop: the same cases, one value."""
+    good = {"inputs": row_inputs(trained.test.dropna().head(1))}
+    out: list[tuple[str, Any]] = [("good", good)]
+
+    def changed(what: str, change: Any) -> None:
+        body = copy.deepcopy(good)
+        change(body)
+        out.append((what, body))
+
+    changed("an int", lambda b: b["inputs"][0].update(data=[35]))
+    changed("a null", lambda b: b["inputs"][0].update(data=[None]))
+    changed("a bool", lambda b: b["inputs"][0].update(data=[True]))
+    changed("a string number", lambda b: b["inputs"][0].update(data=["35"]))
+    changed("a number string", lambda b: b["inputs"][3].update(data=[35.0]))
+    changed("nested data", lambda b: b["inputs"][0].update(data=[[35.0]]))
+    changed("a bool shape", lambda b: b["inputs"][0].update(shape=[True]))
+    changed("a float shape", lambda b: b["inputs"][0].update(shape=[1.0, 1]))
+    changed("an empty shape", lambda b: b["inputs"][0].update(shape=[]))
+    changed("no data", lambda b: b["inputs"][0].update(shape=[0], data=[]))
+    changed("a 3-d shape", lambda b: b["inputs"][0].update(shape=[1, 1, 1]))
+    changed("a name that is a list", lambda b: b["inputs"][0].update(name=["age"]))
+    changed("huge", lambda b: b["inputs"][0].update(data=[1e308]))
+    return out
+
+
+@pytest.mark.parametrize("cases", [variants, one_row_variants])
+def test_the_fast_path_agrees_with_the_full_parser(
+    trained: Trained, model: ServedModel, cases: Any
+) -> None:
     taken = []
-    for what, body in variants(trained):
+    for what, body in cases(trained):
         fast = fast_v2(body, model, 10_000)
         try:
             full = parse_v2(body, model, 10_000)
@@ -70,4 +99,4 @@ def test_the_fast_path_agrees_with_the_full_parser(trained: Trained, model: Serv
         for name, values in full.columns.items():
             assert fast.columns[name].dtype == values.dtype, what
             assert np.array_equal(fast.columns[name], values), what
-    assert taken == ["good"]
+    assert taken == (["good"] if cases is variants else ["good", "huge"])

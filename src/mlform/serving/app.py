@@ -56,6 +56,7 @@ class Server:
         self.generation = 0
         self.started = time.time()
         self.grpc: Any = None  # the gRPC server (grpc.aio.Server), while one runs
+        self.new_id = request_ids.Ids()  # a new request's id, for a request without one
         if snapshot is not None:
             self.install(snapshot)
 
@@ -147,9 +148,9 @@ class Server:
     ) -> tuple[Any, memoryview | None]:
         """An inference request's JSON, and its binary tensor data if it has the header."""
         header = request_ids.header(scope, binary.HEADER)
-        if header is None:
-            return await self._body(scope, receive), None
         limits = self._snapshot().config.limits
+        if header is None:
+            return await read_json(scope, receive, limits, self.metrics), None
         return binary.split(await read_binary(scope, receive, limits, self.metrics), header)
 
     # --- routing -----------------------------------------------------------------------
@@ -157,6 +158,11 @@ class Server:
         self, scope: dict[str, Any], receive: Receive, labels: list[str]
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]], int]:
         method, path = scope["method"], scope["path"]
+        group = self.snapshot.infer_paths.get(path) if self.snapshot is not None else None
+        if group is not None and method == "POST":  # V2 inference, unversioned: at once
+            body, part = await self._infer_body(scope, receive)
+            given = request_ids.of(body, scope)
+            return await self._infer_v2(body, part, group.pick(given), labels, given)
         parts = [p for p in path.split("/") if p]
         get, post = method in ("GET", "HEAD"), method == "POST"
         if path == "/metrics" and get:
@@ -223,13 +229,9 @@ class Server:
             )
         if rest == ["infer"] and post:
             body, part = await self._infer_body(scope, receive)
-            return await self._infer_v2(
-                body,
-                part,
-                group.pick(request_ids.of(body, scope)) if version is None else version,
-                labels,
-                scope,
-            )
+            given = request_ids.of(body, scope)
+            model = group.pick(given) if version is None else version
+            return await self._infer_v2(body, part, model, labels, given)
         if rest == ["feedback"] and post and version is None:
             auth.check_request(self.token, scope["headers"])  # before reading any body
             return self._feedback(group, await self._body(scope, receive))
@@ -244,13 +246,14 @@ class Server:
         part: memoryview | None,
         model: ServedModel,
         labels: list[str],
-        scope: dict[str, Any],
+        given: str | None,
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]], int]:
+        """``given``: the request's own id (body or header), checked."""
         labels[0], labels[1] = model.name, model.version
         max_batch = self._snapshot().config.limits.max_batch
         fast = fast_path.fast_v2(body, model, max_batch) if part is None else None
         request = fast or protocol.parse_v2(body, model, max_batch, part)
-        identifier = request_ids.of(body, scope) or request_ids.new()
+        identifier = given or self.new_id()
         outputs = await self.predict(model, "v2", identifier, request)
         response, blobs = protocol.v2_response(model, outputs, request, identifier)
         if blobs:
@@ -273,10 +276,11 @@ class Server:
             return 200, orjson.dumps({"name": name, "ready": True}), JSON, 0
         if verb == "predict" and post:
             body = await self._body(scope, receive)
-            model = group.pick(request_ids.of(body, scope))
+            given = request_ids.of(body, scope)
+            model = group.pick(given)
             labels[0], labels[1] = model.name, model.version
             request = v1.parse(body, model, self._snapshot().config.limits.max_batch)
-            identifier = request_ids.of(body, scope) or request_ids.new()
+            identifier = given or self.new_id()
             outputs = await self.predict(model, "v1", identifier, request)
             return (
                 200,
@@ -294,13 +298,14 @@ class Server:
     ) -> dict[str, Any]:
         """The model's outputs for a checked request, logged: every protocol's inference
         (V1, V2 JSON and binary, gRPC) goes through here."""
-        outputs = await self._run(model, request)
+        if request.rows <= THREAD_ROWS:  # on the event loop: a thread hop costs more
+            outputs = model.run(request.columns)
+        else:
+            outputs = await self._in_thread(model, request)
         self._log(model, protocol_name, identifier, request, outputs)
         return outputs
 
-    async def _run(self, model: ServedModel, request: protocol.Request) -> dict[str, Any]:
-        if request.rows <= THREAD_ROWS:
-            return model.run(request.columns)
+    async def _in_thread(self, model: ServedModel, request: protocol.Request) -> dict[str, Any]:
         timeout = self._snapshot().config.limits.timeout_seconds
         try:
             return await asyncio.wait_for(asyncio.to_thread(model.run, request.columns), timeout)

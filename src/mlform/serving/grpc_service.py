@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 import grpc
 import numpy as np
 
-from mlform.serving import binary, protocol, request_ids
+from mlform.serving import binary, protocol
 from mlform.serving.app import EXTENSIONS, Server
 from mlform.serving.config import ServeConfig
 from mlform.serving.errors import RequestError, bad_request
@@ -184,7 +184,7 @@ class Calls:
         )
         labels[0], labels[1] = model.name, model.version
         parsed = parse(request, model, snapshot.config.limits.max_batch)
-        identifier = identifier or request_ids.new()
+        identifier = identifier or self.server.new_id()
         outputs = await self.server.predict(model, "grpc", identifier, parsed)
         return respond(model, outputs, parsed, identifier), parsed.rows
 

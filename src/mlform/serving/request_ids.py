@@ -8,13 +8,26 @@ from typing import Any
 
 from mlform.serving import protocol
 
+POOL_BYTES = 4096  # random bytes read at a time: 256 ids a system call
 
-def new() -> str:
-    """A request id as ``uuid.uuid4().hex`` makes one (random, version 4), without building
-    a UUID object."""
-    value = int.from_bytes(os.urandom(16), "big")
-    value = (value & ~(0xC000 << 48) | 0x8000 << 48) & ~(0xF000 << 64) | 4 << 76
-    return f"{value:032x}"
+
+class Ids:
+    """New request ids as ``uuid.uuid4().hex`` makes them (random, version 4), without
+    building a UUID object, from ``os.urandom`` read ``POOL_BYTES`` at a time: one system
+    call per 256 requests, not one each. One a server (its event loop's thread)."""
+
+    def __init__(self) -> None:
+        self.pool = b""
+        self.at = 0
+
+    def __call__(self) -> str:
+        at = self.at
+        if at >= len(self.pool):
+            self.pool, at = os.urandom(POOL_BYTES), 0
+        self.at = at + 16
+        value = int.from_bytes(self.pool[at : at + 16], "big")
+        value = (value & ~(0xC000 << 48) | 0x8000 << 48) & ~(0xF000 << 64) | 4 << 76
+        return f"{value:032x}"
 
 
 def header(scope: dict[str, Any], name: bytes) -> str | None:

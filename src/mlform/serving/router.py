@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mlform.serving.config import ServeConfig
 from mlform.serving.errors import RequestError, not_found
@@ -68,6 +68,13 @@ def _heaviest(group: ModelGroup) -> ServedModel:
 class Snapshot:
     config: ServeConfig
     groups: dict[str, ModelGroup]
+    # "/v2/models/{name}/infer" → its group: the route almost every request takes, found
+    # with one look-up (a name with a "/" is not routable, as in the path's parts)
+    infer_paths: dict[str, ModelGroup] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        paths = {f"/v2/models/{n}/infer": g for n, g in self.groups.items() if n and "/" not in n}
+        object.__setattr__(self, "infer_paths", paths)
 
     def group(self, name: str) -> ModelGroup:
         if name not in self.groups:
