@@ -76,9 +76,17 @@ def plan_for(
     graph: ProjectGraph, environment: str | None, request: Request | None = None
 ) -> tuple[Plan, Desired]:
     """What apply would do, without a lock (a plan changes nothing)."""
+    plan, wanted, _ = plan_and_state(graph, environment, request)
+    return plan, wanted
+
+
+def plan_and_state(
+    graph: ProjectGraph, environment: str | None, request: Request | None = None
+) -> tuple[Plan, Desired, State]:
+    """``plan_for``, and the recorded state it was planned against (read once)."""
     wanted = desired_state(graph, environment)
     state = State.read(backend_of(graph, wanted.environment), wanted.environment)
-    return make_plan(wanted, state, request), wanted
+    return make_plan(wanted, state, request), wanted, state
 
 
 def apply_plan(
