@@ -9,6 +9,15 @@ Goal: for every command, the cold wall time (median) is <= 1.6 x its import floo
 median of `python -c "import A, B, ..."` over exactly the third-party top-level packages
 that command has imported when it exits (read from `sys.modules` in a run of it; packages
 that `python -c pass` already imports, e.g. setuptools' `_distutils_hack`, are not counted).
+The goal's verdict is on that floor, and only on it.
+
+A second floor, "in use", is reported beside it and judges nothing: `import pydantic` is lazy
+(pydantic 2), so the floor leaves out pydantic's model machinery, which any use of pydantic
+pays. For a floor with pydantic in it, the in-use floor (`F2u`, ...) is the same imports, then
+`from pydantic import BaseModel`, one one-field model and one validation, with pydantic's
+plugin scan off (`PYDANTIC_DISABLE_PLUGINS=__all__`, as the mlform CLI sets it), i.e. the
+least any program validating with pydantic pays. A floor without pydantic is its own in-use
+floor.
 
 Commands: every command and subcommand the CLI lists (walked in the installed CLI) run
 with `--help`, `mlform --help` and `--version`, and real runs of the commands that need no
@@ -33,6 +42,7 @@ import argparse
 import datetime as dt
 import importlib.metadata
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -269,6 +279,9 @@ def run(args: argparse.Namespace, started: float) -> int:
                 f"F{len(floors)}", [str(python), "-c", code], f'python -c "{code}"', cwd=repo
             )
         rows.append((series, list(packages)))
+    in_use = {
+        packages: in_use_floor(floor, packages, python, repo) for packages, floor in floors.items()
+    }
     validate_floor = next(p for s, p in rows if s.label == "mlform validate")
     reference_code = (
         f"import {', '.join(validate_floor)}\nfrom pydantic import BaseModel\n"
@@ -281,7 +294,8 @@ def run(args: argparse.Namespace, started: float) -> int:
         "`class M(BaseModel): x: int`",
         cwd=repo,
     )
-    everything = [s for s, _ in rows] + list(floors.values()) + [reference]
+    extra_floors = [u for p, u in in_use.items() if u is not floors[p]]
+    everything = [s for s, _ in rows] + list(floors.values()) + extra_floors + [reference]
 
     warmed = warm_files([repo, python.parent.parent])
     print(
@@ -298,14 +312,29 @@ def run(args: argparse.Namespace, started: float) -> int:
     alternate(everything, args.runs, lambda i: print(f"  round {i}/{args.runs}", flush=True))
     others, load_after = meter.describe(), load_average()
 
-    table = [("command", "median", "p90", "floor", "floor median", "ratio", f"≤ {GOAL}x")]
-    missed = []
+    table = [
+        (
+            "command",
+            "median",
+            "p90",
+            "floor",
+            "floor median",
+            "ratio",
+            f"≤ {GOAL}x",
+            "floor in use",
+            "in-use median",
+            "in-use ratio",
+        )
+    ]
+    missed, missed_in_use = [], []
     for series, packages in rows:
-        floor = floors[tuple(packages)]
-        ratio = series.median / floor.median
+        floor, used = floors[tuple(packages)], in_use[tuple(packages)]
+        ratio, ratio_in_use = series.median / floor.median, series.median / used.median
         ok = ratio <= GOAL
         if not ok:
             missed.append(series.label)
+        if ratio_in_use > GOAL:
+            missed_in_use.append(series.label)
         table.append(
             (
                 series.label,
@@ -315,10 +344,14 @@ def run(args: argparse.Namespace, started: float) -> int:
                 fmt(floor.median),
                 f"{ratio:.2f}x",
                 "PASS" if ok else "FAIL",
+                used.label,
+                fmt(used.median),
+                f"{ratio_in_use:.2f}x",
             )
         )
     extra = [("floor", "command", "median", "p90")] + [
-        (s.label, s.shown, fmt(s.median), fmt(s.p90)) for s in [*floors.values(), reference]
+        (s.label, s.shown, fmt(s.median), fmt(s.p90))
+        for s in [*floors.values(), *extra_floors, reference]
     ]
     elapsed = time.perf_counter() - started
     print()
@@ -326,7 +359,9 @@ def run(args: argparse.Namespace, started: float) -> int:
     print()
     print(text_table(extra))
     print(
-        f"\n{len(rows) - len(missed)} of {len(rows)} commands meet the goal; load average "
+        f"\n{len(rows) - len(missed)} of {len(rows)} commands meet the goal (≤ {GOAL}x the "
+        f"floor); {len(rows) - len(missed_in_use)} of {len(rows)} are ≤ {GOAL}x the floor in "
+        f"use (reported, not the goal); load average "
         f"{load_before} before, {load_after} after; other processes used {others}."
     )
     print(f"Benchmark wall time: {elapsed:.0f} s")
@@ -344,6 +379,7 @@ def run(args: argparse.Namespace, started: float) -> int:
                 load_after,
                 others,
                 len(rows) - len(missed),
+                len(rows) - len(missed_in_use),
                 len(rows),
                 elapsed,
             ),
@@ -369,6 +405,7 @@ def render(
     load_after: str,
     others: str,
     passed: int,
+    passed_in_use: int,
     total: int,
     elapsed: float,
 ) -> str:
@@ -394,15 +431,19 @@ def render(
         "",
         f"**Goal**: each command's cold wall time ≤ {GOAL}× the import floor of its own "
         "third-party packages (those in `sys.modules` when it exits). "
-        f"**{passed} of {total} commands meet it.** Median and nearest-rank p90 of "
+        f"**{passed} of {total} commands meet it.** Beside it, not judged: {passed_in_use} of "
+        f"{total} are ≤ {GOAL}× the floor in use (the floor, plus what any use of pydantic "
+        "pays: `from pydantic import BaseModel`, one one-field model, one validation, plugin "
+        "scan off). Median and nearest-rank p90 of "
         f"{args.runs} fresh processes each, all commands alternating; `mlform …` is the "
         "venv's console script run in the credit example (a git repository of its own).",
         "",
         *_markdown([table[0], *[(f"`{r[0]}`", *r[1:]) for r in table[1:]]]),
         "",
-        "Floors and a reference (what pydantic costs beyond `import pydantic` for one model: "
-        "importing its model machinery and, at the first validator, `importlib.metadata` for "
-        "its plugin entry points):",
+        "Floors, floors in use (`…u`: the floor's imports, then one pydantic model built and "
+        "used with plugins off), and a reference (what pydantic costs beyond `import pydantic` "
+        "for one model: importing its model machinery and, at the first validator, "
+        "`importlib.metadata` for its plugin entry points):",
         "",
         *_markdown(
             [extra[0], *[(r[0], r[1] if r[0] == "ref" else f"`{r[1]}`", *r[2:]) for r in extra[1:]]]
@@ -410,6 +451,24 @@ def render(
         "",
     ]
     return "\n".join(lines)
+
+
+def in_use_floor(floor: Series, packages: tuple[str, ...], python: Path, repo: Path) -> Series:
+    """The floor plus what any use of pydantic pays; a floor without pydantic is its own."""
+    if "pydantic" not in packages:
+        return floor
+    code = (
+        f"import {', '.join(packages)}\nfrom pydantic import BaseModel\n"
+        "class M(BaseModel):\n    x: int\nM(x=1)"
+    )
+    shown = f"PYDANTIC_DISABLE_PLUGINS=__all__ python -c {json.dumps(code)}"
+    return Series(
+        f"{floor.label}u",
+        [str(python), "-c", code],
+        shown,
+        cwd=repo,
+        env={**os.environ, "PYDANTIC_DISABLE_PLUGINS": "__all__"},
+    )
 
 
 if __name__ == "__main__":

@@ -196,3 +196,57 @@ def test_a_mistyped_command_suggests_lazy_ones(run_cli: Callable[..., Run], tmp_
     )
     result = run_cli("valdate", cwd=tmp_path)
     assert result.err.endswith("Error: No such command 'valdate'. Did you mean 'validate'?\n")
+
+
+def test_show_reads_a_saved_plan_without_pydantic(credit_repo: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "mlform", "plan", "--out", "saved.plan"],
+        cwd=credit_repo,
+        env=_env(),
+        check=True,
+        capture_output=True,
+    )
+    packages, ours = imported_by(["show", "saved.plan"], credit_repo)
+    assert sorted(packages & {"pydantic", "pydantic_core", "ruamel", "jinja2", "yaml"}) == []
+    assert sorted(m for m in ours if m.startswith("mlform.spec")) == []
+
+
+def test_state_list_builds_only_the_project_kind(credit_repo: Path) -> None:
+    _, ours = imported_by(["state", "list"], credit_repo)
+    assert sorted(m for m in ours if m.startswith("mlform.spec")) == [
+        "mlform.spec",
+        "mlform.spec.base",
+        "mlform.spec.project",
+    ]
+
+
+_PLUGIN_PROBE = """
+import json, sys
+sys.argv = ["mlform", "validate"]
+from mlform.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+from pydantic.plugin import _loader
+print(json.dumps({"scanned": _loader._plugins is not None}), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(("setting", "scanned"), [(None, False), ("", True)])
+def test_the_cli_skips_pydantics_plugin_scan_unless_told(
+    credit_repo: Path, setting: str | None, scanned: bool
+) -> None:
+    env = {k: v for k, v in _env().items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    if setting is not None:
+        env["PYDANTIC_DISABLE_PLUGINS"] = setting  # empty: plugins on
+    done = subprocess.run(
+        [sys.executable, "-c", _PLUGIN_PROBE],
+        cwd=credit_repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "9 documents in 8 files are valid" in done.stdout, done.stdout + done.stderr
+    assert json.loads(done.stderr.strip().splitlines()[-1]) == {"scanned": scanned}

@@ -288,13 +288,14 @@ def overview(graph: ProjectGraph) -> list[dict[str, Any]]:
     rows = []
     for model in graph.all(Model):
         name = model.metadata.name
-        versions = registry.versions(name)
+        releases = registry.releases(name)  # one read of its tags for both columns
+        versions = releases.versions
         rows.append(
             {
                 "model": name,
                 "latest": versions[-1].version if versions else None,
                 "versions": len(versions),
-                "stages": registry.stages(name),
+                "stages": releases.stages(),
             }
         )
     return rows

@@ -18,7 +18,7 @@ from mlform.diagnostics import Diagnostic, Diagnostics, Severity
 from mlform.errors import UserError
 from mlform.loader import RawDocument, load_file
 from mlform.schema_errors import describe, diagnostics_for, suggestion
-from mlform.spec import API_VERSION, KINDS, Document, Project
+from mlform.spec import API_VERSION, KIND_NAMES, Document, Project, kind_model
 from mlform.spec.base import RELPATH_MAX
 
 PROJECT_FILE = "mlform.yaml"
@@ -320,7 +320,7 @@ def _document(ws: Workspace, raw: RawDocument, source: str) -> SpecDocument | No
         ws.project_raw = raw
     envelope_kind = data.get("kind") if isinstance(data, dict) else None
     broken = (
-        envelope_kind if envelope_kind in KINDS else "*",
+        envelope_kind if envelope_kind in KIND_NAMES else "*",
         name if isinstance(name, str) else "*",
     )
     if not isinstance(data, dict):
@@ -332,11 +332,11 @@ def _document(ws: Workspace, raw: RawDocument, source: str) -> SpecDocument | No
         return None
     kind = data.get("kind")
     if kind is None:
-        fail("E100", "the document has no 'kind'; expected one of: " + ", ".join(KINDS))
+        fail("E100", "the document has no 'kind'; expected one of: " + ", ".join(KIND_NAMES))
         ws.broken.add(broken)
         return None
-    if not isinstance(kind, str) or kind not in KINDS:
-        hint = suggestion(kind, list(KINDS))
+    if not isinstance(kind, str) or kind not in KIND_NAMES:
+        hint = suggestion(kind, list(KIND_NAMES))
         shown = f"'{kind}'" if isinstance(kind, str) else describe(kind)
         fail("E101", f"unknown kind {shown}{hint}", ("kind",))
         ws.broken.add(broken)
@@ -355,7 +355,7 @@ def _document(ws: Workspace, raw: RawDocument, source: str) -> SpecDocument | No
             )
         ws.broken.add(broken)
         return None
-    model = KINDS[kind]
+    model = kind_model(kind)
     try:
         document = model.model_validate(data)
     except ValidationError as exc:

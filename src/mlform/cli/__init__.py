@@ -8,6 +8,7 @@ to a file), 130 interrupted.
 from __future__ import annotations
 
 import errno
+import os
 import sys
 from typing import NoReturn
 
@@ -33,6 +34,11 @@ _ENVIRONMENT = frozenset(
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point of the `mlform` console script."""
+    # mlform uses no pydantic plugin; without this, pydantic scans every installed
+    # distribution's entry points the first time a spec kind is validated (start-up of
+    # every spec-reading command, issue 12). Only the command line sets it, and only when
+    # unset: PYDANTIC_DISABLE_PLUGINS= (empty) keeps plugins on; the API leaves it alone.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     import click
 
     from mlform.cli.app import cli

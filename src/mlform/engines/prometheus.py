@@ -14,27 +14,31 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from mlform.errors import UserError
+
+if TYPE_CHECKING:
+    import urllib.request
 
 PIN = "MLFORM_PROMETHEUS_URL"
 ALLOW = "MLFORM_PROMETHEUS_HOSTS"
 TIMEOUT = 10.0
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a 3xx is an HTTPError: a URL we checked never leads to one we did not
-
-
 def _opener() -> urllib.request.OpenerDirector:
     """http and https only: no file://, ftp:// or data:, no proxies from the environment."""
+    # urllib.request (http.client, ssl, email) only when Prometheus is contacted: plan,
+    # compile and status import this module and most runs never talk to Prometheus.
+    import urllib.request
+
+    class _NoRedirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None  # a 3xx is an HTTPError: a URL we checked never leads to one we did not
+
     opener = urllib.request.OpenerDirector()
     for handler in (
         urllib.request.HTTPHandler(),
@@ -75,6 +79,9 @@ class Prometheus:
 
     def reload(self) -> str:
         """Ask Prometheus to reload its rules (it needs --web.enable-lifecycle)."""
+        import urllib.error
+        import urllib.request
+
         url = f"{self.url}/-/reload"
         try:
             with _opener().open(urllib.request.Request(url, method="POST"), timeout=TIMEOUT):

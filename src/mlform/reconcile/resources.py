@@ -11,10 +11,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlform.project import ProjectGraph
-from mlform.spec import Dataset, Deployment, FeatureSet, Model, Monitor, RetrainPolicy, Training
+if TYPE_CHECKING:
+    from mlform.project import ProjectGraph
 
 ORDER = ("file", "dataset", "featureset", "training", "model", "deployment", "monitor", "retrain")
 PIPELINE = ("dataset", "featureset", "training", "model")
@@ -95,6 +95,10 @@ def desired(
 ) -> dict[str, Resource]:
     """The resources the specs declare, by address. ``files`` maps rendered paths to sha256;
     ``recorded``, the state's records: an unchanged resource shares its record's spec."""
+    # The spec models here, not at the top: `mlform show` reads a saved plan (Resource,
+    # ORDER) and has no use for pydantic.
+    from mlform.spec import Dataset, Deployment, FeatureSet, Model, Monitor, RetrainPolicy, Training
+
     protected = False
     if environment:
         env = graph.project.spec.environments.get(environment)

@@ -86,13 +86,21 @@ def plan_for(
 ) -> tuple[Plan, Desired]:
     """What apply would do, without a lock (a plan changes nothing). The Desired returned
     holds no rendered files (``desired_state`` renders them for what writes them)."""
+    plan, wanted, _ = plan_and_state(graph, environment, request)
+    return plan, wanted
+
+
+def plan_and_state(
+    graph: ProjectGraph, environment: str | None, request: Request | None = None
+) -> tuple[Plan, Desired, State]:
+    """``plan_for``, and the recorded state it was planned against (read once)."""
     env = environment or DEFAULT_ENV
     # The files' digests first, their text let go: the state is read after, and each
     # unchanged resource shares its record's spec (the peak of memory, in a monorepo).
     shas = digests(rendered(graph))
     state = State.read(backend_of(graph, env), env)
     wanted = Desired(graph, desired(graph, shas, environment, state.resources), {}, env)
-    return make_plan(wanted, state, request), wanted
+    return make_plan(wanted, state, request), wanted, state
 
 
 def apply_plan(

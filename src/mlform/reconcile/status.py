@@ -10,8 +10,8 @@ from typing import Any
 
 from mlform.project import ProjectGraph
 from mlform.reconcile.changes import Change, Plan
-from mlform.reconcile.run import plan_for
-from mlform.reconcile.state import State, backend_of
+from mlform.reconcile.run import plan_and_state
+from mlform.reconcile.state import State
 
 HEALTH_ORDER = ["Healthy", "Progressing", "Unknown", "Missing", "Degraded"]
 
@@ -43,8 +43,7 @@ class Status:
 
 
 def status(graph: ProjectGraph, environment: str | None) -> Status:
-    current, wanted = plan_for(graph, environment)
-    state = State.read(backend_of(graph, wanted.environment), wanted.environment)
+    current, wanted, state = plan_and_state(graph, environment)
     rows = tuple(_row(change, current, state) for change in current.changes)
     worst = max((r.health for r in rows), key=HEALTH_ORDER.index, default="Healthy")
     return Status(
