@@ -120,6 +120,22 @@ MODEL = (
 )
 
 
+def _completion(server: LanguageServer, path: Path, text: str, line: str) -> set[str]:
+    """The labels the server offers at the end of the first ``line`` of ``text`` (opened as
+    ``path`` in a new version)."""
+    uri = path.as_uri()
+    server.notify(
+        "textDocument/didChange",
+        {"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": text}]},
+    )
+    position = {"line": text.splitlines().index(line), "character": len(line)}
+    result = server.request(
+        "textDocument/completion", {"textDocument": {"uri": uri}, "position": position}
+    )
+    items = result["items"] if isinstance(result, dict) else result
+    return {item["label"] for item in items}
+
+
 def _schema_keys(definition: str) -> set[str]:
     schema = json.loads((REPO / "schemas" / "mlform.schema.json").read_text())
     return set(schema["$defs"][definition]["properties"])
@@ -129,15 +145,9 @@ def test_completion_offers_the_model_spec_fields(server: LanguageServer, project
     path = project / "ml" / "model.yaml"
     header = path.read_text().splitlines()[0]
     assert header == "# yaml-language-server: $schema=../schemas/mlform.schema.json"
+    _open(server, path, path.read_text())
     text = f"{header}\n" + MODEL.replace("  colour: blue\n", "  \n")
-    _open(server, path, text)
-    line = text.splitlines().index("  ")
-    result = server.request(
-        "textDocument/completion",
-        {"textDocument": {"uri": path.as_uri()}, "position": {"line": line, "character": 2}},
-    )
-    items = result["items"] if isinstance(result, dict) else result
-    labels = {item["label"] for item in items}
+    labels = _completion(server, path, text, "  ")
     assert labels == _schema_keys("ModelSpec") - {"training"}
     assert "gates" in labels
 
@@ -160,6 +170,8 @@ def test_overlays_are_checked_by_the_overlay_schema(server: LanguageServer, proj
     text = path.read_text()
     assert text.startswith("# yaml-language-server: $schema=../schemas/overlay.schema.json\n")
     assert _open(server, path, text) == []
+    labels = _completion(server, path, text.replace("spec:\n", "spec:\n  \n"), "  ")
+    assert labels == _schema_keys("ModelSpec") - {"gates"}
     staging = project / "environments" / "staging.yaml"
     bad = staging.read_text().replace("local: {port: 8086}", "local: {prot: 8086}")
     assert _open(server, staging, bad) == [(7, 10, "Property prot is not allowed.")]
