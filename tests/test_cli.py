@@ -35,7 +35,7 @@ def test_paths_are_relative_to_the_working_folder(
         .replace("roc_auc: {min: 0.70}", "roc_auc: {minimum: 0.70}")
     )
     result = run_cli("validate", "credit-risk", cwd=credit.parent)
-    assert result.out.splitlines()[0].startswith("credit-risk/ml/model.yaml:14:17: error E105:")
+    assert result.out.splitlines()[0].startswith("credit-risk/ml/model.yaml:15:17: error E105:")
 
 
 def test_json_format(credit: Path, run_cli: Callable[..., Run]) -> None:
@@ -51,11 +51,11 @@ def test_json_format(credit: Path, run_cli: Callable[..., Run]) -> None:
         "severity": "error",
         "code": "E202",
         "summary": "Training 'credit-gmb' is not defined — did you mean 'credit-gbm'?",
-        "detail": "ml/model.yaml:8:13: error E202: Model 'credit-risk': spec.training: "
+        "detail": "ml/model.yaml:9:13: error E202: Model 'credit-risk': spec.training: "
         "Training 'credit-gmb' is not defined — did you mean 'credit-gbm'?",
         "document": "Model 'credit-risk'",
         "field": "spec.training",
-        "range": {"filename": "ml/model.yaml", "start": {"line": 8, "column": 13}},
+        "range": {"filename": "ml/model.yaml", "start": {"line": 9, "column": 13}},
     }
 
 
@@ -70,8 +70,8 @@ def test_errors_are_reported_before_warnings_with_a_summary(
     result = run_cli("validate", cwd=credit)
     lines = result.out.splitlines()
     assert [line.split(": ")[1].split(" ")[0] for line in lines[:-1]] == ["error", "warning"]
-    assert lines[0].startswith("ml/deployment.yaml:11:17: error E103:")
-    assert lines[1].startswith("ml/model.yaml:15:17: warning W008:")
+    assert lines[0].startswith("ml/deployment.yaml:12:17: error E103:")
+    assert lines[1].startswith("ml/model.yaml:16:17: warning W008:")
     assert lines[-1] == "Found 1 error and 1 warning in 9 documents of 8 files."
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,6 +36,32 @@ def test_example_copy_compiles_and_points_editors_at_its_schemas(
         .read_text()
         .startswith("# yaml-language-server: $schema=../schemas/mlform.schema.json\n")
     )
+    specs = sorted([root / "mlform.yaml", *root.glob("ml/*.yaml"), *root.glob("environments/*")])
+    lines = {p.relative_to(root).as_posix(): p.read_text().splitlines()[0] for p in specs}
+    assert lines == {
+        "mlform.yaml": "# yaml-language-server: $schema=schemas/mlform.schema.json",
+        **{
+            f"ml/{name}.yaml": "# yaml-language-server: $schema=../schemas/mlform.schema.json"
+            for name in ("dataset", "deployment", "features", "model", "monitor", "retrain")
+        },
+        "ml/training.yaml": "# yaml-language-server: $schema=../schemas/mlform.schema.json",
+        **{
+            f"environments/{env}.yaml": (
+                "# yaml-language-server: $schema=../schemas/overlay.schema.json"
+            )
+            for env in ("prod", "staging")
+        },
+    }
+    assert (root / "schemas" / "overlay.schema.json").is_file()
+    assert json.loads((root / ".vscode" / "settings.json").read_text()) == {
+        "yaml.schemas": {
+            "./schemas/mlform.schema.json": ["mlform.yaml", "ml/**/*.yaml", "ml/**/*.yml"],
+            "./schemas/overlay.schema.json": [
+                "environments/staging.yaml",
+                "environments/prod.yaml",
+            ],
+        }
+    }
     assert run_cli("validate", cwd=root).code == 0
     assert run_cli("compile", "--check", cwd=root).code == 0
 

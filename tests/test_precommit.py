@@ -71,6 +71,6 @@ def test_hooks_pass_then_block_a_bad_spec(tmp_path: Path) -> None:
     )
     assert bad.returncode == 1
     assert (
-        "ml/training.yaml:11:7: error E104: Training 'credit-gbm': spec.estimator.params: "
+        "ml/training.yaml:12:7: error E104: Training 'credit-gbm': spec.estimator.params: "
         "unknown parameter 'max_itr' for HistGradientBoostingClassifier — did you mean 'max_iter'?"
     ) in bad.stdout

@@ -12,7 +12,7 @@ import pytest
 
 from mlform.catalog import estimators
 from mlform.loader import load_file
-from mlform.schema_export import COMBINED, schemas
+from mlform.schema_export import COMBINED, OVERLAY, schemas
 from tests.conftest import EXAMPLES, REPO, Run
 
 
@@ -44,6 +44,60 @@ def test_example_documents_satisfy_the_combined_schema(path: Path) -> None:
     assert problems == []
     for doc in docs:
         jsonschema.validate(doc.data, schema)
+
+
+OVERLAY_FILES = sorted(EXAMPLES.glob("*/environments/*.yaml"))
+
+
+@pytest.mark.parametrize(
+    "path", [*SPEC_FILES, *OVERLAY_FILES], ids=lambda p: str(p.relative_to(EXAMPLES))
+)
+def test_example_files_name_their_schema_for_editors(path: Path) -> None:
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    schema = OVERLAY if path in OVERLAY_FILES else COMBINED
+    assert (
+        first
+        == f"# yaml-language-server: $schema=../../{'../' * (len(path.relative_to(EXAMPLES).parts) - 2)}schemas/{schema}"
+    )
+    assert (path.parent / first.partition("$schema=")[2]).resolve() == REPO / "schemas" / schema
+
+
+@pytest.mark.parametrize("path", OVERLAY_FILES, ids=lambda p: str(p.relative_to(EXAMPLES)))
+def test_example_overlays_satisfy_the_overlay_schema_not_the_full_one(path: Path) -> None:
+    overlay = json.loads((REPO / "schemas" / OVERLAY).read_text())
+    full = json.loads((REPO / "schemas" / COMBINED).read_text())
+    docs, problems = load_file(path, path.name)
+    assert problems == [] and docs
+    for doc in docs:
+        jsonschema.validate(doc.data, overlay)
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(doc.data, full)
+
+
+def _overlay(spec: object, metadata: object = None) -> dict[str, object]:
+    return {"kind": "Model", "metadata": metadata or {"name": "m"}, "spec": spec}
+
+
+@pytest.mark.parametrize(
+    ("document", "valid"),
+    [
+        (_overlay({"gates": {"metrics": {"roc_auc": {"min": 0.8}}}}), True),
+        (_overlay({"gates": None, "registry": {"bump": None}}), True),  # null deletes
+        (_overlay({"gates": {"metricz": {}}}), False),  # unknown fields stay errors
+        (_overlay({"gates": {"metrics": {"roc_auc": {"min": "high"}}}}), False),
+        (_overlay({}, metadata={"description": "no name"}), False),
+        ({"metadata": {"name": "m"}, "spec": {}}, False),  # no kind
+        ({**_overlay({}), "kind": "Modle"}, False),
+        ({**_overlay({}), "apiVersion": "mlform/v2"}, False),
+        # list items replace whole: they keep the full schema (a transform needs columns)
+        ({**_overlay({"transforms": [{}]}), "kind": "FeatureSet"}, False),
+        ({**_overlay({"transforms": None}), "kind": "FeatureSet"}, True),
+    ],
+)
+def test_the_overlay_schema_accepts_merge_patches_only(document: object, valid: bool) -> None:
+    schema = json.loads((REPO / "schemas" / OVERLAY).read_text())
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(document))
+    assert (errors == []) is valid, [e.message for e in errors]
 
 
 def test_schema_rejects_what_validate_rejects() -> None:

@@ -6,6 +6,7 @@ import re
 import shutil
 from pathlib import Path
 
+from mlform.editor_settings import SETTINGS, merged_settings, read_settings, schema_globs
 from mlform.engines.dvc import Dvc
 from mlform.engines.git import Git
 from mlform.errors import UserError
@@ -13,7 +14,7 @@ from mlform.fsutil import write_all
 from mlform.package_data import resource_dir
 from mlform.schema_export import COMBINED, schemas
 
-MODELINE = re.compile(r"^# yaml-language-server: \$schema=.*$", re.MULTILINE)
+MODELINE = re.compile(r"^# yaml-language-server: \$schema=(?:.*/)?([^/\n]*)$", re.MULTILINE)
 IGNORED = shutil.ignore_patterns("artifacts", ".dvc", "dvc.lock", "__pycache__", "*.pyc", "deploy")
 
 PROJECT_TEMPLATE = """\
@@ -92,6 +93,8 @@ def init(
         available = examples()
         if example not in available:
             raise UserError(f"unknown example '{example}'; available: {', '.join(available)}")
+    settings = read_settings(directory)  # refused before anything is written
+    if example is not None:
         shutil.copytree(
             resource_dir("examples") / example, directory, ignore=IGNORED, dirs_exist_ok=True
         )
@@ -107,12 +110,33 @@ def init(
         }
         write_all((directory / path, text.encode()) for path, text in files.items())
     write_all((directory / "schemas" / name, text.encode()) for name, text in schemas().items())
+    mapping = schema_globs(*_spec_files(directory))
+    write_all([(directory / SETTINGS, merged_settings(settings, mapping))])
     created = sorted(
         p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()
     )
     if vcs:
         init_repositories(directory, subproject)
     return created
+
+
+def _spec_files(directory: Path) -> tuple[list[str], list[str]]:
+    """The Project's spec folders and environment overlay files (for the editor's globs)."""
+    from mlform.loader import load_file
+
+    specs: list[str] = []
+    overlays: list[str] = []
+    docs, _ = load_file(directory / "mlform.yaml", "mlform.yaml")
+    for doc in docs:
+        spec = doc.data.get("spec") if isinstance(doc.data, dict) else None
+        if not isinstance(spec, dict):
+            continue
+        specs += [s for s in spec.get("specs") or [] if isinstance(s, str)]
+        environments = spec.get("environments")
+        for environment in environments.values() if isinstance(environments, dict) else []:
+            files = environment.get("overlays") if isinstance(environment, dict) else None
+            overlays += [o for o in files or [] if isinstance(o, str) and o not in overlays]
+    return specs, overlays
 
 
 def gitignore(directory: Path) -> str:
@@ -187,8 +211,6 @@ def _point_modelines(directory: Path) -> None:
         text = path.read_text(encoding="utf-8")
         if not MODELINE.search(text):
             continue
-        depth = len(path.relative_to(directory).parts) - 1
-        target = "../" * depth + f"schemas/{COMBINED}"
-        path.write_text(
-            MODELINE.sub(f"# yaml-language-server: $schema={target}", text), encoding="utf-8"
-        )
+        up = "../" * (len(path.relative_to(directory).parts) - 1)
+        line = f"# yaml-language-server: $schema={up}schemas/\\1"
+        path.write_text(MODELINE.sub(line, text), encoding="utf-8")
