@@ -42,7 +42,8 @@ class Request:
     values: dict[str, list[Any]] | None = None
 
 
-def _object(body: Any, what: str) -> dict[str, Any]:
+def json_object(body: Any, what: str) -> dict[str, Any]:
+    """The body as a JSON object (V2's and V1's requests are), or a 400 naming ``what``."""
     if not isinstance(body, dict):
         raise bad_request(f"the request body must be a JSON object with '{what}'")
     return body
@@ -68,7 +69,8 @@ def _flatten(data: Any, name: str) -> list[Any]:
     return flat
 
 
-def _unknown(name: Any, model: ServedModel) -> str:
+def unknown_input(name: Any, model: ServedModel) -> str:
+    """Why ``name`` is not an input of the model, with a did-you-mean."""
     names = [t.name for t in model.inputs]
     close = difflib.get_close_matches(str(name), names, n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
@@ -199,7 +201,7 @@ class Inputs:
         """The model's tensor for an input's name, shape and datatype (its data not read)."""
         tensor = self.model.by_name.get(name) if isinstance(name, str) else None
         if tensor is None:
-            raise bad_request(_unknown(name, self.model))
+            raise bad_request(unknown_input(name, self.model))
         if tensor.name in self.columns:
             raise bad_request(f"input '{name}' is given twice")
         _check_header(name, shape, datatype, self.max_batch)
@@ -237,7 +239,7 @@ def parse_v2(
 ) -> Request:
     """A V2 JSON request, or the JSON header of a binary one with the bytes after it
     (``binary_part``; see ``binary``)."""
-    body = _object(body, "inputs")
+    body = json_object(body, "inputs")
     inputs = body.get("inputs")
     if not isinstance(inputs, list) or not inputs:
         raise bad_request("'inputs' must be a non-empty array of tensors")

@@ -9,11 +9,11 @@ import numpy as np
 
 from mlform.serving.errors import bad_request
 from mlform.serving.model import ServedModel, as_list
-from mlform.serving.protocol import Request, _object, _unknown, column
+from mlform.serving.protocol import Request, column, json_object, unknown_input
 
 
 def parse(body: Any, model: ServedModel, max_batch: int) -> Request:
-    body = _object(body, "instances")
+    body = json_object(body, "instances")
     instances = body.get("instances")
     if not isinstance(instances, list) or not instances:
         raise bad_request("'instances' must be a non-empty array")
@@ -52,7 +52,7 @@ def _by_input(instance: dict[str, Any], row: int, model: ServedModel) -> dict[st
     """A V1 instance's values by input name (each given by its name or its column)."""
     extra = [k for k in instance if k not in model.by_name]
     if extra:
-        raise bad_request(f"instances[{row}]: {_unknown(extra[0], model)}")
+        raise bad_request(f"instances[{row}]: {unknown_input(extra[0], model)}")
     given = {model.by_name[k].name: v for k, v in instance.items()}
     if len(given) < len(instance):
         raise bad_request(f"instances[{row}] gives an input twice (by name and by column)")
