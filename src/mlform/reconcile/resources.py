@@ -84,6 +84,7 @@ def _spec(document: Any) -> dict[str, Any]:
 # every resource of the kind (a state written before has no such field).
 _ADDED_SINCE_0_1: dict[str, dict[str, Any]] = {
     "Deployment": {"prediction_log": {"sample": 1.0, "design_rate": 100.0}},
+    "FeatureSet": {"derived": {}},
 }
 
 
