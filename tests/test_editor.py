@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,32 +22,10 @@ SERVER = "yaml-language-server@1.19.2"
 
 @pytest.fixture(scope="module")
 def server_program() -> Path:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        requires.missing("node and npm are not installed (yaml-language-server runs on them)")
-    assert npm is not None
-    folder = Path.home() / ".cache" / "mlform-tests" / SERVER.replace("@", "-")
+    folder = requires.npm_package(SERVER, "yaml-language-server")
     program = folder / "node_modules" / "yaml-language-server" / "bin" / "yaml-language-server"
     if not program.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(
-            [
-                npm,
-                "install",
-                "--silent",
-                "--no-audit",
-                "--no-fund",
-                "--prefix",
-                str(folder),
-                SERVER,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        if done.returncode != 0 or not program.is_file():
-            requires.missing(f"npm could not install {SERVER}: {done.stderr.strip()[-500:]}")
+        requires.missing(f"npm installed {SERVER} without its program {program}")
     return program
 
 

@@ -41,7 +41,7 @@ KIND_NAMES = tuple(_MODULES)
 
 def kind_model(kind: str) -> type[Document]:
     """The model of ``kind`` (one of KIND_NAMES), importing only its module."""
-    model: type[Document] = __getattr__(kind)
+    model: type[Document] = globals().get(kind) or __getattr__(kind)  # imported once
     return model
 
 
